@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "bpfmap_native",
+      "sources": ["native/bpf_call.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Werror"]
+    }
+  ]
+}

@@ -1,0 +1,103 @@
+/*
+ * The one native entry point of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...).
+ *
+ * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
+ * attr[offset] (0 for null), after checking the buffer holds at least mayWrite bytes: the
+ * caller states how much the kernel may read or write through that pointer, and a shorter
+ * buffer is refused here so the kernel can never touch memory past it. Every layout and all
+ * logic live in TypeScript; this file only moves pointers and calls bpf(2).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <node_api.h>
+
+#define MAX_REFS 6
+#define MAX_ARGS (2 + 3 * MAX_REFS)
+
+static napi_value throw_error(napi_env env, int range, const char *msg) {
+  if (range)
+    napi_throw_range_error(env, "ERR_BPFMAP_NATIVE", msg);
+  else
+    napi_throw_type_error(env, "ERR_BPFMAP_NATIVE", msg);
+  return NULL;
+}
+
+/* Accepts a Uint8Array (Buffer included); anything else is a TypeError. */
+static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
+  napi_typedarray_type type;
+  napi_value ab;
+  size_t off;
+  void *p = NULL;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok) return 0;
+  if (type != napi_uint8_array) return 0;
+  *data = (uint8_t *)p;
+  return 1;
+}
+
+static int get_u32(napi_env env, napi_value v, uint32_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return 0;
+  if (!(d >= 0 && d <= 4294967295.0) || d != (double)(uint32_t)d) return 0;
+  *out = (uint32_t)d;
+  return 1;
+}
+
+static napi_value bpf_call(napi_env env, napi_callback_info info) {
+  size_t argc = MAX_ARGS + 1;
+  napi_value argv[MAX_ARGS + 1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2 || argc > MAX_ARGS || (argc - 2) % 3 != 0)
+    return throw_error(env, 0, "bpf(cmd, attr, [offset, buffer, mayWrite]...): wrong argument count");
+
+  uint32_t cmd;
+  if (!get_u32(env, argv[0], &cmd)) return throw_error(env, 0, "bpf: cmd must be a u32");
+  uint8_t *attr;
+  size_t attr_len;
+  if (!get_bytes(env, argv[1], &attr, &attr_len) || attr_len == 0)
+    return throw_error(env, 0, "bpf: attr must be a non-empty Uint8Array");
+  if (attr_len > 4096) return throw_error(env, 1, "bpf: attr larger than a page");
+  if (((uintptr_t)attr & 7) != 0)
+    return throw_error(env, 1, "bpf: attr must be 8-byte aligned");
+
+  for (size_t i = 2; i < argc; i += 3) {
+    uint32_t offset, may_write;
+    if (!get_u32(env, argv[i], &offset) || !get_u32(env, argv[i + 2], &may_write))
+      return throw_error(env, 0, "bpf: pointer offset and length must be u32");
+    if (offset % 8 != 0 || (size_t)offset + 8 > attr_len)
+      return throw_error(env, 1, "bpf: pointer offset outside the attr");
+    uint64_t addr = 0;
+    napi_valuetype t;
+    if (napi_typeof(env, argv[i + 1], &t) != napi_ok) return NULL;
+    if (t == napi_null || t == napi_undefined) {
+      if (may_write != 0) return throw_error(env, 1, "bpf: null pointer where the kernel may access bytes");
+    } else {
+      uint8_t *data;
+      size_t len;
+      if (!get_bytes(env, argv[i + 1], &data, &len))
+        return throw_error(env, 0, "bpf: pointer buffers must be Uint8Array");
+      if (len < may_write)
+        return throw_error(env, 1, "bpf: buffer shorter than what the kernel may write");
+      addr = (uint64_t)(uintptr_t)data;
+    }
+    memcpy(attr + offset, &addr, sizeof addr);
+  }
+
+  long r = syscall(__NR_bpf, (int)cmd, attr, (unsigned int)attr_len);
+  int32_t result = r < 0 ? -errno : (int32_t)r;
+  napi_value out;
+  napi_create_int32(env, result, &out);
+  return out;
+}
+
+NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
+  napi_value fn;
+  if (napi_create_function(env, "bpf", NAPI_AUTO_LENGTH, bpf_call, NULL, &fn) != napi_ok) return NULL;
+  if (napi_set_named_property(env, exports, "bpf", fn) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,40 @@
+import { perCpuStride } from '../kernel/sizes.js';
+import type { Codec } from './codec.js';
+
+/** Marks a value codec as per-CPU: the map's values are then one T per possible CPU. */
+export interface PerCpu<T> {
+  readonly perCpu: true;
+  readonly elem: Codec<T>;
+}
+
+export function perCpu<T>(elem: Codec<T>): PerCpu<T> {
+  return { perCpu: true, elem };
+}
+
+export function isPerCpu(c: Codec<unknown> | PerCpu<unknown>): c is PerCpu<unknown> {
+  return (c as PerCpu<unknown>).perCpu === true;
+}
+
+
+/**
+ * A per-CPU value as the syscalls see it: ncpus slots of round_up(size, 8) bytes. Padding is
+ * zeroed on encode and never decoded.
+ */
+export function perCpuLayout<T>(elem: Codec<T>, ncpus: number): Codec<T[]> {
+  const stride = perCpuStride(elem.size);
+  return {
+    size: stride * ncpus,
+    name: `per-CPU ${elem.name} x ${ncpus}`,
+    encode(values: T[], buf: Buffer, offset: number): void {
+      if (!Array.isArray(values) || values.length !== ncpus)
+        throw new TypeError(`per-CPU value: expected an array of ${ncpus} values (one per possible CPU), got ${Array.isArray(values) ? values.length : typeof values}`);
+      buf.fill(0, offset, offset + stride * ncpus);
+      for (let i = 0; i < ncpus; i++) elem.encode(values[i] as T, buf, offset + i * stride);
+    },
+    decode(buf: Buffer, offset: number): T[] {
+      const out = new Array<T>(ncpus);
+      for (let i = 0; i < ncpus; i++) out[i] = elem.decode(buf, offset + i * stride);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import type { MapCreateAttr } from '../sys/map-create.js';
+import type { RawMapInfo } from '../sys/map-info.js';
+
+export type { MapCreateAttr };
+/** What the kernel says of a map (struct bpf_map_info). */
+export type MapInfo = RawMapInfo;
+
+/** Arguments of a lookup or lookup-and-delete batch. Lengths are checked against the map's sizes. */
+export interface LookupBatchArgs {
+  /** Cursor to resume from; null starts at the beginning. */
+  inBatch: Uint8Array | null;
+  /** Receives the cursor to resume from (cursorSize bytes). */
+  outBatch: Uint8Array;
+  /** Receives count keys. */
+  keys: Uint8Array;
+  /** Receives count values (per-CPU maps: valueBytes per entry). */
+  values: Uint8Array;
+  /** Capacity in entries. */
+  count: number;
+  elemFlags: number;
+  flags: number;
+}
+
+export interface LookupBatchResult {
+  /** Entries written to keys/values. */
+  count: number;
+  /** The kernel answered ENOENT: no entry after these. */
+  done: boolean;
+}
+
+/** Arguments of an update or delete batch (values ignored by delete). */
+export interface WriteBatchArgs {
+  keys: Uint8Array;
+  values: Uint8Array | null;
+  count: number;
+  elemFlags: number;
+  flags: number;
+}
+
+/** Sizes a kernel knows of an open map, so no buffer it is handed can be too short. */
+export interface MapSizes {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  /** Bytes of one value as the syscalls see it: per-CPU maps, round_up(valueSize, 8) * possible CPUs. */
+  valueBytes: number;
+  /** Bytes of the batch cursor: max(keySize, 4). */
+  cursorSize: number;
+}
+
+/**
+ * One method per bpf command, for maps. Implemented by the real kernel (LinuxKernel) and the
+ * emulated one (EmulatedKernel); both throw the same BpfError. Methods return false where
+ * the kernel's ENOENT is an expected outcome (missing key, end of walk).
+ */
+export interface Kernel {
+  readonly kind: 'linux' | 'emulated';
+  possibleCpus(): number;
+  /** Creates a map; returns its fd. */
+  mapCreate(attr: MapCreateAttr): number;
+  mapInfo(fd: number): MapInfo;
+  /** Sizes of an open map (cached from its info). */
+  sizes(fd: number): MapSizes;
+  /** Reads the value of key into value; false when there is no such key. */
+  lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
+  update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void;
+  /** False when there is no such key. */
+  delete(fd: number, key: Uint8Array): boolean;
+  /** Writes the key after key (null: the first) into next; false at the end. */
+  nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean;
+  /** Reads and removes key (null for queue/stack pop); false when absent/empty. */
+  lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
+  freeze(fd: number): void;
+  pin(fd: number, path: string): void;
+  /** Opens a pinned map; throws when the path holds no map. */
+  objGet(path: string, fileFlags: number): number;
+  /** The next map id after startId, or null past the last. */
+  nextMapId(startId: number): number | null;
+  mapFdById(id: number): number;
+  lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchResult;
+  lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchResult;
+  /** Returns the count applied; a failure throws BpfError with .count applied. */
+  updateBatch(fd: number, args: WriteBatchArgs): number;
+  deleteBatch(fd: number, args: WriteBatchArgs): number;
+  close(fd: number): void;
+}

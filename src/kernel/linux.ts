@@ -1,0 +1,241 @@
+import { closeSync, readlinkSync } from 'node:fs';
+import {
+  BPF_MAP_CREATE,
+  BPF_MAP_DELETE_BATCH,
+  BPF_MAP_DELETE_ELEM,
+  BPF_MAP_FREEZE,
+  BPF_MAP_GET_FD_BY_ID,
+  BPF_MAP_GET_NEXT_ID,
+  BPF_MAP_GET_NEXT_KEY,
+  BPF_MAP_LOOKUP_AND_DELETE_BATCH,
+  BPF_MAP_LOOKUP_AND_DELETE_ELEM,
+  BPF_MAP_LOOKUP_BATCH,
+  BPF_MAP_LOOKUP_ELEM,
+  BPF_MAP_UPDATE_BATCH,
+  BPF_MAP_UPDATE_ELEM,
+  BPF_OBJ_GET,
+  BPF_OBJ_GET_INFO_BY_FD,
+  BPF_OBJ_PIN,
+} from '../sys/constants.js';
+import { errno } from '../sys/errno.js';
+import { sysMapBatch } from '../sys/batch.js';
+import { sysMapCreate, type MapCreateAttr } from '../sys/map-create.js';
+import {
+  sysMapDeleteElem,
+  sysMapFreeze,
+  sysMapGetNextKey,
+  sysMapLookupAndDeleteElem,
+  sysMapLookupElem,
+  sysMapUpdateElem,
+} from '../sys/map-elem.js';
+import { sysMapInfo } from '../sys/map-info.js';
+import { sysObjGet, sysObjPin } from '../sys/obj.js';
+import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
+import { possibleCpus } from './cpus.js';
+import { BpfError } from './error.js';
+import type { Kernel, LookupBatchArgs, LookupBatchResult, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import { sizesOf } from './sizes.js';
+
+const ENOENT = errno.ENOENT;
+
+function need(buf: Uint8Array | null, len: number, what: string): void {
+  if (len > 0 && (buf === null || buf.length < len))
+    throw new RangeError(`${what} must hold ${len} bytes, got ${buf === null ? 'none' : buf.length}`);
+}
+
+function u32(n: number, what: string): void {
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`${what} must be a u32, got ${n}`);
+}
+
+/** The real kernel, through the native bpf() call. */
+export class LinuxKernel implements Kernel {
+  readonly kind = 'linux' as const;
+  private readonly open = new Map<number, MapSizes>();
+
+  possibleCpus(): number {
+    return possibleCpus();
+  }
+
+  private track(fd: number): number {
+    try {
+      this.open.set(fd, sizesOf(this.mapInfo(fd), this.possibleCpus()));
+    } catch (e) {
+      closeSync(fd);
+      throw e;
+    }
+    return fd;
+  }
+
+  sizes(fd: number): MapSizes {
+    const s = this.open.get(fd);
+    if (!s) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF);
+    return s;
+  }
+
+  mapCreate(attr: MapCreateAttr): number {
+    for (const k of ['mapType', 'keySize', 'valueSize', 'maxEntries', 'mapFlags'] as const) u32(attr[k], k);
+    const fd = sysMapCreate(attr);
+    if (fd < 0) throw new BpfError(BPF_MAP_CREATE, -fd, { map: attr.name ? { name: attr.name } : {} });
+    return this.track(fd);
+  }
+
+  mapInfo(fd: number): MapInfo {
+    const r = sysMapInfo(fd);
+    if (typeof r === 'number') throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, -r);
+    return r;
+  }
+
+  lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    const s = this.sizes(fd);
+    need(key, s.keySize, 'key');
+    need(value, s.valueBytes, 'value');
+    const r = sysMapLookupElem(fd, key, s.keySize, value, s.valueBytes, flags);
+    if (r === -ENOENT) return false;
+    if (r < 0) throw new BpfError(BPF_MAP_LOOKUP_ELEM, -r, { elemFlags: flags });
+    return true;
+  }
+
+  update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
+    const s = this.sizes(fd);
+    need(key, s.keySize, 'key');
+    need(value, s.valueBytes, 'value');
+    const r = sysMapUpdateElem(fd, key, s.keySize, value, s.valueBytes, flags);
+    if (r < 0) throw new BpfError(BPF_MAP_UPDATE_ELEM, -r, { elemFlags: flags });
+  }
+
+  delete(fd: number, key: Uint8Array): boolean {
+    const s = this.sizes(fd);
+    need(key, s.keySize, 'key');
+    const r = sysMapDeleteElem(fd, key, s.keySize);
+    if (r === -ENOENT) return false;
+    if (r < 0) throw new BpfError(BPF_MAP_DELETE_ELEM, -r);
+    return true;
+  }
+
+  nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
+    const s = this.sizes(fd);
+    if (key) need(key, s.keySize, 'key');
+    need(next, s.keySize, 'next key');
+    const r = sysMapGetNextKey(fd, key, s.keySize, next);
+    if (r === -ENOENT) return false;
+    if (r < 0) throw new BpfError(BPF_MAP_GET_NEXT_KEY, -r);
+    return true;
+  }
+
+  lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    const s = this.sizes(fd);
+    need(key, s.keySize, 'key');
+    need(value, s.valueBytes, 'value');
+    const r = sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags);
+    if (r === -ENOENT) return false;
+    if (r < 0) throw new BpfError(BPF_MAP_LOOKUP_AND_DELETE_ELEM, -r, { elemFlags: flags });
+    return true;
+  }
+
+  freeze(fd: number): void {
+    this.sizes(fd);
+    const r = sysMapFreeze(fd);
+    if (r < 0) throw new BpfError(BPF_MAP_FREEZE, -r);
+  }
+
+  pin(fd: number, path: string): void {
+    this.sizes(fd);
+    const r = sysObjPin(fd, path);
+    if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, { map: { path } });
+  }
+
+  objGet(path: string, fileFlags: number): number {
+    const fd = sysObjGet(path, fileFlags);
+    if (fd < 0) throw new BpfError(BPF_OBJ_GET, -fd, { map: { path } });
+    let kind: string;
+    try {
+      kind = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      kind = 'unknown';
+    }
+    if (kind !== 'anon_inode:bpf-map') {
+      closeSync(fd);
+      throw new BpfError(BPF_OBJ_GET, errno.EINVAL, {
+        map: { path },
+        hint: `the object pinned there is not a map (${kind.replace(/^anon_inode:/, '')})`,
+      });
+    }
+    return this.track(fd);
+  }
+
+  nextMapId(startId: number): number | null {
+    u32(startId, 'map id');
+    const r = sysMapGetNextId(startId);
+    if (r === -ENOENT) return null;
+    if (r < 0) throw new BpfError(BPF_MAP_GET_NEXT_ID, -r);
+    return r;
+  }
+
+  mapFdById(id: number): number {
+    u32(id, 'map id');
+    const fd = sysMapGetFdById(id, 0);
+    if (fd < 0) throw new BpfError(BPF_MAP_GET_FD_BY_ID, -fd, { map: { id } });
+    return this.track(fd);
+  }
+
+  private batch(cmd: number, fd: number, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): [number, number] {
+    const s = this.sizes(fd);
+    u32(args.count, 'count');
+    u32(args.elemFlags, 'elemFlags');
+    u32(args.flags, 'flags');
+    need(args.keys, args.count * s.keySize, 'keys');
+    const withValues = cmd !== BPF_MAP_DELETE_BATCH;
+    if (withValues) need(args.values, args.count * s.valueBytes, 'values');
+    if (lookup) {
+      need(lookup.outBatch, s.cursorSize, 'out_batch cursor');
+      if (lookup.inBatch) need(lookup.inBatch, s.cursorSize, 'in_batch cursor');
+    }
+    return sysMapBatch({
+      cmd,
+      fd,
+      inBatch: lookup?.inBatch ?? null,
+      outBatch: lookup?.outBatch ?? null,
+      cursorLen: s.cursorSize,
+      keys: args.keys,
+      keysLen: args.count * s.keySize,
+      values: withValues ? args.values : null,
+      valuesLen: withValues ? args.count * s.valueBytes : 0,
+      count: args.count,
+      elemFlags: BigInt(args.elemFlags),
+      flags: BigInt(args.flags),
+    });
+  }
+
+  private lookupLike(cmd: number, fd: number, args: LookupBatchArgs): LookupBatchResult {
+    const [r, count] = this.batch(cmd, fd, args, args);
+    if (r === 0) return { count, done: false };
+    if (r === -ENOENT) return { count, done: true };
+    throw new BpfError(cmd, -r, { count, elemFlags: args.elemFlags });
+  }
+
+  lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchResult {
+    return this.lookupLike(BPF_MAP_LOOKUP_BATCH, fd, args);
+  }
+
+  lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchResult {
+    return this.lookupLike(BPF_MAP_LOOKUP_AND_DELETE_BATCH, fd, args);
+  }
+
+  private writeLike(cmd: number, fd: number, args: WriteBatchArgs): number {
+    const [r, count] = this.batch(cmd, fd, args, null);
+    if (r < 0) throw new BpfError(cmd, -r, { count, elemFlags: args.elemFlags });
+    return count;
+  }
+
+  updateBatch(fd: number, args: WriteBatchArgs): number {
+    return this.writeLike(BPF_MAP_UPDATE_BATCH, fd, args);
+  }
+
+  deleteBatch(fd: number, args: WriteBatchArgs): number {
+    return this.writeLike(BPF_MAP_DELETE_BATCH, fd, args);
+  }
+
+  close(fd: number): void {
+    if (this.open.delete(fd)) closeSync(fd);
+  }
+}

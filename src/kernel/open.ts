@@ -1,0 +1,41 @@
+import { BPF_MAP_GET_NEXT_ID } from '../sys/constants.js';
+import { errno, errnoName } from '../sys/errno.js';
+import { sysMapGetNextId } from '../sys/obj-id.js';
+import { BpfError } from './error.js';
+import type { Kernel } from './kernel.js';
+import { LinuxKernel } from './linux.js';
+
+export type KernelKind = 'linux' | 'emulated';
+
+/** Whether bpf() works here, and if not, why. */
+export type LinuxProbe = { ok: true } | { ok: false; reason: string; error: Error };
+
+/** Asks the kernel for the first map id: harmless, and refused exactly when bpf() is refused. */
+export function probeLinux(): LinuxProbe {
+  try {
+    const r = sysMapGetNextId(0);
+    if (r >= 0 || r === -errno.ENOENT) return { ok: true };
+    const error = new BpfError(BPF_MAP_GET_NEXT_ID, -r);
+    return { ok: false, reason: `bpf() refused: ${errnoName(-r)}`, error };
+  } catch (e) {
+    return { ok: false, reason: (e as Error).message, error: e as Error };
+  }
+}
+
+let shared: Kernel | undefined;
+
+/**
+ * The kernel to use: `kind`, else BPFMAP_KERNEL, else the real kernel. Asking for the real
+ * kernel where bpf() is refused throws the reason (privileges, missing addon).
+ */
+export function openKernel(kind?: KernelKind): Kernel {
+  const want = kind ?? (process.env.BPFMAP_KERNEL as KernelKind | undefined);
+  if (want !== undefined && want !== 'linux' && want !== 'emulated')
+    throw new TypeError(`BPFMAP_KERNEL must be "linux" or "emulated", got "${String(want)}"`);
+  if (want === 'emulated') throw new Error('bpfmap: the emulated kernel is not built yet');
+  if (shared) return shared;
+  const probe = probeLinux();
+  if (!probe.ok) throw probe.error;
+  shared = new LinuxKernel();
+  return shared;
+}

@@ -1,0 +1,34 @@
+import {
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+  BPF_MAP_TYPE_PERCPU_HASH,
+} from '../sys/constants.js';
+import type { MapInfo, MapSizes } from './kernel.js';
+
+const PER_CPU = new Set([
+  BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
+]);
+
+/** The kernel's per-CPU value stride: each CPU's copy is rounded up to 8 bytes. */
+export function perCpuStride(valueSize: number): number {
+  return (valueSize + 7) & ~7;
+}
+
+export function isPerCpuType(type: number): boolean {
+  return PER_CPU.has(type);
+}
+
+/** The byte sizes the syscalls use for a map. */
+export function sizesOf(info: MapInfo, cpus: number): MapSizes {
+  return {
+    type: info.type,
+    keySize: info.keySize,
+    valueSize: info.valueSize,
+    valueBytes: isPerCpuType(info.type) ? perCpuStride(info.valueSize) * cpus : info.valueSize,
+    cursorSize: Math.max(info.keySize, 4),
+  };
+}

@@ -1,0 +1,466 @@
+import { bytes } from '../codec/bytes.js';
+import type { Codec } from '../codec/codec.js';
+import { isPerCpu, perCpuLayout, type PerCpu } from '../codec/percpu.js';
+import { BpfError, type MapRef } from '../kernel/error.js';
+import type { Kernel, MapInfo } from '../kernel/kernel.js';
+import { openKernel } from '../kernel/open.js';
+import { isPerCpuType } from '../kernel/sizes.js';
+import {
+  BPF_ANY,
+  BPF_EXIST,
+  BPF_F_LOCK,
+  BPF_F_RDONLY,
+  BPF_F_WRONLY,
+  BPF_MAP_TYPE_QUEUE,
+  BPF_MAP_TYPE_STACK,
+  BPF_NOEXIST,
+} from '../sys/constants.js';
+import { errno } from '../sys/errno.js';
+import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber, type MapFlagName, type MapTypeName } from './types.js';
+
+/** A value of a map opened without codecs: one Buffer, or one Buffer per possible CPU on per-CPU maps. */
+export type RawValue = Buffer | Buffer[];
+
+/** A value codec: plain, or per-CPU (the map's value is then one element per possible CPU). */
+export type ValueCodec<V> = Codec<V> | (V extends Array<infer E> ? PerCpu<E> : never);
+
+export interface OpenOptions<K, V> {
+  /** Key codec; raw bytes of the map's key size by default. */
+  key?: Codec<K>;
+  /** Value codec; raw bytes by default (an array of per-CPU Buffers on per-CPU maps). */
+  value?: ValueCodec<V>;
+  /** The kernel to use; openKernel() by default. */
+  kernel?: Kernel;
+}
+
+export interface OpenPinnedOptions<K, V> extends OpenOptions<K, V> {
+  readOnly?: boolean;
+  writeOnly?: boolean;
+}
+
+export interface CreateOptions<K, V> extends OpenOptions<K, V> {
+  type: MapTypeName | number;
+  /** Defaults to the key codec's size. */
+  keySize?: number;
+  /** Defaults to the value codec's (per-CPU: element's) size. */
+  valueSize?: number;
+  maxEntries: number;
+  flags?: number | readonly MapFlagName[];
+  /** At most 15 bytes; the kernel allows [A-Za-z0-9_.]. */
+  name?: string;
+  /** For hash_of_maps/array_of_maps: a map of the shape every inner map will have. */
+  innerMap?: BpfMap<unknown, unknown>;
+  numaNode?: number;
+  /** map_extra (bloom filter: number of hash functions). */
+  mapExtra?: bigint;
+  btfFd?: number;
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
+}
+
+export type UpdateFlag = 'any' | 'noexist' | 'exist';
+
+export interface SetOptions {
+  /** any (default): create or replace; noexist: only create; exist: only replace. */
+  flags?: UpdateFlag;
+  /** BPF_F_LOCK: update under the value's bpf_spin_lock. */
+  lock?: boolean;
+}
+
+export interface GetOptions {
+  /** BPF_F_LOCK: read under the value's bpf_spin_lock. */
+  lock?: boolean;
+}
+
+/** Everything the kernel says of a map, with its type and flags also by name. */
+export interface MapDescription extends MapInfo {
+  typeName: string;
+  flagNames: string[];
+}
+
+/** Thrown when a closed map is used. */
+export class MapClosedError extends Error {
+  override readonly name = 'MapClosedError';
+  readonly code = 'ERR_BPFMAP_CLOSED';
+}
+
+interface FdHandle {
+  kernel: Kernel;
+  fd: number;
+}
+
+// A map dropped without close() still gives its fd back when it is garbage collected.
+const leaked = new FinalizationRegistry<FdHandle>((h) => {
+  try {
+    h.kernel.close(h.fd);
+  } catch {
+    // The process may be exiting; nothing useful to report from a finalizer.
+  }
+});
+
+const UPDATE_FLAGS: Record<UpdateFlag, number> = { any: BPF_ANY, noexist: BPF_NOEXIST, exist: BPF_EXIST };
+
+function updateFlags(o: SetOptions | undefined): number {
+  const f = o?.flags ?? 'any';
+  const n = UPDATE_FLAGS[f];
+  if (n === undefined) throw new TypeError(`set flags must be "any", "noexist" or "exist", got "${String(f)}"`);
+  return o?.lock ? n | BPF_F_LOCK : n;
+}
+
+function describe(info: MapInfo): MapDescription {
+  return { ...info, typeName: mapTypeName(info.type), flagNames: mapFlagNames(info.flags) };
+}
+
+/**
+ * One kernel map, open by fd. Keys and values go through codecs (raw bytes by default); every
+ * buffer handed to the kernel is sized from the map's own info.
+ */
+export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
+  readonly kernel: Kernel;
+  readonly type: number;
+  readonly typeName: string;
+  readonly id: number;
+  readonly name: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly perCpu: boolean;
+  /** Possible CPUs: the number of slots of a per-CPU value. */
+  readonly cpus: number;
+  readonly keyCodec: Codec<K>;
+  /** Codec of one whole value as the syscalls see it (per-CPU: all CPUs' slots). */
+  readonly valueCodec: Codec<V>;
+  /** Bytes of one value as the syscalls see it. */
+  readonly valueBytes: number;
+  private fdValue: number;
+  private readonly handle: FdHandle;
+  private readonly keyBuf: Buffer;
+  private readonly nextBuf: Buffer;
+  private readonly valueBuf: Buffer;
+  private readonly path: string | undefined;
+
+  private constructor(kernel: Kernel, fd: number, info: MapInfo, opts: OpenOptions<K, V>, path?: string) {
+    this.kernel = kernel;
+    this.fdValue = fd;
+    this.type = info.type;
+    this.typeName = mapTypeName(info.type);
+    this.id = info.id;
+    this.name = info.name;
+    this.keySize = info.keySize;
+    this.valueSize = info.valueSize;
+    this.maxEntries = info.maxEntries;
+    this.flags = info.flags;
+    this.perCpu = isPerCpuType(info.type);
+    this.cpus = kernel.possibleCpus();
+    this.path = path;
+    this.handle = { kernel, fd };
+    leaked.register(this, this.handle, this.handle);
+    try {
+      this.keyCodec = (opts.key ?? bytes(info.keySize)) as Codec<K>;
+      if (this.keyCodec.size !== info.keySize)
+        throw new TypeError(`key codec ${this.keyCodec.name} is ${this.keyCodec.size} bytes, but the map's keys are ${info.keySize}`);
+      this.valueCodec = this.makeValueCodec(opts.value, info);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+    this.valueBytes = this.valueCodec.size;
+    this.keyBuf = Buffer.alloc(info.keySize);
+    this.nextBuf = Buffer.alloc(info.keySize);
+    this.valueBuf = Buffer.alloc(this.valueBytes);
+  }
+
+  private makeValueCodec(given: ValueCodec<V> | undefined, info: MapInfo): Codec<V> {
+    const raw = given === undefined;
+    const c: Codec<unknown> | PerCpu<unknown> = given ?? (this.perCpu ? { perCpu: true, elem: bytes(info.valueSize) } : bytes(info.valueSize));
+    if (isPerCpu(c)) {
+      if (!this.perCpu) throw new TypeError(`perCpu() value codec given for a ${this.typeName} map, which is not per-CPU`);
+      if (c.elem.size !== info.valueSize)
+        throw new TypeError(`value codec ${c.elem.name} is ${c.elem.size} bytes, but the map's values are ${info.valueSize}`);
+      return perCpuLayout(c.elem, this.cpus) as Codec<V>;
+    }
+    if (this.perCpu && !raw)
+      throw new TypeError(`${this.typeName} map: wrap the value codec with perCpu(), its values are one per CPU`);
+    if (c.size !== info.valueSize)
+      throw new TypeError(`value codec ${c.name} is ${c.size} bytes, but the map's values are ${info.valueSize}`);
+    return c as Codec<V>;
+  }
+
+  private static wrap<K, V>(kernel: Kernel, fd: number, opts: OpenOptions<K, V>, path?: string): BpfMap<K, V> {
+    let info: MapInfo;
+    try {
+      info = kernel.mapInfo(fd);
+    } catch (e) {
+      kernel.close(fd);
+      throw e;
+    }
+    return new BpfMap<K, V>(kernel, fd, info, opts, path);
+  }
+
+  /** Creates a map. Key/value sizes default to the codecs' sizes. */
+  static create<K = Buffer, V = RawValue>(opts: CreateOptions<K, V>): BpfMap<K, V> {
+    const kernel = opts.kernel ?? openKernel();
+    const mapType = mapTypeNumber(opts.type);
+    const value = opts.value as Codec<unknown> | PerCpu<unknown> | undefined;
+    const keySize = opts.keySize ?? opts.key?.size;
+    const valueSize = opts.valueSize ?? (value === undefined ? undefined : isPerCpu(value) ? value.elem.size : value.size);
+    if (keySize === undefined) throw new TypeError('create: keySize (or a key codec) is required');
+    if (valueSize === undefined) throw new TypeError('create: valueSize (or a value codec) is required');
+    const fd = kernel.mapCreate({
+      mapType,
+      keySize,
+      valueSize,
+      maxEntries: opts.maxEntries,
+      mapFlags: mapFlagsNumber(opts.flags),
+      name: opts.name ?? '',
+      innerMapFd: opts.innerMap?.fd ?? 0,
+      numaNode: opts.numaNode ?? 0,
+      mapExtra: opts.mapExtra ?? 0n,
+      btfFd: opts.btfFd ?? 0,
+      btfKeyTypeId: opts.btfKeyTypeId ?? 0,
+      btfValueTypeId: opts.btfValueTypeId ?? 0,
+    });
+    return BpfMap.wrap(kernel, fd, opts);
+  }
+
+  /** Opens a map pinned on a bpf filesystem. */
+  static openPinned<K = Buffer, V = RawValue>(path: string, opts: OpenPinnedOptions<K, V> = {}): BpfMap<K, V> {
+    if (typeof path !== 'string' || path === '') throw new TypeError('openPinned: path must be a non-empty string');
+    const kernel = opts.kernel ?? openKernel();
+    const fileFlags = (opts.readOnly ? BPF_F_RDONLY : 0) | (opts.writeOnly ? BPF_F_WRONLY : 0);
+    return BpfMap.wrap(kernel, kernel.objGet(path, fileFlags), opts, path);
+  }
+
+  /** Opens a map by its kernel id. */
+  static fromId<K = Buffer, V = RawValue>(id: number, opts: OpenOptions<K, V> = {}): BpfMap<K, V> {
+    if (!Number.isInteger(id) || id <= 0 || id > 0xffffffff) throw new TypeError(`fromId: a map id is a positive integer, got ${String(id)}`);
+    const kernel = opts.kernel ?? openKernel();
+    return BpfMap.wrap(kernel, kernel.mapFdById(id), opts);
+  }
+
+  /** Opens the one map with this name; an error when none or several have it. */
+  static fromName<K = Buffer, V = RawValue>(name: string, opts: OpenOptions<K, V> = {}): BpfMap<K, V> {
+    if (typeof name !== 'string' || name === '') throw new TypeError('fromName: name must be a non-empty string');
+    const kernel = opts.kernel ?? openKernel();
+    const matches = listMaps(kernel).filter((m) => m.name === name);
+    if (matches.length === 0) throw new Error(`no map is named "${name}" (names are at most 15 bytes; see listMaps())`);
+    if (matches.length > 1)
+      throw new Error(`${matches.length} maps are named "${name}" (ids ${matches.map((m) => m.id).join(', ')}): open one by id`);
+    return BpfMap.fromId((matches[0] as MapDescription).id, opts);
+  }
+
+  /** The map's fd; throws when closed. */
+  get fd(): number {
+    if (this.fdValue < 0) throw new MapClosedError(`map ${this.label()} is closed`);
+    return this.fdValue;
+  }
+
+  get closed(): boolean {
+    return this.fdValue < 0;
+  }
+
+  /** Map context for errors. */
+  get ref(): MapRef {
+    const r: MapRef = { id: this.id };
+    if (this.name) r.name = this.name;
+    if (this.path) r.path = this.path;
+    return r;
+  }
+
+  private label(): string {
+    return `id ${this.id}${this.name ? ` "${this.name}"` : ''}`;
+  }
+
+  /** Adds this map to a BpfError thrown by the kernel layer. */
+  annotate(e: unknown): unknown {
+    return e instanceof BpfError ? e.withMap(this.ref) : e;
+  }
+
+  /** Fresh info from the kernel. */
+  info(): MapDescription {
+    try {
+      return describe(this.kernel.mapInfo(this.fd));
+    } catch (e) {
+      throw this.annotate(e);
+    }
+  }
+
+  /** Encodes key into the scratch key buffer (a TypeError before any syscall when it does not fit). */
+  encodeKey(key: K, buf: Buffer = this.keyBuf): Buffer {
+    this.keyCodec.encode(key, buf, 0);
+    return buf;
+  }
+
+  encodeValue(value: V, buf: Buffer = this.valueBuf): Buffer {
+    this.valueCodec.encode(value, buf, 0);
+    return buf;
+  }
+
+  get(key: K, opts?: GetOptions): V | undefined {
+    const fd = this.fd;
+    const k = this.encodeKey(key);
+    try {
+      if (!this.kernel.lookup(fd, k, this.valueBuf, opts?.lock ? BPF_F_LOCK : 0)) return undefined;
+    } catch (e) {
+      throw this.annotate(e);
+    }
+    return this.valueCodec.decode(this.valueBuf, 0);
+  }
+
+  has(key: K): boolean {
+    const fd = this.fd;
+    const k = this.encodeKey(key);
+    try {
+      return this.kernel.lookup(fd, k, this.valueBuf, 0);
+    } catch (e) {
+      throw this.annotate(e);
+    }
+  }
+
+  set(key: K, value: V, opts?: SetOptions): void {
+    const fd = this.fd;
+    const flags = updateFlags(opts);
+    const k = this.encodeKey(key);
+    const v = this.encodeValue(value);
+    try {
+      this.kernel.update(fd, k, v, flags);
+    } catch (e) {
+      throw this.annotate(e);
+    }
+  }
+
+  /** Removes key; false when it was not there. */
+  delete(key: K): boolean {
+    const fd = this.fd;
+    const k = this.encodeKey(key);
+    try {
+      return this.kernel.delete(fd, k);
+    } catch (e) {
+      throw this.annotate(e);
+    }
+  }
+
+  /** Reads and removes key in one syscall; undefined when it was not there. */
+  getAndDelete(key: K): V | undefined {
+    const fd = this.fd;
+    const k = this.encodeKey(key);
+    try {
+      if (!this.kernel.lookupAndDelete(fd, k, this.valueBuf, 0)) return undefined;
+    } catch (e) {
+      throw this.annotate(e);
+    }
+    return this.valueCodec.decode(this.valueBuf, 0);
+  }
+
+  /**
+   * The key after key in the kernel's order (the first key when key is undefined); undefined at
+   * the end. A key no longer in the map restarts the hash walk from the first bucket.
+   */
+  nextKey(key?: K): K | undefined {
+    const fd = this.fd;
+    const k = key === undefined ? null : this.encodeKey(key);
+    try {
+      if (!this.kernel.nextKey(fd, k, this.nextBuf)) return undefined;
+    } catch (e) {
+      throw this.annotate(e);
+    }
+    return this.keyCodec.decode(this.nextBuf, 0);
+  }
+
+  private requireQueue(op: string): void {
+    if (this.type !== BPF_MAP_TYPE_QUEUE && this.type !== BPF_MAP_TYPE_STACK)
+      throw new TypeError(`${op}() is for queue and stack maps; this map is ${this.typeName}`);
+  }
+
+  /** Queue/stack: adds value; when full, overwrite: true drops the oldest instead of failing. */
+  push(value: V, opts?: { overwrite?: boolean }): void {
+    this.requireQueue('push');
+    const fd = this.fd;
+    const v = this.encodeValue(value);
+    try {
+      this.kernel.update(fd, null, v, opts?.overwrite ? BPF_EXIST : BPF_ANY);
+    } catch (e) {
+      throw this.annotate(e);
+    }
+  }
+
+  /** Queue/stack: removes and returns the next value; undefined when empty. */
+  pop(): V | undefined {
+    this.requireQueue('pop');
+    const fd = this.fd;
+    try {
+      if (!this.kernel.lookupAndDelete(fd, null, this.valueBuf, 0)) return undefined;
+    } catch (e) {
+      throw this.annotate(e);
+    }
+    return this.valueCodec.decode(this.valueBuf, 0);
+  }
+
+  /** Queue/stack: the next value without removing it; undefined when empty. */
+  peek(): V | undefined {
+    this.requireQueue('peek');
+    const fd = this.fd;
+    try {
+      if (!this.kernel.lookup(fd, null, this.valueBuf, 0)) return undefined;
+    } catch (e) {
+      throw this.annotate(e);
+    }
+    return this.valueCodec.decode(this.valueBuf, 0);
+  }
+
+  /** Pins the map at path on a bpf filesystem. */
+  pin(path: string): void {
+    if (typeof path !== 'string' || path === '') throw new TypeError('pin: path must be a non-empty string');
+    try {
+      this.kernel.pin(this.fd, path);
+    } catch (e) {
+      throw this.annotate(e);
+    }
+  }
+
+  /** Makes the map read-only to userspace for good (programs may still write). */
+  freeze(): void {
+    try {
+      this.kernel.freeze(this.fd);
+    } catch (e) {
+      throw this.annotate(e);
+    }
+  }
+
+  /** Releases the fd; the map lives on while pinned or used by programs. Idempotent. */
+  close(): void {
+    if (this.fdValue < 0) return;
+    leaked.unregister(this.handle);
+    const fd = this.fdValue;
+    this.fdValue = -1;
+    this.kernel.close(fd);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Every map on the system, with its info. Maps freed while listing are skipped. */
+export function listMaps(kernel: Kernel = openKernel()): MapDescription[] {
+  const out: MapDescription[] = [];
+  let id = 0;
+  for (;;) {
+    const next = kernel.nextMapId(id);
+    if (next === null) return out;
+    id = next;
+    let fd: number;
+    try {
+      fd = kernel.mapFdById(id);
+    } catch (e) {
+      if (e instanceof BpfError && e.errno === errno.ENOENT) continue;
+      throw e;
+    }
+    try {
+      out.push(describe(kernel.mapInfo(fd)));
+    } finally {
+      kernel.close(fd);
+    }
+  }
+}

@@ -1,0 +1,18 @@
+import { constants } from 'node:os';
+
+/** The kernel-internal "operation not supported" that bpf(2) leaks to userspace (not in libc). */
+export const ENOTSUPP = 524;
+
+const NAMES = new Map<number, string>();
+for (const [name, num] of Object.entries(constants.errno)) {
+  // Aliases share numbers (EWOULDBLOCK/EAGAIN, EDEADLOCK/EDEADLK): keep the first, the usual name.
+  if (!NAMES.has(num)) NAMES.set(num, name);
+}
+NAMES.set(ENOTSUPP, 'ENOTSUPP');
+
+export const errno = constants.errno;
+
+/** The symbolic name of an errno value, e.g. 2 -> "ENOENT". */
+export function errnoName(num: number): string {
+  return NAMES.get(num) ?? `E${num}`;
+}

@@ -1,0 +1,67 @@
+import { allocAttr } from './attr.js';
+import {
+  BPF_MAP_DELETE_ELEM,
+  BPF_MAP_FREEZE,
+  BPF_MAP_GET_NEXT_KEY,
+  BPF_MAP_LOOKUP_AND_DELETE_ELEM,
+  BPF_MAP_LOOKUP_ELEM,
+  BPF_MAP_UPDATE_ELEM,
+} from './constants.js';
+import { nativeBpf } from './native.js';
+
+/** The single-element part of union bpf_attr (LOOKUP/UPDATE/DELETE_ELEM, GET_NEXT_KEY, FREEZE). */
+export const MAP_ELEM_ATTR = {
+  map_fd: 0,
+  key: 8,
+  value: 16, // also next_key
+  flags: 24,
+  size: 32,
+} as const;
+
+const L = MAP_ELEM_ATTR;
+// One attr reused by every element call: calls are synchronous, and every field is rewritten.
+const attr = allocAttr(L.size);
+
+function elemCall(cmd: number, fd: number, key: Uint8Array | null, keyLen: number,
+  value: Uint8Array | null, valueLen: number, flags: number): number {
+  attr.writeUInt32LE(fd, L.map_fd);
+  attr.writeUInt32LE(0, L.map_fd + 4);
+  // flags as two u32 halves: no BigInt on the per-element hot path.
+  attr.writeUInt32LE(flags >>> 0, L.flags);
+  attr.writeUInt32LE(Math.floor(flags / 0x100000000), L.flags + 4);
+  return nativeBpf()(cmd, attr, L.key, key, keyLen, L.value, value, valueLen);
+}
+
+/** BPF_MAP_LOOKUP_ELEM: 0 or -errno; the kernel writes valueLen bytes into value. */
+export function sysMapLookupElem(fd: number, key: Uint8Array | null, keyLen: number,
+  value: Uint8Array, valueLen: number, flags: number): number {
+  return elemCall(BPF_MAP_LOOKUP_ELEM, fd, key, keyLen, value, valueLen, flags);
+}
+
+/** BPF_MAP_UPDATE_ELEM: 0 or -errno. */
+export function sysMapUpdateElem(fd: number, key: Uint8Array | null, keyLen: number,
+  value: Uint8Array, valueLen: number, flags: number): number {
+  return elemCall(BPF_MAP_UPDATE_ELEM, fd, key, keyLen, value, valueLen, flags);
+}
+
+/** BPF_MAP_DELETE_ELEM: 0 or -errno. */
+export function sysMapDeleteElem(fd: number, key: Uint8Array, keyLen: number): number {
+  return elemCall(BPF_MAP_DELETE_ELEM, fd, key, keyLen, null, 0, 0);
+}
+
+/** BPF_MAP_GET_NEXT_KEY: key null asks for the first key; 0 or -errno (ENOENT at the end). */
+export function sysMapGetNextKey(fd: number, key: Uint8Array | null, keyLen: number,
+  nextKey: Uint8Array): number {
+  return elemCall(BPF_MAP_GET_NEXT_KEY, fd, key, key ? keyLen : 0, nextKey, keyLen, 0);
+}
+
+/** BPF_MAP_LOOKUP_AND_DELETE_ELEM (key null for queue/stack pop): 0 or -errno. */
+export function sysMapLookupAndDeleteElem(fd: number, key: Uint8Array | null, keyLen: number,
+  value: Uint8Array, valueLen: number, flags: number): number {
+  return elemCall(BPF_MAP_LOOKUP_AND_DELETE_ELEM, fd, key, keyLen, value, valueLen, flags);
+}
+
+/** BPF_MAP_FREEZE: 0 or -errno. */
+export function sysMapFreeze(fd: number): number {
+  return elemCall(BPF_MAP_FREEZE, fd, null, 0, null, 0, 0);
+}

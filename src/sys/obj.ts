@@ -1,0 +1,31 @@
+import { allocAttr } from './attr.js';
+import { BPF_OBJ_GET, BPF_OBJ_PIN } from './constants.js';
+import { nativeBpf } from './native.js';
+
+/** The BPF_OBJ_* part of union bpf_attr. */
+export const OBJ_ATTR = {
+  pathname: 0,
+  bpf_fd: 8,
+  file_flags: 12,
+  size: 16,
+} as const;
+
+function cPath(path: string): Buffer {
+  return Buffer.from(`${path}\0`, 'utf8');
+}
+
+/** BPF_OBJ_PIN: 0 or -errno. */
+export function sysObjPin(fd: number, path: string): number {
+  const attr = allocAttr(OBJ_ATTR.size);
+  const p = cPath(path);
+  attr.writeUInt32LE(fd, OBJ_ATTR.bpf_fd);
+  return nativeBpf()(BPF_OBJ_PIN, attr, OBJ_ATTR.pathname, p, p.length);
+}
+
+/** BPF_OBJ_GET: an fd for the pinned object, or -errno. */
+export function sysObjGet(path: string, fileFlags: number): number {
+  const attr = allocAttr(OBJ_ATTR.size);
+  const p = cPath(path);
+  attr.writeUInt32LE(fileFlags, OBJ_ATTR.file_flags);
+  return nativeBpf()(BPF_OBJ_GET, attr, OBJ_ATTR.pathname, p, p.length);
+}

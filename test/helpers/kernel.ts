@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import type { TestContext } from 'node:test';
+import { probeLinux } from '../../src/kernel/open.js';
+
+const probe = probeLinux();
+
+/**
+ * True when the real kernel's bpf() works. Otherwise the test is skipped with the reason, except
+ * in CI (CI=true), where a kernel test that cannot run is a failure, never a silent skip.
+ */
+export function linuxAvailable(t: TestContext): boolean {
+  if (probe.ok) return true;
+  if (process.env.CI === 'true') throw new Error(`CI needs the real kernel, but ${probe.reason}`);
+  t.skip(`real kernel unavailable: ${probe.reason}`);
+  return false;
+}
+
+/** A fresh path on the bpf filesystem for a test's pins. */
+export function pinPath(tag: string): string {
+  return `/sys/fs/bpf/bpfmap-test-${tag}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+export function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}
+
+export function u64(n: number | bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(BigInt(n));
+  return b;
+}

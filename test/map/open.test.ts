@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { describe, test } from 'node:test';
+import { BpfError } from '../../src/kernel/error.js';
+import { BpfMap, listMaps } from '../../src/map/map.js';
+import { linuxAvailable, pinPath, u32 } from '../helpers/kernel.js';
+
+describe('opening maps (real kernel)', () => {
+  test('pin, openPinned (read-only too), info', (t) => {
+    if (!linuxAvailable(t)) return;
+    const path = pinPath('pin');
+    using m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 4, maxEntries: 8, name: 'pinned_one', flags: ['zero_seed'] });
+    m.pin(path);
+    try {
+      m.set(u32(1), u32(42));
+      using o = BpfMap.openPinned(path);
+      assert.equal(o.id, m.id);
+      assert.deepEqual(o.get(u32(1)), u32(42));
+      const info = o.info();
+      assert.equal(info.typeName, 'hash');
+      assert.equal(info.name, 'pinned_one');
+      assert.equal(info.keySize, 4);
+      assert.equal(info.valueSize, 4);
+      assert.equal(info.maxEntries, 8);
+      assert.deepEqual(info.flagNames, ['zero_seed']);
+      using ro = BpfMap.openPinned(path, { readOnly: true });
+      assert.deepEqual(ro.get(u32(1)), u32(42));
+      assert.throws(() => ro.set(u32(1), u32(1)), (e: unknown) => e instanceof BpfError && e.code === 'EPERM');
+      assert.throws(() => m.pin(path), (e: unknown) => e instanceof BpfError && e.code === 'EEXIST');
+    } finally {
+      unlinkSync(path);
+    }
+  });
+
+  test('openPinned of a missing path, a non-bpf path, a bpffs directory', (t) => {
+    if (!linuxAvailable(t)) return;
+    assert.throws(() => BpfMap.openPinned(pinPath('missing')), (e: unknown) =>
+      e instanceof BpfError && e.code === 'ENOENT' && /nothing is pinned/.test(e.message));
+    assert.throws(() => BpfMap.openPinned('/proc/self/status'), (e: unknown) =>
+      e instanceof BpfError && /not a pinned bpf object/.test(e.message));
+    const dir = pinPath('dir');
+    mkdirSync(dir);
+    try {
+      assert.throws(() => BpfMap.openPinned(dir), BpfError);
+    } finally {
+      rmdirSync(dir);
+    }
+    assert.throws(() => BpfMap.openPinned(''), TypeError);
+  });
+
+  test('fromId, fromName, listMaps', (t) => {
+    if (!linuxAvailable(t)) return;
+    const name = `n${process.pid % 100000}_${Math.floor(Math.random() * 1e6)}`.slice(0, 15);
+    using a = BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 2, name });
+    using byId = BpfMap.fromId(a.id);
+    assert.equal(byId.name, name);
+    using byName = BpfMap.fromName(name);
+    assert.equal(byName.id, a.id);
+    const all = listMaps();
+    const mine = all.find((m) => m.id === a.id);
+    assert.ok(mine, 'listMaps includes the new map');
+    assert.equal(mine.typeName, 'array');
+    assert.equal(mine.maxEntries, 2);
+    using b = BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 2, name });
+    assert.throws(() => BpfMap.fromName(name), new RegExp(`2 maps are named "${name}" \\(ids ${a.id}, ${b.id}\\)`));
+    assert.throws(() => BpfMap.fromName('no_such_map_x'), /no map is named/);
+    assert.throws(() => BpfMap.fromId(0x7ffffff0), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT' && /no map has that id/.test(e.message));
+    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 32])
+      assert.throws(() => BpfMap.fromId(bad), TypeError);
+  });
+
+  test('a map dropped without close gives its fd back when collected', (t) => {
+    if (!linuxAvailable(t)) return;
+    const script = `
+      import { BpfMap } from ${JSON.stringify(new URL('../../src/index.js', import.meta.url).href)};
+      import { readdirSync } from 'node:fs';
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const before = fds();
+      (() => { for (let i = 0; i < 50; i++) BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 }); })();
+      const during = fds();
+      for (let i = 0; i < 10 && fds() > before; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); }
+      console.log(JSON.stringify({ before, during, after: fds() }));
+    `;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const { before, during, after } = JSON.parse(r.stdout) as Record<string, number>;
+    assert.ok(during >= before + 50, `fds grew while maps were alive (${before} -> ${during})`);
+    assert.ok(after <= before, `fds returned to baseline (${before} -> ${after})`);
+  });
+});

@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BPF_MAP_GET_NEXT_ID, BPF_MAP_LOOKUP_ELEM } from '../../src/sys/constants.js';
+import { errno } from '../../src/sys/errno.js';
+import { nativeBpf } from '../../src/sys/native.js';
+import { linuxAvailable } from '../helpers/kernel.js';
+
+const attr = () => Buffer.from(new ArrayBuffer(32));
+
+test('native: a harmless call reaches the kernel', (t) => {
+  if (!linuxAvailable(t)) return;
+  const a = Buffer.from(new ArrayBuffer(12));
+  const r = nativeBpf()(BPF_MAP_GET_NEXT_ID, a);
+  assert.ok(r === 0 || r === -errno.ENOENT, `unexpected result ${r}`);
+});
+
+test('native: refuses a buffer shorter than the kernel may write', () => {
+  const bpf = nativeBpf();
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(3), 4, 16, Buffer.alloc(8), 8), {
+    name: 'RangeError',
+    message: /shorter than what the kernel may write/,
+  });
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(4), 4, 16, Buffer.alloc(7), 8), RangeError);
+});
+
+test('native: refuses null where the kernel may access bytes', () => {
+  assert.throws(() => nativeBpf()(BPF_MAP_LOOKUP_ELEM, attr(), 8, null, 4), /null pointer/);
+});
+
+test('native: refuses pointer offsets outside the attr or unaligned', () => {
+  const bpf = nativeBpf();
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 32, Buffer.alloc(4), 4), /outside the attr/);
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 4, Buffer.alloc(4), 4), /outside the attr/);
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 28, Buffer.alloc(4), 4), /outside the attr/);
+});
+
+test('native: refuses wrong argument shapes', () => {
+  const bpf = nativeBpf() as unknown as (...a: unknown[]) => number;
+  assert.throws(() => bpf(), TypeError);
+  assert.throws(() => bpf(1), TypeError);
+  assert.throws(() => bpf(1, attr(), 8), /argument count/);
+  assert.throws(() => bpf(-1, attr()), /cmd must be a u32/);
+  assert.throws(() => bpf(1.5, attr()), /cmd must be a u32/);
+  assert.throws(() => bpf(1, 'attr'), /attr must be/);
+  assert.throws(() => bpf(1, new Uint8Array(0)), /attr must be/);
+  assert.throws(() => bpf(1, new Uint16Array(8)), /attr must be/);
+  assert.throws(() => bpf(1, attr(), 8, 'x', 4), /Uint8Array/);
+  assert.throws(() => bpf(1, attr(), 8, Buffer.alloc(4), -1), /u32/);
+  assert.throws(() => bpf(1, attr(), Number.NaN, Buffer.alloc(4), 4), /u32/);
+  assert.throws(() => bpf(1, Buffer.from(new ArrayBuffer(40)).subarray(1, 33)), /aligned/);
+  assert.throws(() => bpf(1, Buffer.from(new ArrayBuffer(8192))), /larger than a page/);
+});
