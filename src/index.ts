@@ -11,6 +11,21 @@ export type {
   ValueCodec,
 } from './map/map.js';
 export type { MapFlagName, MapTypeName } from './map/types.js';
+export { BatchCursor } from './map/cursor.js';
+export type {
+  BatchFlags,
+  DeleteBatchInput,
+  LookupBatchOptions,
+  LookupBatchResult,
+  PackedEntries,
+  RawLookupBatch,
+  UpdateBatchInput,
+  WriteBatchOptions,
+} from './map/batch.js';
+export { MapAsyncIterator, MapIterator } from './map/walk.js';
+export type { WalkMode, WalkOptions } from './map/walk.js';
+export type { DrainOptions } from './map/drain.js';
+export type { Dump } from './map/dump.js';
 export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
 export type { Kernel, MapInfo, MapSizes } from './kernel/kernel.js';

@@ -93,10 +93,12 @@ export class BpfError extends Error {
   readonly code: string;
   readonly hint: string | undefined;
   map: MapRef | undefined;
-  /** For batch writes: how many elements were applied before the failing one. */
+  /** For batch commands: the attr's count as the kernel left it. */
   readonly count: number | undefined;
+  /** For batch writes: how many elements were applied before the failing one (none after it). */
+  readonly applied: number | undefined;
 
-  constructor(cmd: number, errno: number, opts: { map?: MapRef; count?: number; elemFlags?: number; hint?: string } = {}) {
+  constructor(cmd: number, errno: number, opts: { map?: MapRef; count?: number; applied?: number; elemFlags?: number; hint?: string } = {}) {
     super('');
     this.cmd = cmd;
     this.command = COMMAND_NAMES[cmd] ?? `bpf command ${cmd}`;
@@ -105,6 +107,7 @@ export class BpfError extends Error {
     this.hint = opts.hint ?? hintFor(cmd, errno, opts.elemFlags);
     this.map = opts.map;
     this.count = opts.count;
+    this.applied = opts.applied;
     this.message = this.compose();
   }
 
@@ -118,7 +121,7 @@ export class BpfError extends Error {
   }
 
   private compose(): string {
-    const applied = this.count !== undefined && WRITES.has(this.cmd) ? ` after ${this.count} element(s) applied` : '';
+    const applied = this.applied !== undefined ? ` after ${this.applied} element(s) applied` : '';
     return `${this.command}${describeMap(this.map)} failed: ${this.code}${applied}` + (this.hint ? ` (${this.hint})` : '');
   }
 }

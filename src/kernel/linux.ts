@@ -223,7 +223,9 @@ export class LinuxKernel implements Kernel {
 
   private writeLike(cmd: number, fd: number, args: WriteBatchArgs): number {
     const [r, count] = this.batch(cmd, fd, args, null);
-    if (r < 0) throw new BpfError(cmd, -r, { count, elemFlags: args.elemFlags });
+    // A failing element leaves count = the elements before it, always fewer than asked; a count
+    // still as written means the kernel refused the call before touching any element.
+    if (r < 0) throw new BpfError(cmd, -r, { count, applied: count === args.count ? 0 : count, elemFlags: args.elemFlags });
     return count;
   }
 

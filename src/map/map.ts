@@ -9,6 +9,8 @@ import {
   BPF_ANY,
   BPF_EXIST,
   BPF_F_LOCK,
+  BPF_MAP_LOOKUP_AND_DELETE_BATCH,
+  BPF_MAP_LOOKUP_BATCH,
   BPF_F_RDONLY,
   BPF_F_WRONLY,
   BPF_MAP_TYPE_QUEUE,
@@ -16,6 +18,29 @@ import {
   BPF_NOEXIST,
 } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
+import {
+  decodeBatch,
+  deleteBatch,
+  lookupBatchRaw,
+  updateBatch,
+  type DeleteBatchInput,
+  type LookupBatchOptions,
+  type LookupBatchResult,
+  type RawLookupBatch,
+  type UpdateBatchInput,
+  type WriteBatchOptions,
+} from './batch.js';
+import { drain, type DrainOptions } from './drain.js';
+import { dump, type Dump } from './dump.js';
+import {
+  decodeChunks,
+  decodeChunksAsync,
+  MapAsyncIterator,
+  MapIterator,
+  resolveMode,
+  walkChunks,
+  type WalkOptions,
+} from './walk.js';
 import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber, type MapFlagName, type MapTypeName } from './types.js';
 
 /** A value of a map opened without codecs: one Buffer, or one Buffer per possible CPU on per-CPU maps. */
@@ -268,7 +293,17 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return r;
   }
 
-  private label(): string {
+  /** Bytes of the batch cursor: a bucket index (hash family) or a key (generic path). */
+  get cursorSize(): number {
+    return Math.max(this.keySize, 4);
+  }
+
+  /** Throws MapClosedError when the map is closed. */
+  assertOpen(): void {
+    void this.fd;
+  }
+
+  label(): string {
     return `id ${this.id}${this.name ? ` "${this.name}"` : ''}`;
   }
 
@@ -407,6 +442,89 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
       throw this.annotate(e);
     }
     return this.valueCodec.decode(this.valueBuf, 0);
+  }
+
+  /** One BPF_MAP_LOOKUP_BATCH call, decoded. `done` (the kernel's ENOENT) ends the walk. */
+  lookupBatch(opts?: LookupBatchOptions): LookupBatchResult<K, V> {
+    return decodeBatch(this, lookupBatchRaw(this, BPF_MAP_LOOKUP_BATCH, opts));
+  }
+
+  /** One BPF_MAP_LOOKUP_BATCH call, as packed bytes. */
+  lookupBatchRaw(opts?: LookupBatchOptions): RawLookupBatch {
+    return lookupBatchRaw(this, BPF_MAP_LOOKUP_BATCH, opts);
+  }
+
+  /** One BPF_MAP_LOOKUP_AND_DELETE_BATCH call, decoded: the entries returned are gone from the map. */
+  lookupAndDeleteBatch(opts?: LookupBatchOptions): LookupBatchResult<K, V> {
+    return decodeBatch(this, lookupBatchRaw(this, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts));
+  }
+
+  lookupAndDeleteBatchRaw(opts?: LookupBatchOptions): RawLookupBatch {
+    return lookupBatchRaw(this, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts);
+  }
+
+  /** BPF_MAP_UPDATE_BATCH over any number of entries; returns how many were applied. */
+  updateBatch(input: UpdateBatchInput<K, V>, opts?: WriteBatchOptions): number {
+    return updateBatch(this, input, opts);
+  }
+
+  /** BPF_MAP_DELETE_BATCH over any number of keys; returns how many were deleted. */
+  deleteBatch(input: DeleteBatchInput<K>, opts?: WriteBatchOptions): number {
+    return deleteBatch(this, input, opts);
+  }
+
+  /** Every entry, read with LOOKUP_BATCH (or the per-element walk where batch is unsupported: see `mode`). */
+  entries(opts?: WalkOptions): MapIterator<[K, V]> {
+    const mode = resolveMode(this, opts);
+    const { keyCodec, valueCodec } = this;
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts),
+      (k, ko, v, vo): [K, V] => [keyCodec.decode(k, ko), valueCodec.decode(v, vo)]));
+  }
+
+  keys(opts?: WalkOptions): MapIterator<K> {
+    const mode = resolveMode(this, opts);
+    const { keyCodec } = this;
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (k, ko) => keyCodec.decode(k, ko)));
+  }
+
+  values(opts?: WalkOptions): MapIterator<V> {
+    const mode = resolveMode(this, opts);
+    const { valueCodec } = this;
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (_k, _ko, v, vo) => valueCodec.decode(v, vo)));
+  }
+
+  [Symbol.iterator](): MapIterator<[K, V]> {
+    return this.entries();
+  }
+
+  /** Like entries(), yielding to the event loop after each batch so a large map never stalls it. */
+  entriesAsync(opts?: WalkOptions): MapAsyncIterator<[K, V]> {
+    const mode = resolveMode(this, opts);
+    const { keyCodec, valueCodec } = this;
+    return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts),
+      (k, ko, v, vo): [K, V] => [keyCodec.decode(k, ko), valueCodec.decode(v, vo)]));
+  }
+
+  keysAsync(opts?: WalkOptions): MapAsyncIterator<K> {
+    const mode = resolveMode(this, opts);
+    const { keyCodec } = this;
+    return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (k, ko) => keyCodec.decode(k, ko)));
+  }
+
+  valuesAsync(opts?: WalkOptions): MapAsyncIterator<V> {
+    const mode = resolveMode(this, opts);
+    const { valueCodec } = this;
+    return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (_k, _ko, v, vo) => valueCodec.decode(v, vo)));
+  }
+
+  /** Removes and returns every entry exactly once (LOOKUP_AND_DELETE_BATCH; no per-element fallback). */
+  drain(opts?: DrainOptions): Array<[K, V]> {
+    return drain(this, opts);
+  }
+
+  /** The whole map in two contiguous buffers, for millions of entries without an object each. */
+  dump(opts?: WalkOptions): Dump<K, V> {
+    return dump(this, opts);
   }
 
   /** Pins the map at path on a bpf filesystem. */

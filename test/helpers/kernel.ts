@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
+import type { Kernel } from '../../src/kernel/kernel.js';
+import { LinuxKernel } from '../../src/kernel/linux.js';
 import { probeLinux } from '../../src/kernel/open.js';
 
 const probe = probeLinux();
@@ -30,4 +32,25 @@ export function u64(n: number | bigint): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64LE(BigInt(n));
   return b;
+}
+
+/** A kernel a shared suite runs on: the real one, and (once registered) the emulated one. */
+export interface KernelUnderTest {
+  name: string;
+  /** Skips (or in CI fails) like linuxAvailable when this kernel cannot run here. */
+  available(t: TestContext): boolean;
+  kernel(): Kernel;
+}
+
+let linux: Kernel | undefined;
+
+export const LINUX: KernelUnderTest = {
+  name: 'linux',
+  available: linuxAvailable,
+  kernel: () => (linux ??= new LinuxKernel()),
+};
+
+/** Every kernel the shared suites run on. */
+export function testKernels(): KernelUnderTest[] {
+  return [LINUX];
 }

@@ -21,11 +21,11 @@ test('BpfError names the command, the errno, the map and a hint', () => {
 });
 
 test('BpfError gains map context once, and reports applied counts of batch writes', () => {
-  const e = new BpfError(BPF_MAP_UPDATE_BATCH, errno.E2BIG, { count: 3 });
+  const e = new BpfError(BPF_MAP_UPDATE_BATCH, errno.E2BIG, { count: 3, applied: 3 });
   assert.doesNotMatch(e.message, /on map/);
   e.withMap({ id: 1, name: 'a' }).withMap({ id: 2 });
   assert.match(e.message, /on map id 1 "a" failed: E2BIG after 3 element\(s\) applied/);
-  assert.equal(e.count, 3);
+  assert.equal(e.applied, 3);
 });
 
 test('hints point at the fix', () => {

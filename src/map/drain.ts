@@ -1,0 +1,25 @@
+import { BpfError } from '../kernel/error.js';
+import { BPF_MAP_LOOKUP_AND_DELETE_BATCH } from '../sys/constants.js';
+import type { BpfMap } from './map.js';
+import { batchChunks, batchUnsupported, decodeChunks, type WalkOptions } from './walk.js';
+
+export type DrainOptions = Pick<WalkOptions, 'batchSize' | 'lock'>;
+
+/**
+ * Removes and returns every entry with LOOKUP_AND_DELETE_BATCH, one pass from the first bucket to
+ * the end: each removed entry is returned exactly once. Entries inserted behind the cursor during
+ * the pass stay in the map for the next drain. Map types without the command get an error, never
+ * a per-element read-then-delete, which would lose writes that land between the two.
+ */
+export function drain<K, V>(map: BpfMap<K, V>, opts?: DrainOptions): Array<[K, V]> {
+  const why = batchUnsupported(map, BPF_MAP_LOOKUP_AND_DELETE_BATCH);
+  if (why !== 0)
+    throw new BpfError(BPF_MAP_LOOKUP_AND_DELETE_BATCH, why, {
+      map: map.ref,
+      hint: `${map.typeName} maps have no BPF_MAP_LOOKUP_AND_DELETE_BATCH on this kernel (hash maps have it from Linux 5.6), ` +
+        'and drain() does not fall back to reading and deleting element by element, which loses writes landing in between',
+    });
+  const { keyCodec, valueCodec } = map;
+  return [...decodeChunks(map, batchChunks(map, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts),
+    (k, ko, v, vo): [K, V] => [keyCodec.decode(k, ko), valueCodec.decode(v, vo)])];
+}

@@ -1,0 +1,135 @@
+import { BpfError } from '../kernel/error.js';
+import { errno } from '../sys/errno.js';
+import { checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
+import type { BpfMap } from './map.js';
+import { elementChunks, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
+
+/** A whole map read into two contiguous buffers: no object per entry. */
+export interface Dump<K, V> {
+  mode: WalkMode;
+  count: number;
+  /** count keys of keySize bytes, packed. */
+  keys: Buffer;
+  /** count values of valueBytes bytes (per-CPU: the kernel's padded layout for every CPU). */
+  values: Buffer;
+  keySize: number;
+  valueBytes: number;
+  key(i: number): K;
+  value(i: number): V;
+}
+
+class Columns<K, V> implements Dump<K, V> {
+  constructor(
+    private readonly map: BpfMap<K, V>,
+    readonly mode: WalkMode,
+    readonly count: number,
+    readonly keys: Buffer,
+    readonly values: Buffer,
+  ) {}
+
+  get keySize(): number {
+    return this.map.keySize;
+  }
+
+  get valueBytes(): number {
+    return this.map.valueBytes;
+  }
+
+  private check(i: number): void {
+    if (!Number.isInteger(i) || i < 0 || i >= this.count) throw new RangeError(`entry ${i} is outside the dump (0..${this.count - 1})`);
+  }
+
+  key(i: number): K {
+    this.check(i);
+    return this.map.keyCodec.decode(this.keys, i * this.map.keySize);
+  }
+
+  value(i: number): V {
+    this.check(i);
+    return this.map.valueCodec.decode(this.values, i * this.map.valueBytes);
+  }
+}
+
+/** Output buffers that grow by doubling when a walk returns more than they hold. */
+class Growable {
+  keys: Buffer;
+  values: Buffer;
+  n = 0;
+
+  constructor(
+    private readonly ks: number,
+    private readonly vs: number,
+    private capacity: number,
+  ) {
+    // allocUnsafe: pages of a large capacity the walk never reaches are never touched.
+    this.keys = Buffer.allocUnsafe(capacity * ks);
+    this.values = Buffer.allocUnsafe(capacity * vs);
+  }
+
+  reserve(more: number): void {
+    if (this.n + more <= this.capacity) return;
+    let cap = Math.max(1, this.capacity * 2);
+    while (cap < this.n + more) cap *= 2;
+    const k = Buffer.allocUnsafe(cap * this.ks);
+    const v = Buffer.allocUnsafe(cap * this.vs);
+    this.keys.copy(k, 0, 0, this.n * this.ks);
+    this.values.copy(v, 0, 0, this.n * this.vs);
+    this.keys = k;
+    this.values = v;
+    this.capacity = cap;
+  }
+}
+
+/**
+ * Reads the whole map into contiguous key and value buffers. The batch walk writes straight into
+ * them; buffers start at max_entries (the usual bound) and grow only when concurrent writers make
+ * a walk return more.
+ */
+export function dump<K, V>(map: BpfMap<K, V>, opts?: WalkOptions): Dump<K, V> {
+  const mode = resolveMode(map, opts);
+  const { keySize: ks, valueBytes: vs } = map;
+  const out = new Growable(ks, vs, Math.max(map.maxEntries, 1));
+  if (mode === 'per-element') {
+    for (const c of elementChunks(map, opts)) {
+      out.reserve(c.count);
+      c.keys.copy(out.keys, out.n * ks, 0, c.count * ks);
+      c.values.copy(out.values, out.n * vs, 0, c.count * vs);
+      out.n += c.count;
+    }
+  } else {
+    let batch = checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
+    if (batch === 0) throw new RangeError('batchSize must be at least 1');
+    const elemFlags = elemFlagsOf(opts);
+    const cursor = Buffer.alloc(map.cursorSize);
+    const next = Buffer.alloc(map.cursorSize);
+    let started = false;
+    const { kernel } = map;
+    const fd = map.fd;
+    for (;;) {
+      out.reserve(batch);
+      let r;
+      try {
+        r = kernel.lookupBatch(fd, {
+          inBatch: started ? cursor : null,
+          outBatch: next,
+          keys: out.keys.subarray(out.n * ks),
+          values: out.values.subarray(out.n * vs),
+          count: batch,
+          elemFlags,
+          flags: 0,
+        });
+      } catch (e) {
+        if (e instanceof BpfError && e.errno === errno.ENOSPC) {
+          batch = checkCount(map, batch * 2, 'batchSize');
+          continue;
+        }
+        throw map.annotate(e);
+      }
+      out.n += r.count;
+      if (r.done) break;
+      next.copy(cursor);
+      started = true;
+    }
+  }
+  return new Columns(map, mode, out.n, out.keys.subarray(0, out.n * ks), out.values.subarray(0, out.n * vs));
+}

@@ -1,0 +1,194 @@
+import { BpfError } from '../kernel/error.js';
+import { BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
+import { errno, ENOTSUPP } from '../sys/errno.js';
+import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf, lookupBatchInto } from './batch.js';
+import type { BpfMap } from './map.js';
+
+/**
+ * How a walk reads the map: `batch` is LOOKUP_BATCH (each key at most once, buckets read
+ * consistently); `per-element` is GET_NEXT_KEY + LOOKUP_ELEM, two syscalls per entry, which can
+ * repeat keys (and skip others) when entries are deleted during the walk.
+ */
+export type WalkMode = 'batch' | 'per-element';
+
+export interface WalkOptions {
+  /** Entries per LOOKUP_BATCH (default 1024); grows geometrically on ENOSPC. */
+  batchSize?: number;
+  /**
+   * auto (default): batch where the kernel and map type support it, else per-element;
+   * batch: never fall back (the kernel's error instead); per-element: force the classic walk.
+   */
+  mode?: 'auto' | WalkMode;
+  /** BPF_F_LOCK: read values under their bpf_spin_lock. */
+  lock?: boolean;
+}
+
+/** A run of entries read by one syscall (or gathered one by one), packed at the map's sizes. */
+export interface Chunk {
+  keys: Buffer;
+  values: Buffer;
+  count: number;
+}
+
+type LookupCmd = typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH;
+
+const support = new WeakMap<object, Map<number, number>>();
+
+/**
+ * 0 when the kernel runs cmd on this map, else the errno that says it does not: a call with
+ * count 0 has no effect but fails exactly where the command or map type is unsupported (EINVAL
+ * before Linux 5.6, ENOTSUPP per map type). Cached per map.
+ */
+export function batchUnsupported(map: BpfMap<unknown, unknown>, cmd: LookupCmd): number {
+  let known = support.get(map);
+  if (!known) support.set(map, (known = new Map()));
+  const cached = known.get(cmd);
+  if (cached !== undefined) return cached;
+  const empty = Buffer.alloc(0);
+  const args = { inBatch: null, outBatch: Buffer.alloc(map.cursorSize), keys: empty, values: empty, count: 0, elemFlags: 0, flags: 0 };
+  let result = 0;
+  try {
+    if (cmd === BPF_MAP_LOOKUP_BATCH) map.kernel.lookupBatch(map.fd, args);
+    else map.kernel.lookupAndDeleteBatch(map.fd, args);
+  } catch (e) {
+    if (!(e instanceof BpfError) || ![ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL].includes(e.errno)) throw map.annotate(e);
+    result = e.errno;
+  }
+  known.set(cmd, result);
+  return result;
+}
+
+/** The mode a walk will use, probing the kernel when asked for auto. */
+export function resolveMode(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): WalkMode {
+  map.assertOpen();
+  const want = opts?.mode ?? 'auto';
+  if (want === 'batch' || want === 'per-element') return want;
+  if (want !== 'auto') throw new TypeError(`mode must be "auto", "batch" or "per-element", got "${String(want)}"`);
+  return batchUnsupported(map, BPF_MAP_LOOKUP_BATCH) === 0 ? 'batch' : 'per-element';
+}
+
+/**
+ * Chunks of a batch walk from the start to the kernel's ENOENT. The chunk's buffers are reused:
+ * consume a chunk before asking for the next. On ENOSPC the capacity doubles and the same cursor
+ * is retried.
+ */
+export function* batchChunks(map: BpfMap<unknown, unknown>, cmd: LookupCmd, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
+  let count = checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
+  if (count === 0) throw new RangeError('batchSize must be at least 1');
+  const elemFlags = elemFlagsOf(opts);
+  const bufs = new BatchBuffers(map);
+  const cursor = Buffer.alloc(map.cursorSize);
+  let started = false;
+  for (;;) {
+    let r;
+    try {
+      r = lookupBatchInto(map, cmd, bufs, started ? cursor : null, count, elemFlags, 0);
+    } catch (e) {
+      if (e instanceof BpfError && e.errno === errno.ENOSPC) {
+        count = checkCount(map, count * 2, 'batchSize');
+        continue;
+      }
+      throw e;
+    }
+    if (r.count > 0) yield { keys: bufs.keys, values: bufs.values, count: r.count };
+    if (r.done) return;
+    bufs.out.copy(cursor);
+    started = true;
+  }
+}
+
+/** Chunks of the classic walk: GET_NEXT_KEY then LOOKUP_ELEM per key; keys gone in between are skipped. */
+export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
+  const size = checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize') || 1;
+  const { kernel, keySize, valueBytes } = map;
+  const flags = elemFlagsOf(opts);
+  const keys = Buffer.alloc(size * keySize);
+  const values = Buffer.alloc(size * valueBytes);
+  const key = Buffer.alloc(keySize);
+  const next = Buffer.alloc(keySize);
+  let n = 0;
+  try {
+    let more = kernel.nextKey(map.fd, null, next);
+    while (more) {
+      next.copy(key);
+      if (kernel.lookup(map.fd, key, values.subarray(n * valueBytes, (n + 1) * valueBytes), flags)) {
+        key.copy(keys, n * keySize);
+        if (++n === size) {
+          yield { keys, values, count: n };
+          n = 0;
+        }
+      }
+      more = kernel.nextKey(map.fd, key, next);
+    }
+  } catch (e) {
+    throw map.annotate(e);
+  }
+  if (n > 0) yield { keys, values, count: n };
+}
+
+/** The chunks of a read of the whole map in the resolved mode. */
+export function walkChunks(map: BpfMap<unknown, unknown>, mode: WalkMode, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
+  return mode === 'batch' ? batchChunks(map, BPF_MAP_LOOKUP_BATCH, opts) : elementChunks(map, opts);
+}
+
+/** A sync iterator that also tells which mode it reads with. */
+export class MapIterator<T> implements IterableIterator<T> {
+  constructor(
+    readonly mode: WalkMode,
+    private readonly inner: Iterator<T>,
+  ) {}
+
+  next(): IteratorResult<T> {
+    return this.inner.next();
+  }
+
+  return(): IteratorResult<T> {
+    return this.inner.return?.() ?? { done: true, value: undefined };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+}
+
+/** An async iterator that yields to the event loop between chunks and tells its mode. */
+export class MapAsyncIterator<T> implements AsyncIterableIterator<T> {
+  constructor(
+    readonly mode: WalkMode,
+    private readonly inner: AsyncIterator<T>,
+  ) {}
+
+  next(): Promise<IteratorResult<T>> {
+    return this.inner.next();
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    return (await this.inner.return?.()) ?? { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export function* decodeChunks<K, V, T>(map: BpfMap<K, V>, chunks: Iterable<Chunk>, pick: (k: Buffer, ko: number, v: Buffer, vo: number) => T): Generator<T, void, void> {
+  const { keySize, valueBytes } = map;
+  for (const c of chunks) for (let i = 0; i < c.count; i++) yield pick(c.keys, i * keySize, c.values, i * valueBytes);
+}
+
+export async function* decodeChunksAsync<T>(map: BpfMap<unknown, unknown>, chunks: Iterator<Chunk>, pick: (k: Buffer, ko: number, v: Buffer, vo: number) => T): AsyncGenerator<T, void, void> {
+  const { keySize, valueBytes } = map;
+  try {
+    for (;;) {
+      const r = chunks.next();
+      if (r.done) return;
+      const c = r.value;
+      for (let i = 0; i < c.count; i++) yield pick(c.keys, i * keySize, c.values, i * valueBytes);
+      await tick();
+    }
+  } finally {
+    chunks.return?.();
+  }
+}
