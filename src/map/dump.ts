@@ -51,7 +51,7 @@ class Columns<K, V> implements Dump<K, V> {
 }
 
 /** Output buffers that grow by doubling when a walk returns more than they hold. */
-class Growable {
+export class Growable {
   keys: Buffer;
   values: Buffer;
   n = 0;
