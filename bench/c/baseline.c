@@ -1,0 +1,150 @@
+/*
+ * The C baselines bpfmap's benchmarks are measured against: the raw bpf(2) loops a C program
+ * would write, with preallocated buffers. Opens the map by id and prints one line of JSON:
+ *   baseline lookup-batch ID BATCH REPS   LOOKUP_BATCH from start to ENOENT
+ *   baseline per-element ID REPS          GET_NEXT_KEY + LOOKUP_ELEM walk
+ *   baseline update-batch ID BATCH REPS   UPDATE_BATCH of every key 0..max_entries-1 (u32 keys)
+ * Reported: the best and median nanoseconds per entry over REPS runs, and the entries per run.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static long sys_bpf(int cmd, union bpf_attr *attr) {
+  return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+static double now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int possible_cpus(void) {
+  FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+  int lo, hi, n = 0;
+  char sep;
+  if (!f) return 1;
+  while (fscanf(f, "%d", &lo) == 1) {
+    hi = lo;
+    if (fscanf(f, "%c", &sep) == 1 && sep == '-') {
+      if (fscanf(f, "%d", &hi) != 1) break;
+      if (fscanf(f, "%c", &sep) != 1) sep = '\n';
+    }
+    n += hi - lo + 1;
+    if (sep != ',') break;
+  }
+  fclose(f);
+  return n ? n : 1;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 4) {
+    fprintf(stderr, "usage: baseline lookup-batch|per-element|update-batch ID [BATCH] REPS\n");
+    return 2;
+  }
+  const char *mode = argv[1];
+  union bpf_attr a;
+  memset(&a, 0, sizeof a);
+  a.map_id = (uint32_t)atoi(argv[2]);
+  int fd = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &a);
+  if (fd < 0) { perror("BPF_MAP_GET_FD_BY_ID"); return 1; }
+  struct bpf_map_info info;
+  memset(&info, 0, sizeof info);
+  memset(&a, 0, sizeof a);
+  a.info.bpf_fd = fd;
+  a.info.info_len = sizeof info;
+  a.info.info = (uint64_t)(uintptr_t)&info;
+  if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a)) { perror("BPF_OBJ_GET_INFO_BY_FD"); return 1; }
+  int percpu = info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+               info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+  size_t vbytes = percpu ? ((info.value_size + 7) & ~7u) * (size_t)possible_cpus() : info.value_size;
+  int per_element = strcmp(mode, "per-element") == 0;
+  uint32_t batch = per_element ? 1 : (uint32_t)atoi(argv[3]);
+  int reps = atoi(argv[per_element ? 3 : 4]);
+  if (reps < 1 || batch < 1) { fprintf(stderr, "bad BATCH or REPS\n"); return 2; }
+  size_t cap = info.max_entries;
+  char *keys = malloc(cap * info.key_size + 64), *values = malloc(cap * vbytes + 64);
+  char *key = malloc(info.key_size + 8), *next = malloc(info.key_size + 8);
+  uint64_t in_batch = 0, out_batch = 0;
+  double *runs = calloc((size_t)reps, sizeof(double));
+  long entries = 0;
+  if (!keys || !values || !runs) return 1;
+  if (strcmp(mode, "update-batch") == 0) {
+    for (size_t i = 0; i < cap; i++) {
+      uint32_t k = (uint32_t)i;
+      memcpy(keys + i * info.key_size, &k, 4);
+      memset(values + i * vbytes, (int)(i & 0xff), vbytes);
+    }
+  }
+  for (int r = 0; r < reps; r++) {
+    double t0 = now_ns();
+    entries = 0;
+    if (per_element) {
+      void *prev = NULL;
+      for (;;) {
+        memset(&a, 0, sizeof a);
+        a.map_fd = fd;
+        a.key = (uint64_t)(uintptr_t)prev;
+        a.next_key = (uint64_t)(uintptr_t)next;
+        if (sys_bpf(BPF_MAP_GET_NEXT_KEY, &a)) break;
+        memcpy(key, next, info.key_size);
+        prev = key;
+        memset(&a, 0, sizeof a);
+        a.map_fd = fd;
+        a.key = (uint64_t)(uintptr_t)key;
+        a.value = (uint64_t)(uintptr_t)values;
+        if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) == 0) entries++;
+      }
+    } else if (strcmp(mode, "lookup-batch") == 0) {
+      int first = 1;
+      for (;;) {
+        uint32_t n = batch;
+        memset(&a, 0, sizeof a);
+        a.batch.in_batch = first ? 0 : (uint64_t)(uintptr_t)&in_batch;
+        a.batch.out_batch = (uint64_t)(uintptr_t)&out_batch;
+        a.batch.keys = (uint64_t)(uintptr_t)keys;
+        a.batch.values = (uint64_t)(uintptr_t)values;
+        a.batch.count = n;
+        a.batch.map_fd = fd;
+        long rc = sys_bpf(BPF_MAP_LOOKUP_BATCH, &a);
+        if (rc && errno == ENOSPC) { fprintf(stderr, "ENOSPC: use a larger batch\n"); return 1; }
+        entries += a.batch.count;
+        if (rc) break;
+        in_batch = out_batch;
+        first = 0;
+      }
+    } else if (strcmp(mode, "update-batch") == 0) {
+      for (size_t off = 0; off < cap; off += batch) {
+        uint32_t n = (uint32_t)(cap - off < batch ? cap - off : batch);
+        memset(&a, 0, sizeof a);
+        a.batch.keys = (uint64_t)(uintptr_t)(keys + off * info.key_size);
+        a.batch.values = (uint64_t)(uintptr_t)(values + off * vbytes);
+        a.batch.count = n;
+        a.batch.map_fd = fd;
+        if (sys_bpf(BPF_MAP_UPDATE_BATCH, &a)) { perror("BPF_MAP_UPDATE_BATCH"); return 1; }
+        entries += a.batch.count;
+      }
+    } else {
+      fprintf(stderr, "unknown mode %s\n", mode);
+      return 2;
+    }
+    runs[r] = (now_ns() - t0) / (entries ? entries : 1);
+  }
+  qsort(runs, (size_t)reps, sizeof(double), cmp_double);
+  printf("{\"mode\":\"%s\",\"entries\":%ld,\"best_ns\":%.2f,\"median_ns\":%.2f,\"reps\":%d}\n", mode, entries,
+         runs[0], runs[reps / 2], reps);
+  return 0;
+}
