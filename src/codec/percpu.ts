@@ -1,9 +1,16 @@
 import { perCpuStride } from '../kernel/sizes.js';
-import type { Codec } from './codec.js';
+import { type Codec, CodecError, fromJSONValue, type JsonValue, show, toJSONValue } from './codec.js';
+
+/** A per-CPU value codec as a map sees it: V is the whole value, one element per possible CPU. */
+export interface PerCpuValue<V> {
+  readonly perCpu: true;
+  readonly elem: Codec<unknown>;
+  /** Type-level only, never set: lets `BpfMap.create({ value: perCpu(u64) })` infer bigint[]. */
+  readonly values?: V;
+}
 
 /** Marks a value codec as per-CPU: the map's values are then one T per possible CPU. */
-export interface PerCpu<T> {
-  readonly perCpu: true;
+export interface PerCpu<T> extends PerCpuValue<T[]> {
   readonly elem: Codec<T>;
 }
 
@@ -11,8 +18,8 @@ export function perCpu<T>(elem: Codec<T>): PerCpu<T> {
   return { perCpu: true, elem };
 }
 
-export function isPerCpu(c: Codec<unknown> | PerCpu<unknown>): c is PerCpu<unknown> {
-  return (c as PerCpu<unknown>).perCpu === true;
+export function isPerCpu(c: Codec<unknown> | PerCpuValue<unknown>): c is PerCpuValue<unknown> {
+  return (c as PerCpuValue<unknown>).perCpu === true;
 }
 
 
@@ -35,6 +42,20 @@ export function perCpuLayout<T>(elem: Codec<T>, ncpus: number): Codec<T[]> {
       const out = new Array<T>(ncpus);
       for (let i = 0; i < ncpus; i++) out[i] = elem.decode(buf, offset + i * stride);
       return out;
+    },
+    toJSON(values: T[]): JsonValue {
+      return values.map((v) => toJSONValue(elem, v));
+    },
+    fromJSON(json: unknown): T[] {
+      if (!Array.isArray(json) || json.length !== ncpus)
+        throw new CodecError(`per-CPU ${elem.name}`, `expected an array of ${ncpus} values (one per possible CPU), got ${show(json)}`);
+      return json.map((j, i) => {
+        try {
+          return fromJSONValue(elem, j);
+        } catch (e) {
+          throw e instanceof CodecError ? e.within(`[${i}]`) : e;
+        }
+      });
     },
   };
 }

@@ -1,6 +1,6 @@
 import { bytes } from '../codec/bytes.js';
 import type { Codec } from '../codec/codec.js';
-import { isPerCpu, perCpuLayout, type PerCpu } from '../codec/percpu.js';
+import { isPerCpu, perCpuLayout, type PerCpuValue } from '../codec/percpu.js';
 import { BpfError, type MapRef } from '../kernel/error.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
 import { openKernel } from '../kernel/open.js';
@@ -47,7 +47,7 @@ import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber, type MapFlagN
 export type RawValue = Buffer | Buffer[];
 
 /** A value codec: plain, or per-CPU (the map's value is then one element per possible CPU). */
-export type ValueCodec<V> = Codec<V> | (V extends Array<infer E> ? PerCpu<E> : never);
+export type ValueCodec<V> = Codec<V> | PerCpuValue<V>;
 
 export interface OpenOptions<K, V> {
   /** Key codec; raw bytes of the map's key size by default. */
@@ -198,7 +198,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
 
   private makeValueCodec(given: ValueCodec<V> | undefined, info: MapInfo): Codec<V> {
     const raw = given === undefined;
-    const c: Codec<unknown> | PerCpu<unknown> = given ?? (this.perCpu ? { perCpu: true, elem: bytes(info.valueSize) } : bytes(info.valueSize));
+    const c: Codec<unknown> | PerCpuValue<unknown> = given ?? (this.perCpu ? { perCpu: true, elem: bytes(info.valueSize) } : bytes(info.valueSize));
     if (isPerCpu(c)) {
       if (!this.perCpu) throw new TypeError(`perCpu() value codec given for a ${this.typeName} map, which is not per-CPU`);
       if (c.elem.size !== info.valueSize)
@@ -227,7 +227,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   static create<K = Buffer, V = RawValue>(opts: CreateOptions<K, V>): BpfMap<K, V> {
     const kernel = opts.kernel ?? openKernel();
     const mapType = mapTypeNumber(opts.type);
-    const value = opts.value as Codec<unknown> | PerCpu<unknown> | undefined;
+    const value = opts.value as Codec<unknown> | PerCpuValue<unknown> | undefined;
     const keySize = opts.keySize ?? opts.key?.size;
     const valueSize = opts.valueSize ?? (value === undefined ? undefined : isPerCpu(value) ? value.elem.size : value.size);
     if (keySize === undefined) throw new TypeError('create: keySize (or a key codec) is required');

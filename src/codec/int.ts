@@ -1,0 +1,184 @@
+import { endianness } from 'node:os';
+import { type Codec, CodecError, type TypedArrayName, show } from './codec.js';
+
+// Integers are stored as the kernel stores them: in host order, which is little-endian on every
+// host bpfmap runs on (x86_64, arm64). A TypedArray view matches them only on such a host.
+const HOST_LE = endianness() === 'LE';
+function hostView(name: TypedArrayName): TypedArrayName | undefined {
+  return HOST_LE ? name : undefined;
+}
+function netView(name: TypedArrayName): TypedArrayName | undefined {
+  return HOST_LE ? undefined : name;
+}
+
+/** v itself when it is an integer in min..max, else a CodecError naming codec. */
+function int(codec: string, min: number, max: number, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+    throw new CodecError(codec, `expected an integer ${min}..${max}, got ${show(v)}`);
+  return v;
+}
+
+function addNumber(a: number, b: number): number {
+  return a + b;
+}
+function addBigInt(a: bigint, b: bigint): bigint {
+  return a + b;
+}
+function same(v: number): number {
+  return v;
+}
+
+export const u8: Codec<number> = {
+  size: 1,
+  name: 'u8',
+  align: 1,
+  typedArray: 'Uint8Array',
+  encode: (v, buf, o) => void buf.writeUInt8(int('u8', 0, 0xff, v), o),
+  decode: (buf, o) => buf.readUInt8(o),
+  add: addNumber,
+  toJSON: same,
+  fromJSON: (j) => int('u8', 0, 0xff, j),
+};
+
+export const i8: Codec<number> = {
+  size: 1,
+  name: 'i8',
+  align: 1,
+  typedArray: 'Int8Array',
+  encode: (v, buf, o) => void buf.writeInt8(int('i8', -0x80, 0x7f, v), o),
+  decode: (buf, o) => buf.readInt8(o),
+  add: addNumber,
+  toJSON: same,
+  fromJSON: (j) => int('i8', -0x80, 0x7f, j),
+};
+
+export const u16: Codec<number> = {
+  size: 2,
+  name: 'u16',
+  align: 2,
+  typedArray: hostView('Uint16Array'),
+  encode: (v, buf, o) => void buf.writeUInt16LE(int('u16', 0, 0xffff, v), o),
+  decode: (buf, o) => buf.readUInt16LE(o),
+  add: addNumber,
+  toJSON: same,
+  fromJSON: (j) => int('u16', 0, 0xffff, j),
+};
+
+export const i16: Codec<number> = {
+  size: 2,
+  name: 'i16',
+  align: 2,
+  typedArray: hostView('Int16Array'),
+  encode: (v, buf, o) => void buf.writeInt16LE(int('i16', -0x8000, 0x7fff, v), o),
+  decode: (buf, o) => buf.readInt16LE(o),
+  add: addNumber,
+  toJSON: same,
+  fromJSON: (j) => int('i16', -0x8000, 0x7fff, j),
+};
+
+export const u32: Codec<number> = {
+  size: 4,
+  name: 'u32',
+  align: 4,
+  typedArray: hostView('Uint32Array'),
+  encode: (v, buf, o) => void buf.writeUInt32LE(int('u32', 0, 0xffffffff, v), o),
+  decode: (buf, o) => buf.readUInt32LE(o),
+  add: addNumber,
+  toJSON: same,
+  fromJSON: (j) => int('u32', 0, 0xffffffff, j),
+};
+
+export const i32: Codec<number> = {
+  size: 4,
+  name: 'i32',
+  align: 4,
+  typedArray: hostView('Int32Array'),
+  encode: (v, buf, o) => void buf.writeInt32LE(int('i32', -0x80000000, 0x7fffffff, v), o),
+  decode: (buf, o) => buf.readInt32LE(o),
+  add: addNumber,
+  toJSON: same,
+  fromJSON: (j) => int('i32', -0x80000000, 0x7fffffff, j),
+};
+
+/** Network byte order (big-endian) u16, e.g. a port as struct sockaddr_in stores it. */
+export const be16: Codec<number> = {
+  size: 2,
+  name: 'be16',
+  align: 2,
+  typedArray: netView('Uint16Array'),
+  encode: (v, buf, o) => void buf.writeUInt16BE(int('be16', 0, 0xffff, v), o),
+  decode: (buf, o) => buf.readUInt16BE(o),
+  add: addNumber,
+  toJSON: same,
+  fromJSON: (j) => int('be16', 0, 0xffff, j),
+};
+
+/** Network byte order (big-endian) u32. */
+export const be32: Codec<number> = {
+  size: 4,
+  name: 'be32',
+  align: 4,
+  typedArray: netView('Uint32Array'),
+  encode: (v, buf, o) => void buf.writeUInt32BE(int('be32', 0, 0xffffffff, v), o),
+  decode: (buf, o) => buf.readUInt32BE(o),
+  add: addNumber,
+  toJSON: same,
+  fromJSON: (j) => int('be32', 0, 0xffffffff, j),
+};
+
+const U64_MAX = (1n << 64n) - 1n;
+const I64_MIN = -(1n << 63n);
+const I64_MAX = (1n << 63n) - 1n;
+const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const DECIMAL = /^-?(?:0|[1-9][0-9]*)$/;
+
+function big(codec: string, min: bigint, max: bigint, v: unknown): bigint {
+  if (typeof v !== 'bigint' || v < min || v > max) {
+    const hint = typeof v === 'number' && Number.isInteger(v) ? ` (write ${v}n or BigInt(${v}))` : '';
+    throw new CodecError(codec, `expected a bigint ${min}..${max}, got ${show(v)}${hint}`);
+  }
+  return v;
+}
+
+/**
+ * 64-bit integers in JSON are numbers while they are safe integers (|v| <= 2^53-1), decimal
+ * strings beyond, so that any JSON parser reads them back exactly.
+ */
+function bigToJSON(v: bigint): number | string {
+  return v >= SAFE_MIN && v <= SAFE_MAX ? Number(v) : v.toString();
+}
+
+function bigFromJSON(codec: string, min: bigint, max: bigint, j: unknown): bigint {
+  let v: bigint | undefined;
+  if (typeof j === 'bigint') v = j;
+  else if (typeof j === 'number' && Number.isSafeInteger(j)) v = BigInt(j);
+  else if (typeof j === 'string' && DECIMAL.test(j)) v = BigInt(j);
+  if (v === undefined || v < min || v > max)
+    throw new CodecError(codec, `expected an integer ${min}..${max} (a safe integer number or a decimal string), got ${show(j)}`);
+  return v;
+}
+
+export const u64: Codec<bigint> = {
+  size: 8,
+  name: 'u64',
+  align: 8,
+  typedArray: hostView('BigUint64Array'),
+  encode: (v, buf, o) => void buf.writeBigUInt64LE(big('u64', 0n, U64_MAX, v), o),
+  decode: (buf, o) => buf.readBigUInt64LE(o),
+  add: addBigInt,
+  toJSON: bigToJSON,
+  fromJSON: (j) => bigFromJSON('u64', 0n, U64_MAX, j),
+};
+
+export const i64: Codec<bigint> = {
+  size: 8,
+  name: 'i64',
+  align: 8,
+  typedArray: hostView('BigInt64Array'),
+  encode: (v, buf, o) => void buf.writeBigInt64LE(big('i64', I64_MIN, I64_MAX, v), o),
+  decode: (buf, o) => buf.readBigInt64LE(o),
+  add: addBigInt,
+  toJSON: bigToJSON,
+  fromJSON: (j) => bigFromJSON('i64', I64_MIN, I64_MAX, j),
+};
