@@ -17,7 +17,9 @@ export function bytes(size: number): Codec<Buffer> {
       // A short copy would leave uninitialized bytes in the result.
       if (offset < 0 || offset + size > buf.length) throw new RangeError(`${name}: offset ${offset} is outside a buffer of ${buf.length} bytes`);
       const out = Buffer.allocUnsafe(size);
-      buf.copy(out, 0, offset, offset + size);
+      // Short copies are faster by hand than through the native copy.
+      if (size <= 64) for (let i = 0; i < size; i++) out[i] = buf[offset + i] as number;
+      else buf.copy(out, 0, offset, offset + size);
       return out;
     },
     toJSON: (value) => Buffer.from(value.buffer, value.byteOffset, value.length).toString('hex'),

@@ -68,8 +68,28 @@ describe('ipv4', () => {
     assert.equal(ipv4.align, 4);
   });
 
+  test('accepts exactly what inet_pton accepts, over random strings of digits and dots', () => {
+    let seed = 99;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % n;
+    const texts: string[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const parts = Array.from({ length: 3 + rnd(3) }, () => (rnd(4) === 0 ? '' : String(rnd(4) === 0 ? rnd(1000) : rnd(256)).padStart(rnd(3) === 0 ? 2 : 0, '0')));
+      texts.push(parts.join('.'));
+    }
+    const ref = reference(texts.map((t) => `p4 ${t}`));
+    let valid = 0;
+    texts.forEach((t, i) => {
+      if (ref[i] === 'bad') assert.throws(() => ipv4.encode(t, Buffer.alloc(4), 0), CodecError, t);
+      else {
+        valid++;
+        assert.equal(encodeHex(ipv4, t), ref[i], t);
+      }
+    });
+    assert.ok(valid > 100 && valid < texts.length - 100, `both kinds occur (${valid} valid)`);
+  });
+
   test('refuses what is not a dotted quad', () => {
-    const bad = ['10.0.0', '256.0.0.1', '010.0.0.1', '1.2.3.4 ', '::1', '', 'a.b.c.d'];
+    const bad = ['10.0.0', '256.0.0.1', '010.0.0.1', '1.2.3.4 ', '::1', '', 'a.b.c.d', '1.2.3.4.', '.1.2.3', '1..2.3', '1.2.3.-1', '00.1.2.3', '1.2.3.1000'];
     assert.deepEqual(reference(bad.map((t) => `p4 ${t}`)), bad.map(() => 'bad'), 'glibc agrees they are invalid');
     for (const v of [...bad, 0x0a000001, null]) {
       const buf = Buffer.alloc(4, 0xee);
@@ -102,6 +122,35 @@ describe('ipv6', () => {
       assert.notEqual(ref[i], 'bad', f);
       assert.equal(encodeHex(ipv6, f), ref[i], f);
     });
+  });
+
+  test('accepts exactly what inet_pton accepts, over random near-addresses', () => {
+    let seed = 7;
+    const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) % n;
+    const hex = '0123456789abcdefABCDEF';
+    const texts: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      let t = rnd(6) === 0 ? ':' : '';
+      const count = 1 + rnd(9);
+      for (let g = 0; g < count; g++) {
+        if (g > 0) t += rnd(7) === 0 ? '::' : ':';
+        t += Array.from({ length: rnd(8) === 0 ? 5 : rnd(4) === 0 ? 0 : 1 + rnd(4) }, () => hex[rnd(hex.length)]).join('');
+      }
+      if (rnd(4) === 0) t += `:${rnd(300)}.${rnd(256)}.${rnd(256)}.${rnd(4) === 0 ? '0' : ''}${rnd(256)}`;
+      if (rnd(8) === 0) t += ':';
+      if (rnd(30) === 0) t += ['%eth0', ' ', 'g', '.'][rnd(4)];
+      texts.push(t);
+    }
+    const ref = reference(texts.map((t) => `p6 ${t}`));
+    let valid = 0;
+    texts.forEach((t, i) => {
+      if (ref[i] === 'bad') assert.throws(() => ipv6.encode(t, Buffer.alloc(16), 0), CodecError, t);
+      else {
+        valid++;
+        assert.equal(encodeHex(ipv6, t), ref[i], t);
+      }
+    });
+    assert.ok(valid > 200 && valid < texts.length - 200, `both kinds occur (${valid} valid)`);
   });
 
   test('refuses invalid text, zones, and non-strings, writing nothing', () => {
