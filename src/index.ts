@@ -44,6 +44,8 @@ export type { Fields, StructCodec, StructField, StructOptions, StructValue } fro
 export { union } from './codec/union.js';
 export type { UnionCodec, UnionOptions, UnionValue } from './codec/union.js';
 export { array } from './codec/array.js';
-export { perCpu } from './codec/percpu.js';
+export { typedView } from './codec/view.js';
+export type { AnyTypedArray, TypedArrayOf } from './codec/view.js';
+export { perCpu, sumPerCpu } from './codec/percpu.js';
 export type { PerCpu, PerCpuValue } from './codec/percpu.js';
 export * as constants from './sys/constants.js';

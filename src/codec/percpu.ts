@@ -22,6 +22,14 @@ export function isPerCpu(c: Codec<unknown> | PerCpuValue<unknown>): c is PerCpuV
   return (c as PerCpuValue<unknown>).perCpu === true;
 }
 
+/** The exact total of a per-CPU value, for codecs with add (integers, floats, structs and arrays of them). */
+export function sumPerCpu<T>(elem: Codec<T>, values: readonly T[]): T {
+  if (elem.add === undefined) throw new TypeError(`sumPerCpu: ${elem.name} values cannot be added (the codec has no add)`);
+  if (!Array.isArray(values) || values.length === 0) throw new TypeError(`sumPerCpu: expected a non-empty array of per-CPU values, got ${show(values)}`);
+  let total = values[0] as T;
+  for (let i = 1; i < values.length; i++) total = elem.add(total, values[i] as T);
+  return total;
+}
 
 /**
  * A per-CPU value as the syscalls see it: ncpus slots of round_up(size, 8) bytes. Padding is

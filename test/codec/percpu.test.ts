@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CodecError } from '../../src/codec/codec.js';
+import { cstring } from '../../src/codec/cstring.js';
 import { u32, u64 } from '../../src/codec/int.js';
-import { perCpuLayout } from '../../src/codec/percpu.js';
+import { perCpuLayout, sumPerCpu } from '../../src/codec/percpu.js';
 import { struct } from '../../src/codec/struct.js';
 
 describe('per-CPU layout', () => {
@@ -25,5 +26,13 @@ describe('per-CPU layout', () => {
     assert.deepEqual(c.fromJSON?.(json), v);
     assert.throws(() => c.fromJSON?.([1, 2]), (e: unknown) => e instanceof CodecError && /expected an array of 3 values/.test(e.message));
     assert.throws(() => c.fromJSON?.([1, 2, -1]), { message: '[2]: expected an integer 0..18446744073709551615 (a safe integer number or a decimal string), got -1' });
+  });
+
+  test('sumPerCpu adds exactly with the codec, and refuses what cannot be added', () => {
+    assert.equal(sumPerCpu(u64, [2n ** 64n - 1n, 1n, 2n]), 2n ** 64n + 2n);
+    const pair = struct({ packets: u64, bytes: u32 });
+    assert.deepEqual(sumPerCpu(pair, [{ packets: 1n, bytes: 10 }, { packets: 2n, bytes: 20 }]), { packets: 3n, bytes: 30 });
+    assert.throws(() => sumPerCpu(cstring(4), ['a']), /char\[4\] values cannot be added/);
+    assert.throws(() => sumPerCpu(u64, []), TypeError);
   });
 });
