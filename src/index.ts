@@ -1,5 +1,6 @@
 export { BpfMap, listMaps, MapClosedError } from './map/map.js';
 export type {
+  CpuValue,
   CreateOptions,
   GetOptions,
   MapDescription,

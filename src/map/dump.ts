@@ -1,3 +1,4 @@
+import { typedView, type AnyTypedArray } from '../codec/view.js';
 import { BpfError } from '../kernel/error.js';
 import { errno } from '../sys/errno.js';
 import { checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
@@ -14,6 +15,13 @@ export interface Dump<K, V> {
   values: Buffer;
   keySize: number;
   valueBytes: number;
+  /** A zero-copy TypedArray over the keys when the key codec is a plain number (u32 keys: Uint32Array). */
+  keyView: AnyTypedArray | undefined;
+  /**
+   * A zero-copy TypedArray over the values when the value codec is a plain number; per-CPU maps:
+   * count * cpus elements, entry after entry, when each CPU's value fills its 8-byte slot (u64).
+   */
+  valueView: AnyTypedArray | undefined;
   key(i: number): K;
   value(i: number): V;
 }
@@ -26,6 +34,16 @@ class Columns<K, V> implements Dump<K, V> {
     readonly keys: Buffer,
     readonly values: Buffer,
   ) {}
+
+  get keyView(): AnyTypedArray | undefined {
+    return typedView(this.map.keyCodec, this.keys);
+  }
+
+  get valueView(): AnyTypedArray | undefined {
+    const { cpuCodec, valueCodec, valueBytes, cpus } = this.map;
+    if (cpuCodec === undefined) return typedView(valueCodec, this.values);
+    return cpuCodec.size * cpus === valueBytes ? typedView(cpuCodec, this.values) : undefined;
+  }
 
   get keySize(): number {
     return this.map.keySize;

@@ -1,6 +1,6 @@
 import { bytes } from '../codec/bytes.js';
 import type { Codec } from '../codec/codec.js';
-import { isPerCpu, perCpuLayout, type PerCpuValue } from '../codec/percpu.js';
+import { isPerCpu, perCpuLayout, sumPerCpu, type PerCpuValue } from '../codec/percpu.js';
 import { BpfError, type MapRef } from '../kernel/error.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
 import { openKernel } from '../kernel/open.js';
@@ -42,6 +42,9 @@ import {
   type WalkOptions,
 } from './walk.js';
 import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber, type MapFlagName, type MapTypeName } from './types.js';
+
+/** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
+export type CpuValue<V> = V extends ReadonlyArray<infer E> ? E : never;
 
 /** A value of a map opened without codecs: one Buffer, or one Buffer per possible CPU on per-CPU maps. */
 export type RawValue = Buffer | Buffer[];
@@ -158,6 +161,8 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   readonly valueCodec: Codec<V>;
   /** Bytes of one value as the syscalls see it. */
   readonly valueBytes: number;
+  /** Per-CPU maps: the codec of one CPU's value (each CPU's slot is round_up(valueSize, 8) bytes). */
+  readonly cpuCodec: Codec<unknown> | undefined;
   private fdValue: number;
   private readonly handle: FdHandle;
   private readonly keyBuf: Buffer;
@@ -186,6 +191,8 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
       if (this.keyCodec.size !== info.keySize)
         throw new TypeError(`key codec ${this.keyCodec.name} is ${this.keyCodec.size} bytes, but the map's keys are ${info.keySize}`);
       this.valueCodec = this.makeValueCodec(opts.value, info);
+      const v = opts.value as Codec<unknown> | PerCpuValue<unknown> | undefined;
+      this.cpuCodec = !this.perCpu ? undefined : v !== undefined && isPerCpu(v) ? v.elem : bytes(info.valueSize);
     } catch (e) {
       this.close();
       throw e;
@@ -495,6 +502,31 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
 
   [Symbol.iterator](): MapIterator<[K, V]> {
     return this.entries();
+  }
+
+  /** The total over CPUs of a per-CPU value (integers, floats, and structs/arrays of them). */
+  sumCpus(value: V): CpuValue<V> {
+    return sumPerCpu(this.requireCpuCodec('sumCpus'), value as unknown[]) as CpuValue<V>;
+  }
+
+  /** Per-CPU maps: every entry with its value summed over CPUs, decoded straight from the batch buffers. */
+  entriesSummed(opts?: WalkOptions): MapIterator<[K, CpuValue<V>]> {
+    const elem = this.requireCpuCodec('entriesSummed');
+    const add = elem.add;
+    if (add === undefined) throw new TypeError(`entriesSummed: ${elem.name} values cannot be added (the codec has no add)`);
+    const mode = resolveMode(this, opts);
+    const { keyCodec, cpus } = this;
+    const stride = this.valueBytes / cpus;
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (k, ko, v, vo): [K, CpuValue<V>] => {
+      let total = elem.decode(v, vo);
+      for (let c = 1; c < cpus; c++) total = add(total, elem.decode(v, vo + c * stride));
+      return [keyCodec.decode(k, ko), total as CpuValue<V>];
+    }));
+  }
+
+  private requireCpuCodec(op: string): Codec<unknown> {
+    if (this.cpuCodec === undefined) throw new TypeError(`${op}() is for per-CPU maps; this map is ${this.typeName}`);
+    return this.cpuCodec;
   }
 
   /** Like entries(), yielding to the event loop after each batch so a large map never stalls it. */

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { u32, u64 } from '../../src/codec/int.js';
+import { perCpu } from '../../src/codec/percpu.js';
 import { Growable } from '../../src/map/dump.js';
+import { BpfMap } from '../../src/map/map.js';
 import { testKernels } from '../helpers/kernel.js';
 import { closeFixture, entryText, fixture, ITERABLE_TYPES } from '../helpers/maps.js';
 
@@ -54,3 +57,46 @@ describe('dump buffers', () => {
     assert.equal(g.values.readUInt32LE(0), 9);
   });
 });
+
+for (const K of testKernels()) {
+  describe(`typed dumps and per-CPU sums on ${K.name}`, () => {
+    test('zero-copy views over u32 keys and u64 values; per-CPU u64 values viewed per CPU and summed', (t) => {
+      if (!K.available(t)) return;
+      const kernel = K.kernel();
+      using m = BpfMap.create({ kernel, type: 'hash', key: u32, value: u64, maxEntries: 100 });
+      m.updateBatch(Array.from({ length: 100 }, (_, i) => [i, BigInt(i) * 10n] as const));
+      const d = m.dump();
+      const keys = d.keyView as Uint32Array;
+      const values = d.valueView as BigUint64Array;
+      assert.ok(keys instanceof Uint32Array && values instanceof BigUint64Array);
+      assert.equal(keys.length, 100);
+      for (let i = 0; i < 100; i++) assert.equal(values[i], BigInt(keys[i] as number) * 10n);
+
+      using pc = BpfMap.create({ kernel, type: 'percpu_hash', key: u32, value: perCpu(u64), maxEntries: 10 });
+      const cpus = pc.cpus;
+      pc.updateBatch(Array.from({ length: 10 }, (_, i) => [i, Array.from({ length: cpus }, (_, c) => BigInt(i * 100 + c))] as const));
+      const pd = pc.dump();
+      const pv = pd.valueView as BigUint64Array;
+      assert.equal(pv.length, 10 * cpus);
+      const pk = pd.keyView as Uint32Array;
+      for (let e = 0; e < 10; e++)
+        for (let c = 0; c < cpus; c++) assert.equal(pv[e * cpus + c], BigInt((pk[e] as number) * 100 + c));
+      const expectSum = (i: number) => BigInt(i * 100 * cpus + (cpus * (cpus - 1)) / 2);
+      for (const [k, total] of pc.entriesSummed({ batchSize: 3 })) assert.equal(total, expectSum(k));
+      assert.equal([...pc.entriesSummed()].length, 10);
+      assert.equal(pc.sumCpus(pc.get(4) as bigint[]), expectSum(4));
+      assert.throws(() => m.entriesSummed(), /per-CPU maps/);
+
+      // 12-byte per-CPU values have padding in every slot: no flat view, decode instead.
+      using padded = BpfMap.create({ kernel, type: 'percpu_array', keySize: 4, valueSize: 12, maxEntries: 2 });
+      assert.equal(padded.dump().valueView, undefined);
+      assert.throws(() => padded.sumCpus(padded.get(u32Buf(0)) as Buffer[]), /cannot be added/);
+    });
+  });
+}
+
+function u32Buf(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
