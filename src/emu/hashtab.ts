@@ -122,8 +122,7 @@ export class HashTab extends EmuMap {
       inner = this.inners!.resolve(valueFd(value));
       this.meta.check(inner);
     }
-    if (this.lru) checkUpdateFlags(flags, false);
-    else checkUpdateFlags(flags, !this.perCpu);
+    checkUpdateFlags(flags, !this.lru && !this.perCpu && !this.meta);
     const f = withoutLock(flags);
     const bytes = this.perCpu ? this.attr.valueBytes : this.attr.valueSize;
     if (this.lru) {
@@ -138,9 +137,16 @@ export class HashTab extends EmuMap {
     const { elem: old, hash } = this.find(key);
     if (old && f === BPF_NOEXIST) fail(errno.EEXIST);
     if (!old && f === BPF_EXIST) fail(errno.ENOENT);
-    if (old && this.perCpu) {
-      // Per-CPU maps update in place.
-      old.value.set(value.subarray(0, bytes));
+    if (old && (this.perCpu || inner)) {
+      // Per-CPU maps and hash_of_maps update in place (htab_map_update_elem_in_place).
+      if (inner) {
+        this.inners!.hold(inner);
+        const prev = old.inner;
+        old.inner = inner;
+        if (prev) this.inners!.release(prev);
+      } else {
+        old.value.set(value.subarray(0, bytes));
+      }
       this.lru?.touch(old);
       return;
     }

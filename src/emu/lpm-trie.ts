@@ -174,13 +174,15 @@ export class LpmTrie extends EmuMap {
       // Find the exact node, remembering the path, then the next node in post-order.
       const stack: Node[] = [];
       let node: Node | null = searchRoot;
+      let matchlen = 0;
       while (node) {
         stack.push(node);
-        const matchlen = this.match(node, key);
+        matchlen = this.match(node, key);
         if (node.prefixlen !== matchlen || node.prefixlen === key.prefixlen) break;
         node = node.child[extractBit(key.data, node.prefixlen)];
       }
-      if (node && node.prefixlen === key.prefixlen && node.value) {
+      // Only a key in the trie continues the walk; any other restarts it (observed on 6.18).
+      if (node && node.prefixlen === key.prefixlen && matchlen === node.prefixlen && node.value) {
         let cur = stack[stack.length - 1] as Node;
         let i = stack.length - 1;
         let descend = false;
