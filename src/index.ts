@@ -31,6 +31,8 @@ export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
 export type { Kernel, MapInfo, MapSizes } from './kernel/kernel.js';
 export { LinuxKernel } from './kernel/linux.js';
+export { EmulatedKernel } from './kernel/emulated.js';
+export type { EmulatedKernelOptions } from './kernel/emulated.js';
 export { openKernel, probeLinux } from './kernel/open.js';
 export type { KernelKind } from './kernel/open.js';
 export type { Codec, CodecType, JsonValue, TypedArrayName } from './codec/codec.js';

@@ -31,21 +31,13 @@ import {
 import { sysMapInfo } from '../sys/map-info.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
+import { need, u32 } from './args.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
 import type { Kernel, LookupBatchArgs, LookupBatchResult, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
 import { sizesOf } from './sizes.js';
 
 const ENOENT = errno.ENOENT;
-
-function need(buf: Uint8Array | null, len: number, what: string): void {
-  if (len > 0 && (buf === null || buf.length < len))
-    throw new RangeError(`${what} must hold ${len} bytes, got ${buf === null ? 'none' : buf.length}`);
-}
-
-function u32(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new RangeError(`${what} must be a u32, got ${n}`);
-}
 
 /** The real kernel, through the native bpf() call. */
 export class LinuxKernel implements Kernel {

@@ -3,6 +3,7 @@ import { errno, errnoName } from '../sys/errno.js';
 import { sysMapGetNextId } from '../sys/obj-id.js';
 import { BpfError } from './error.js';
 import type { Kernel } from './kernel.js';
+import { EmulatedKernel } from './emulated.js';
 import { LinuxKernel } from './linux.js';
 
 export type KernelKind = 'linux' | 'emulated';
@@ -22,20 +23,22 @@ export function probeLinux(): LinuxProbe {
   }
 }
 
-let shared: Kernel | undefined;
+let linux: Kernel | undefined;
+let emulated: Kernel | undefined;
 
 /**
- * The kernel to use: `kind`, else BPFMAP_KERNEL, else the real kernel. Asking for the real
- * kernel where bpf() is refused throws the reason (privileges, missing addon).
+ * The kernel to use: `kind`, else BPFMAP_KERNEL, else the real kernel where bpf() works and the
+ * emulated one otherwise. Asking for the real kernel where bpf() is refused throws the reason
+ * (privileges, missing addon). One shared instance of each kind per process.
  */
 export function openKernel(kind?: KernelKind): Kernel {
-  const want = kind ?? (process.env.BPFMAP_KERNEL as KernelKind | undefined);
+  const want = kind ?? (process.env.BPFMAP_KERNEL || undefined);
   if (want !== undefined && want !== 'linux' && want !== 'emulated')
     throw new TypeError(`BPFMAP_KERNEL must be "linux" or "emulated", got "${String(want)}"`);
-  if (want === 'emulated') throw new Error('bpfmap: the emulated kernel is not built yet');
-  if (shared) return shared;
+  if (want === 'emulated') return (emulated ??= new EmulatedKernel());
+  if (linux) return linux;
   const probe = probeLinux();
-  if (!probe.ok) throw probe.error;
-  shared = new LinuxKernel();
-  return shared;
+  if (probe.ok) return (linux = new LinuxKernel());
+  if (want === 'linux') throw probe.error;
+  return (emulated ??= new EmulatedKernel());
 }

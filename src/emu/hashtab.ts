@@ -1,0 +1,263 @@
+// The hash family (kernel/bpf/hashtab.c): hash, percpu_hash, lru_hash, lru_percpu_hash and
+// hash_of_maps. Buckets, hash, insertion order, GET_NEXT_KEY and the batch walk follow the kernel.
+import {
+  BPF_EXIST,
+  BPF_F_ZERO_SEED,
+  BPF_MAP_TYPE_HASH_OF_MAPS,
+  BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_NOEXIST,
+} from '../sys/constants.js';
+import { errno } from '../sys/errno.js';
+import { badElemFlags, type EmuBatchResult, type EmuLookupBatchArgs } from './batch.js';
+import { fail } from './errno.js';
+import { htabHash } from './jhash.js';
+import { LruOrder } from './lru.js';
+import { InnerMeta, valueFd, writeId, type InnerMaps } from './map-in-map.js';
+import { checkUpdateFlags, EmuMap, withoutLock, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
+
+interface Elem {
+  key: Uint8Array;
+  /** The key as a string, for cheap equality. */
+  id: string;
+  hash: number;
+  value: Uint8Array;
+  /** hash_of_maps: the inner map the element holds. */
+  inner: EmuMap | null;
+  next: Elem | null;
+}
+
+/** roundup_pow_of_two. */
+export function roundupPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function keyId(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.length).toString('latin1');
+}
+
+export class HashTab extends EmuMap {
+  readonly batchOps: BatchOps = { lookup: 'bucket', lookupAndDelete: 'bucket', update: true, delete: true };
+  readonly nBuckets: number;
+  /** The per-map jhash seed (0 with BPF_F_ZERO_SEED). */
+  readonly seed: number;
+  private readonly buckets: Array<Elem | null>;
+  private count = 0;
+  private readonly perCpu: boolean;
+  private lru: LruOrder<Elem> | null;
+  private readonly meta: InnerMeta | null;
+  private readonly inners: InnerMaps | null;
+
+  constructor(attr: EmuMapAttr, opts: { seed?: number; meta?: InnerMeta; inners?: InnerMaps } = {}) {
+    super(attr);
+    this.nBuckets = roundupPow2(attr.maxEntries);
+    this.buckets = new Array<Elem | null>(this.nBuckets).fill(null);
+    this.seed = attr.flags & BPF_F_ZERO_SEED ? 0 : (opts.seed ?? (Math.random() * 0x100000000) >>> 0);
+    this.perCpu = attr.type === BPF_MAP_TYPE_PERCPU_HASH || attr.type === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+    const isLru = attr.type === BPF_MAP_TYPE_LRU_HASH || attr.type === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+    this.lru = isLru ? new LruOrder<Elem>() : null;
+    this.meta = attr.type === BPF_MAP_TYPE_HASH_OF_MAPS ? (opts.meta ?? null) : null;
+    this.inners = opts.inners ?? null;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  private find(key: Uint8Array): { elem: Elem | null; hash: number } {
+    const hash = htabHash(key, this.seed);
+    const id = keyId(key);
+    for (let e = this.buckets[hash & (this.nBuckets - 1)] ?? null; e; e = e.next) {
+      if (e.hash === hash && e.id === id) return { elem: e, hash };
+    }
+    return { elem: null, hash };
+  }
+
+  private unlink(elem: Elem): void {
+    const b = elem.hash & (this.nBuckets - 1);
+    let prev: Elem | null = null;
+    for (let e = this.buckets[b] ?? null; e; prev = e, e = e.next) {
+      if (e !== elem) continue;
+      if (prev) prev.next = e.next;
+      else this.buckets[b] = e.next;
+      this.count--;
+      this.lru?.remove(e);
+      return;
+    }
+  }
+
+  /** Removes an element and gives back what it held. */
+  private drop(elem: Elem): void {
+    this.unlink(elem);
+    if (elem.inner) this.inners?.release(elem.inner);
+  }
+
+  private pushHead(elem: Elem): void {
+    const b = elem.hash & (this.nBuckets - 1);
+    elem.next = this.buckets[b] ?? null;
+    this.buckets[b] = elem;
+    this.count++;
+    this.lru?.touch(elem);
+  }
+
+  private readValue(elem: Elem, out: Uint8Array, offset: number): void {
+    if (elem.inner) writeId(out, offset, elem.inner);
+    else out.set(elem.value, offset);
+  }
+
+  lookup(key: Uint8Array, out: Uint8Array): void {
+    // A lookup by syscall does not count as a use for the LRU (the kernel keeps walks from skewing it).
+    const { elem } = this.find(key);
+    if (!elem) fail(errno.ENOENT);
+    this.readValue(elem, out, 0);
+  }
+
+  update(key: Uint8Array, value: Uint8Array, flags: number): void {
+    let inner: EmuMap | null = null;
+    if (this.meta) {
+      // bpf_fd_htab_map_update_elem resolves the fd before anything else.
+      inner = this.inners!.resolve(valueFd(value));
+      this.meta.check(inner);
+    }
+    checkUpdateFlags(flags, !this.lru && !this.perCpu && !this.meta);
+    const f = withoutLock(flags);
+    const bytes = this.perCpu ? this.attr.valueBytes : this.attr.valueSize;
+    if (this.lru) {
+      // The kernel takes a free LRU node before looking at the key (the per-CPU variant only
+      // when the key may be new): on a full map that evicts, even if the update then fails.
+      const needsNode = !this.perCpu || f !== BPF_EXIST;
+      if (needsNode && this.count >= this.attr.maxEntries) {
+        const victim = this.lru.oldest();
+        if (victim) this.drop(victim);
+      }
+    }
+    const { elem: old, hash } = this.find(key);
+    if (old && f === BPF_NOEXIST) fail(errno.EEXIST);
+    if (!old && f === BPF_EXIST) fail(errno.ENOENT);
+    if (old && (this.perCpu || inner)) {
+      // Per-CPU maps and hash_of_maps update in place (htab_map_update_elem_in_place).
+      if (inner) {
+        this.inners!.hold(inner);
+        const prev = old.inner;
+        old.inner = inner;
+        if (prev) this.inners!.release(prev);
+      } else {
+        old.value.set(value.subarray(0, bytes));
+      }
+      this.lru?.touch(old);
+      return;
+    }
+    if (!old && this.count >= this.attr.maxEntries) fail(errno.E2BIG);
+    const elem: Elem = { key: key.slice(), id: keyId(key), hash, value: inner ? new Uint8Array(0) : value.slice(0, bytes), inner, next: null };
+    if (inner) this.inners!.hold(inner);
+    // The new element goes to the head of its bucket, then the old one is unlinked.
+    this.pushHead(elem);
+    if (old) this.drop(old);
+  }
+
+  delete(key: Uint8Array): void {
+    const { elem } = this.find(key);
+    if (!elem) fail(errno.ENOENT);
+    this.drop(elem);
+  }
+
+  override lookupAndDelete(key: Uint8Array, out: Uint8Array, _flags: number): void {
+    const { elem } = this.find(key);
+    if (!elem) fail(errno.ENOENT);
+    this.readValue(elem, out, 0);
+    this.drop(elem);
+  }
+
+  nextKey(key: Uint8Array | null, out: Uint8Array): void {
+    let i = 0;
+    if (key) {
+      const { elem, hash } = this.find(key);
+      if (elem) {
+        if (elem.next) {
+          out.set(elem.next.key);
+          return;
+        }
+        i = (hash & (this.nBuckets - 1)) + 1;
+      }
+    }
+    for (; i < this.nBuckets; i++) {
+      const head = this.buckets[i];
+      if (head) {
+        out.set(head.key);
+        return;
+      }
+    }
+    fail(errno.ENOENT);
+  }
+
+  /** The kernel's bucket walk (__htab_map_lookup_and_delete_batch); the cursor is a u32 bucket index. */
+  bucketBatch(a: EmuLookupBatchArgs, del: boolean): EmuBatchResult {
+    if (badElemFlags(a.elemFlags) || a.flags !== 0) return { errno: errno.EINVAL, count: a.count };
+    if (a.count === 0) return { errno: 0, count: 0 };
+    let batch = a.inBatch ? new DataView(a.inBatch.buffer, a.inBatch.byteOffset, 4).getUint32(0, true) : 0;
+    if (batch >= this.nBuckets) return { errno: errno.ENOENT, count: 0 };
+    const { keySize } = this.attr;
+    const stride = this.perCpu ? this.attr.valueBytes : this.attr.valueSize;
+    let total = 0;
+    let ret = 0;
+    for (;;) {
+      const elems: Elem[] = [];
+      for (let e = this.buckets[batch] ?? null; e; e = e.next) elems.push(e);
+      if (elems.length > a.count - total) {
+        if (total === 0) ret = errno.ENOSPC;
+        break;
+      }
+      for (const e of elems) {
+        a.keys.set(e.key, total * keySize);
+        this.readValue(e, a.values, total * stride);
+        total++;
+        if (del) this.drop(e);
+      }
+      batch++;
+      if (batch >= this.nBuckets) {
+        ret = errno.ENOENT;
+        break;
+      }
+    }
+    new DataView(a.outBatch.buffer, a.outBatch.byteOffset, 4).setUint32(0, batch, true);
+    return { errno: ret, count: total };
+  }
+
+  dump(): EmuEntry[] {
+    // Bucket by bucket, each bucket tail first: restoring by head insertion rebuilds the same lists.
+    // LRU maps list their elements oldest first instead, which restores the recency order.
+    if (this.lru) return this.lru.list().map((e) => ({ key: e.key, value: e.value }));
+    const out: EmuEntry[] = [];
+    for (const head of this.buckets) {
+      const elems: Elem[] = [];
+      for (let e = head ?? null; e; e = e.next) elems.push(e);
+      for (let i = elems.length - 1; i >= 0; i--) {
+        const e = elems[i] as Elem;
+        out.push({ key: e.key, value: e.value });
+      }
+    }
+    return out;
+  }
+
+  restore(entries: readonly EmuEntry[]): void {
+    for (const { key, value } of entries) {
+      const hash = htabHash(key, this.seed);
+      this.pushHead({ key: key.slice(), id: keyId(key), hash, value: value.slice(), inner: null, next: null });
+    }
+  }
+
+  clear(): void {
+    this.buckets.fill(null);
+    this.count = 0;
+    if (this.lru) this.lru = new LruOrder<Elem>();
+  }
+
+  override innerMaps(): EmuMap[] {
+    const out: EmuMap[] = [];
+    for (const head of this.buckets) for (let e = head ?? null; e; e = e.next) if (e.inner) out.push(e.inner);
+    return out;
+  }
+}

@@ -1,0 +1,441 @@
+import { availableParallelism } from 'node:os';
+import { genericDeleteBatch, genericLookupBatch, genericUpdateBatch, type EmuBatchResult } from '../emu/batch.js';
+import { buildMap, createMap, EMULATED_TYPES } from '../emu/create.js';
+import { EmuErrno } from '../emu/errno.js';
+import { FdTable, type FdEntry } from '../emu/fd-table.js';
+import { HashTab } from '../emu/hashtab.js';
+import { isMapInMap, type InnerMaps } from '../emu/map-in-map.js';
+import { hasLock, withoutLock, type EmuMap } from '../emu/map.js';
+import { decodeEntries, defaultEmuDir, encodeEntries, PinStore, type StoredMap } from '../emu/pins.js';
+import {
+  BPF_F_RDONLY,
+  BPF_F_WRONLY,
+  BPF_MAP_CREATE,
+  BPF_MAP_DELETE_BATCH,
+  BPF_MAP_DELETE_ELEM,
+  BPF_MAP_FREEZE,
+  BPF_MAP_GET_FD_BY_ID,
+  BPF_MAP_GET_NEXT_KEY,
+  BPF_MAP_LOOKUP_AND_DELETE_BATCH,
+  BPF_MAP_LOOKUP_AND_DELETE_ELEM,
+  BPF_MAP_LOOKUP_BATCH,
+  BPF_MAP_LOOKUP_ELEM,
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_TYPE_QUEUE,
+  BPF_MAP_TYPE_STACK,
+  BPF_MAP_UPDATE_BATCH,
+  BPF_MAP_UPDATE_ELEM,
+  BPF_OBJ_GET,
+  BPF_OBJ_GET_INFO_BY_FD,
+  BPF_OBJ_PIN,
+  MAP_TYPE_NAMES,
+} from '../sys/constants.js';
+import { ENOTSUPP, errno } from '../sys/errno.js';
+import { need, u32 } from './args.js';
+import { possibleCpus } from './cpus.js';
+import { BpfError } from './error.js';
+import type { Kernel, LookupBatchArgs, LookupBatchResult, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import { perCpuStride, sizesOf } from './sizes.js';
+
+export interface EmulatedKernelOptions {
+  /** Possible CPUs of the emulated machine (per-CPU values have one slot each); this machine's by default. */
+  cpus?: number;
+  /** Where pinned maps are stored; BPFMAP_EMU_DIR or a per-user temp directory by default. */
+  dir?: string;
+}
+
+const LOOKUP_AND_DELETE_TYPES = new Set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
+const OBJ_FLAG_MASK = BPF_F_RDONLY | BPF_F_WRONLY;
+const EMULATED_NAMES = [...EMULATED_TYPES].map((t) => MAP_TYPE_NAMES[t]).join(', ');
+
+function defaultCpus(): number {
+  try {
+    return possibleCpus();
+  } catch {
+    return availableParallelism();
+  }
+}
+
+/** Where a pinned map is stored, and the stored version this process last saw. */
+interface Persisted {
+  oid: string;
+  stamp: string | null;
+}
+
+/**
+ * The kernel's map commands in memory (src/emu), with the kernel's answers: same return values,
+ * errnos, counts, cursors and bytes as LinuxKernel, without privileges or even Linux.
+ */
+export class EmulatedKernel implements Kernel {
+  readonly kind = 'emulated' as const;
+  readonly cpus: number;
+  readonly store: PinStore;
+  private readonly table = new FdTable();
+  private readonly persisted = new Map<EmuMap, Persisted>();
+  private readonly inners: InnerMaps;
+
+  constructor(opts: EmulatedKernelOptions = {}) {
+    const cpus = opts.cpus ?? defaultCpus();
+    if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`cpus must be a positive integer, got ${cpus}`);
+    this.cpus = cpus;
+    this.store = new PinStore(opts.dir ?? defaultEmuDir());
+    this.inners = {
+      resolve: (fd) => this.table.get(fd).map,
+      hold: (m) => this.table.hold(m),
+      release: (m) => this.table.release(m),
+    };
+  }
+
+  possibleCpus(): number {
+    return this.cpus;
+  }
+
+  /** The fd's entry, brought up to date with its pin; EBADF as LinuxKernel.sizes() throws it. */
+  private entry(fd: number): FdEntry {
+    let e: FdEntry;
+    try {
+      e = this.table.get(fd);
+    } catch {
+      throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF);
+    }
+    this.sync(e.map);
+    return e;
+  }
+
+  sizes(fd: number): MapSizes {
+    return sizesOf(this.info(this.entry(fd).map), this.cpus);
+  }
+
+  private info(m: EmuMap): MapInfo {
+    const a = m.attr;
+    return {
+      type: a.type, id: m.id, keySize: a.keySize, valueSize: a.valueSize, maxEntries: a.maxEntries, flags: a.flags,
+      name: a.name, ifindex: 0, btfVmlinuxValueTypeId: 0, netnsDev: 0n, netnsIno: 0n, btfId: 0, btfKeyTypeId: 0,
+      btfValueTypeId: 0, btfVmlinuxId: 0, mapExtra: 0n,
+    };
+  }
+
+  mapCreate(attr: MapCreateAttr): number {
+    for (const k of ['mapType', 'keySize', 'valueSize', 'maxEntries', 'mapFlags'] as const) u32(attr[k], k);
+    let map: EmuMap;
+    try {
+      map = createMap(attr, { cpus: this.cpus, inners: this.inners });
+    } catch (e) {
+      if (!(e instanceof EmuErrno)) throw e;
+      const hint = !EMULATED_TYPES.has(attr.mapType) && e.errno === errno.EINVAL
+        ? `map type ${MAP_TYPE_NAMES[attr.mapType] ?? attr.mapType} is not emulated (emulated: ${EMULATED_NAMES})`
+        : undefined;
+      throw new BpfError(BPF_MAP_CREATE, e.errno, { map: attr.name ? { name: attr.name } : {}, ...(hint ? { hint } : {}) });
+    }
+    this.table.register(map);
+    return this.table.open(map, (attr.mapFlags & BPF_F_WRONLY) === 0, (attr.mapFlags & BPF_F_RDONLY) === 0);
+  }
+
+  mapInfo(fd: number): MapInfo {
+    return this.info(this.entry(fd).map);
+  }
+
+  /** Runs op, turning the emulator's errno into the command's BpfError; ENOENT is false when expected. */
+  private run(cmd: number, op: () => void, opts: { enoentFalse?: boolean; elemFlags?: number } = {}): boolean {
+    try {
+      op();
+      return true;
+    } catch (e) {
+      if (!(e instanceof EmuErrno)) throw e;
+      if (opts.enoentFalse && e.errno === errno.ENOENT) return false;
+      throw new BpfError(cmd, e.errno, opts.elemFlags === undefined ? {} : { elemFlags: opts.elemFlags });
+    }
+  }
+
+  /** A keyless map takes no key pointer (EINVAL); others get exactly key_size bytes. */
+  private keyArg(m: EmuMap, key: Uint8Array | null): Uint8Array | null {
+    if (m.attr.keySize === 0) {
+      if (key !== null && key.length > 0) throw new EmuErrno(errno.EINVAL);
+      return null;
+    }
+    return (key as Uint8Array).subarray(0, m.attr.keySize);
+  }
+
+  private deny(): never {
+    throw new EmuErrno(errno.EPERM);
+  }
+
+  lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    const e = this.entry(fd);
+    const m = e.map;
+    need(key, m.attr.keySize, 'key');
+    need(value, m.attr.valueBytes, 'value');
+    return this.run(BPF_MAP_LOOKUP_ELEM, () => {
+      if (withoutLock(flags) !== 0) throw new EmuErrno(errno.EINVAL);
+      if (!e.read) this.deny();
+      if (hasLock(flags)) throw new EmuErrno(errno.EINVAL);
+      m.lookup(this.keyArg(m, key), value);
+    }, { enoentFalse: true, elemFlags: flags });
+  }
+
+  update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
+    const e = this.entry(fd);
+    const m = e.map;
+    need(key, m.attr.keySize, 'key');
+    need(value, m.attr.valueBytes, 'value');
+    this.mutate(m, () => this.run(BPF_MAP_UPDATE_ELEM, () => {
+      if (!e.write || m.frozen) this.deny();
+      if (hasLock(flags)) throw new EmuErrno(errno.EINVAL);
+      m.update(this.keyArg(m, key), value.subarray(0, m.attr.valueBytes), flags);
+    }, { elemFlags: flags }));
+  }
+
+  delete(fd: number, key: Uint8Array): boolean {
+    const e = this.entry(fd);
+    const m = e.map;
+    need(key, m.attr.keySize, 'key');
+    return this.mutate(m, () => this.run(BPF_MAP_DELETE_ELEM, () => {
+      if (!e.write || m.frozen) this.deny();
+      m.delete(this.keyArg(m, key));
+    }, { enoentFalse: true }));
+  }
+
+  nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
+    const e = this.entry(fd);
+    const m = e.map;
+    if (key) need(key, m.attr.keySize, 'key');
+    need(next, m.attr.keySize, 'next key');
+    return this.run(BPF_MAP_GET_NEXT_KEY, () => {
+      if (!e.read) this.deny();
+      m.nextKey(key && m.attr.keySize > 0 ? key.subarray(0, m.attr.keySize) : null, next);
+    }, { enoentFalse: true });
+  }
+
+  lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    const e = this.entry(fd);
+    const m = e.map;
+    need(key, m.attr.keySize, 'key');
+    need(value, m.attr.valueBytes, 'value');
+    const queue = m.attr.type === BPF_MAP_TYPE_QUEUE || m.attr.type === BPF_MAP_TYPE_STACK;
+    return this.mutate(m, () => this.run(BPF_MAP_LOOKUP_AND_DELETE_ELEM, () => {
+      if (withoutLock(flags) !== 0) throw new EmuErrno(errno.EINVAL);
+      if (!e.read || !e.write || m.frozen) this.deny();
+      if (flags !== 0 && queue) throw new EmuErrno(errno.EINVAL);
+      if (hasLock(flags)) throw new EmuErrno(errno.EINVAL);
+      const k = this.keyArg(m, key);
+      if (!queue && !LOOKUP_AND_DELETE_TYPES.has(m.attr.type)) throw new EmuErrno(ENOTSUPP);
+      m.lookupAndDelete(k, value, flags);
+    }, { enoentFalse: true, elemFlags: flags }));
+  }
+
+  freeze(fd: number): void {
+    const e = this.entry(fd);
+    this.mutate(e.map, () => this.run(BPF_MAP_FREEZE, () => {
+      // A frozen map already has no write access, so freezing twice is EPERM, as in the kernel.
+      if (!e.write || e.map.frozen) this.deny();
+      e.map.frozen = true;
+    }));
+  }
+
+  /** Pins the map in the store (shared with other processes through BPFMAP_EMU_DIR). */
+  pin(fd: number, path: string): void {
+    const m = this.entry(fd).map;
+    if (isMapInMap(m.attr.type))
+      throw new BpfError(BPF_OBJ_PIN, errno.EOPNOTSUPP, { map: { path }, hint: 'the emulated kernel cannot pin a map-in-map (its inner maps are not stored)' });
+    let p = this.persisted.get(m);
+    const fresh = p === undefined;
+    p ??= { oid: PinStore.newOid(), stamp: null };
+    if (fresh) p.stamp = this.store.writeObject(p.oid, this.stored(m));
+    try {
+      this.store.createPin(path, p.oid);
+    } catch (e) {
+      if (e instanceof EmuErrno) throw new BpfError(BPF_OBJ_PIN, e.errno, { map: { path } });
+      throw e;
+    }
+    if (fresh) {
+      this.persisted.set(m, p);
+      // A pinned map stays alive (and listed) for as long as this kernel runs.
+      this.table.hold(m);
+    }
+  }
+
+  /** Removes an emulated pin (what unlink(2) on a bpffs pin does); false when nothing was pinned there. */
+  unpin(path: string): boolean {
+    return this.store.removePin(path);
+  }
+
+  objGet(path: string, fileFlags: number): number {
+    if (fileFlags & ~OBJ_FLAG_MASK || (fileFlags & OBJ_FLAG_MASK) === OBJ_FLAG_MASK) throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path } });
+    const oid = this.store.readPin(path);
+    const m = oid === null ? undefined : this.load(oid);
+    if (!m) throw new BpfError(BPF_OBJ_GET, errno.ENOENT, { map: { path } });
+    return this.table.open(m, (fileFlags & BPF_F_WRONLY) === 0, (fileFlags & BPF_F_RDONLY) === 0);
+  }
+
+  /** The live map of a stored object, loading it (with a new id) when this kernel has not yet. */
+  private load(oid: string): EmuMap | undefined {
+    for (const [m, p] of this.persisted) {
+      if (p.oid === oid) {
+        this.sync(m);
+        return m;
+      }
+    }
+    const stamp = this.store.stamp(oid);
+    const data = this.store.readObject(oid);
+    if (!data) return undefined;
+    const attr = { ...data.attr };
+    const perCpu = attr.valueBytes !== attr.valueSize || data.cpus !== this.cpus;
+    if (perCpu) attr.valueBytes = perCpuStride(attr.valueSize) * this.cpus;
+    const m = buildMap(attr, { seed: data.seed });
+    this.fill(m, data);
+    this.table.register(m);
+    this.table.hold(m);
+    this.persisted.set(m, { oid, stamp });
+    return m;
+  }
+
+  /** Replaces m's elements with the stored ones, re-laid out for this kernel's CPU count. */
+  private fill(m: EmuMap, data: StoredMap): void {
+    const entries = decodeEntries(data.entries);
+    const bytes = m.attr.valueBytes;
+    for (const e of entries) {
+      if (e.value.length !== bytes && m.attr.valueBytes !== m.attr.valueSize) {
+        const v = new Uint8Array(bytes);
+        v.set(e.value.subarray(0, Math.min(bytes, e.value.length)));
+        e.value = v;
+      }
+    }
+    m.clear();
+    m.restore(entries);
+    m.frozen = data.frozen;
+  }
+
+  private stored(m: EmuMap): StoredMap {
+    return {
+      version: 1,
+      attr: m.attr,
+      seed: m instanceof HashTab ? m.seed : 0,
+      frozen: m.frozen,
+      cpus: this.cpus,
+      entries: encodeEntries(m.dump()),
+    };
+  }
+
+  /** Takes in what another process wrote to a pinned map since this one last looked. */
+  private sync(m: EmuMap): void {
+    const p = this.persisted.get(m);
+    if (!p) return;
+    const stamp = this.store.stamp(p.oid);
+    if (stamp === null || stamp === p.stamp) return;
+    const data = this.store.readObject(p.oid);
+    if (!data) return;
+    this.fill(m, data);
+    p.stamp = stamp;
+  }
+
+  /** Runs a command that may change m, then stores m when it is pinned. */
+  private mutate<T>(m: EmuMap, op: () => T): T {
+    try {
+      return op();
+    } finally {
+      const p = this.persisted.get(m);
+      if (p) p.stamp = this.store.writeObject(p.oid, this.stored(m));
+    }
+  }
+
+  /** Pinned maps of the store that this kernel has not loaded yet, so ids cover them too. */
+  private loadPinned(): void {
+    const known = new Set([...this.persisted.values()].map((p) => p.oid));
+    for (const { oid } of this.store.pins()) {
+      if (known.has(oid)) continue;
+      known.add(oid);
+      this.load(oid);
+    }
+  }
+
+  nextMapId(startId: number): number | null {
+    u32(startId, 'map id');
+    if (startId === 0) this.loadPinned();
+    return this.table.nextId(startId);
+  }
+
+  mapFdById(id: number): number {
+    u32(id, 'map id');
+    const m = this.table.byId(id);
+    if (!m) throw new BpfError(BPF_MAP_GET_FD_BY_ID, errno.ENOENT, { map: { id } });
+    return this.table.open(m, true, true);
+  }
+
+  /** The checks both batch shapes share, as LinuxKernel makes them. */
+  private batchArgs(cmd: number, m: EmuMap, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): void {
+    u32(args.count, 'count');
+    u32(args.elemFlags, 'elemFlags');
+    u32(args.flags, 'flags');
+    need(args.keys, args.count * m.attr.keySize, 'keys');
+    if (cmd !== BPF_MAP_DELETE_BATCH) need(args.values, args.count * m.attr.valueBytes, 'values');
+    if (lookup) {
+      const cursor = Math.max(m.attr.keySize, 4);
+      need(lookup.outBatch, cursor, 'out_batch cursor');
+      if (lookup.inBatch) need(lookup.inBatch, cursor, 'in_batch cursor');
+    }
+  }
+
+  /** bpf_map_do_batch: access checks, then the map type's batch op or ENOTSUPP. */
+  private doBatch(cmd: number, fd: number, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): EmuBatchResult {
+    const e = this.entry(fd);
+    const m = e.map;
+    this.batchArgs(cmd, m, args, lookup);
+    const hasRead = cmd === BPF_MAP_LOOKUP_BATCH || cmd === BPF_MAP_LOOKUP_AND_DELETE_BATCH;
+    const hasWrite = cmd !== BPF_MAP_LOOKUP_BATCH;
+    if (hasRead && !e.read) return { errno: errno.EPERM, count: args.count };
+    if (hasWrite && (!e.write || m.frozen)) return { errno: errno.EPERM, count: args.count };
+    const ops = m.batchOps;
+    const unsupported = { errno: ENOTSUPP, count: args.count };
+    switch (cmd) {
+      case BPF_MAP_LOOKUP_BATCH:
+        if (ops.lookup === 'bucket') return (m as HashTab).bucketBatch(lookup!, false);
+        if (ops.lookup === 'generic') return genericLookupBatch(m, lookup!);
+        return unsupported;
+      case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
+        if (ops.lookupAndDelete !== 'bucket') return unsupported;
+        return this.mutate(m, () => (m as HashTab).bucketBatch(lookup!, true));
+      case BPF_MAP_UPDATE_BATCH:
+        if (!ops.update) return unsupported;
+        return this.mutate(m, () => genericUpdateBatch(m, args));
+      default:
+        if (!ops.delete) return unsupported;
+        return this.mutate(m, () => genericDeleteBatch(m, args));
+    }
+  }
+
+  private lookupLike(cmd: number, fd: number, args: LookupBatchArgs): LookupBatchResult {
+    const r = this.doBatch(cmd, fd, args, args);
+    if (r.errno === 0) return { count: r.count, done: false };
+    if (r.errno === errno.ENOENT) return { count: r.count, done: true };
+    throw new BpfError(cmd, r.errno, { count: r.count, elemFlags: args.elemFlags });
+  }
+
+  lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchResult {
+    return this.lookupLike(BPF_MAP_LOOKUP_BATCH, fd, args);
+  }
+
+  lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchResult {
+    return this.lookupLike(BPF_MAP_LOOKUP_AND_DELETE_BATCH, fd, args);
+  }
+
+  private writeLike(cmd: number, fd: number, args: WriteBatchArgs): number {
+    const r = this.doBatch(cmd, fd, args, null);
+    if (r.errno !== 0) throw new BpfError(cmd, r.errno, { count: r.count, elemFlags: args.elemFlags });
+    return r.count;
+  }
+
+  updateBatch(fd: number, args: WriteBatchArgs): number {
+    return this.writeLike(BPF_MAP_UPDATE_BATCH, fd, args);
+  }
+
+  deleteBatch(fd: number, args: WriteBatchArgs): number {
+    return this.writeLike(BPF_MAP_DELETE_BATCH, fd, args);
+  }
+
+  close(fd: number): void {
+    this.table.close(fd);
+  }
+}

@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import { EmulatedKernel } from '../../src/kernel/emulated.js';
+import { LinuxKernel } from '../../src/kernel/linux.js';
+import {
+  BPF_F_ZERO_SEED,
+  BPF_MAP_TYPE_ARRAY,
+  BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_HASH_OF_MAPS,
+} from '../../src/sys/constants.js';
+import { assertSameOutcomes, prng, seeds, type ValueSpec } from '../helpers/differential.js';
+import { linuxAvailable } from '../helpers/kernel.js';
+import { keyPool, pick, randomOps, u32Hex } from '../helpers/random-ops.js';
+
+// Inner maps: three of the template's shape, one array with other max_entries, one hash (wrong type).
+const INNERS = [
+  { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0 },
+  { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0 },
+  { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0 },
+  { mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 5, mapFlags: 0 },
+  { mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0 },
+];
+
+const value = (r: () => number): ValueSpec => (r() < 0.05 ? { badFd: true } : { inner: pick(r, [0, 0, 1, 1, 2, 2, 3, 4]) });
+
+test('differential, array_of_maps: fds in, ids out, empty slots skipped, shape checks', (t) => {
+  if (!linuxAvailable(t)) return;
+  const linux = new LinuxKernel();
+  const emu = new EmulatedKernel();
+  for (const seed of seeds()) {
+    const rng = prng(seed);
+    const keys = Array.from({ length: 9 }, (_, i) => u32Hex(i));
+    const ops = randomOps(rng, { keys, value, updateFlags: [0, 0, 0, 1, 2], keyed: true, maxBatch: 8, cursor: 4 }, 800);
+    const map = { mapType: BPF_MAP_TYPE_ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 7, mapFlags: 0, innerMapIndex: 0 };
+    assertSameOutcomes(linux, emu, { inners: INNERS, map, ops }, `array_of_maps, seed ${seed} (rerun with BPFMAP_DIFF_SEED=${seed})`);
+  }
+});
+
+test('differential, hash_of_maps: fds in, ids out, bucket walk, shape checks', (t) => {
+  if (!linuxAvailable(t)) return;
+  const linux = new LinuxKernel();
+  const emu = new EmulatedKernel();
+  for (const seed of seeds()) {
+    const rng = prng(seed);
+    const ops = randomOps(rng, { keys: keyPool(rng, 4, 14), value, updateFlags: [0, 0, 0, 1, 2, 3], keyed: true, maxBatch: 6, cursor: 4 }, 800);
+    const map = { mapType: BPF_MAP_TYPE_HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: BPF_F_ZERO_SEED, innerMapIndex: 1 };
+    assertSameOutcomes(linux, emu, { inners: INNERS, map, ops }, `hash_of_maps, seed ${seed} (rerun with BPFMAP_DIFF_SEED=${seed})`);
+  }
+});
