@@ -86,6 +86,8 @@ function s16(n: number, what: string): number {
   return n;
 }
 
+// imm is a 32-bit field: 0x80000000..0xffffffff are accepted as their bit pattern, which 64-bit
+// operations sign-extend (mov r0, 0xffffffff gives -1); use ldImm64 for wider constants.
 function s32(n: number, what: string): number {
   if (!Number.isInteger(n) || n < -0x80000000 || n > 0xffffffff) throw new RangeError(`${what} must fit 32 bits, got ${n}`);
   return n | 0;

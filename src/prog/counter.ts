@@ -10,10 +10,10 @@ export interface MapHandle {
 export interface CounterOptions {
   /**
    * Where the count goes: a hash, percpu_hash, lru_hash or lru_percpu_hash map with u32 keys and
-   * u64 values; or { outer } to write to the inner map in slot 0 of an array_of_maps (u32 key 0
-   * of a hash_of_maps), looked up on every run.
+   * u64 values; or { outer, slot } to write to the inner map in a slot of an array_of_maps or
+   * hash_of_maps (u32 key, default 0), looked up on every run.
    */
-  target: { map: MapHandle } | { outer: MapHandle };
+  target: { map: MapHandle } | { outer: MapHandle; slot?: number };
   /** Key space: keys are 0 .. keys-1. */
   keys: number;
   /** How a run picks its key: bpf_get_prandom_u32() % keys (default) or the CPU id % keys. */
@@ -31,7 +31,8 @@ export interface CounterOptions {
 const R0: Reg = 0, R1: Reg = 1, R2: Reg = 2, R3: Reg = 3, R4: Reg = 4, R7: Reg = 7, R8: Reg = 8, FP: Reg = 10;
 // Stack slots.
 const KEY = -4;
-const ZERO_KEY = -8;
+const ZERO_KEY = -8; // key 0 of the drop map
+const SLOT = -20;
 const ZERO_VALUE = -16;
 
 /**
@@ -57,7 +58,10 @@ export function counterInsns(o: CounterOptions): Buffer {
   let loadMap: (dst: Reg) => void;
   if ('outer' in o.target) {
     const outer = o.target.outer.fd;
-    a.ldMapFd(R1, outer).movReg(R2, FP).alu64('add', R2, ZERO_KEY).call('map_lookup_elem')
+    const slot = o.target.slot ?? 0;
+    if (!Number.isInteger(slot) || slot < 0 || slot > 0xffffffff) throw new RangeError(`counter: slot must be a u32, got ${String(slot)}`);
+    a.storeImm('w', FP, SLOT, slot | 0)
+      .ldMapFd(R1, outer).movReg(R2, FP).alu64('add', R2, SLOT).call('map_lookup_elem')
       .jmp('jeq', R0, 0, 'dropped')
       .movReg(R8, R0);
     loadMap = (dst) => a.movReg(dst, R8);

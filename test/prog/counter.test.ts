@@ -51,6 +51,20 @@ test('counter through array_of_maps slot 0 writes the inner map in the slot', (t
   assert.equal(total(dropped), 100n);
 });
 
+test('counter through a hash_of_maps slot', (t) => {
+  if (!linuxAvailable(t)) return;
+  using inner = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8 });
+  using outer = BpfMap.create({ type: 'hash_of_maps', keySize: 4, valueSize: 4, maxEntries: 4, innerMap: inner });
+  using dropped = dropMap();
+  const slot = 0x80000000 + Math.floor(Math.random() * 1000);
+  outer.set(u32(slot), u32(inner.fd));
+  using p = loadCounter({ target: { outer, slot }, keys: 3, dropped });
+  p.testRun({ repeat: 777 });
+  assert.equal(total(inner), 777n);
+  assert.equal(total(dropped), 0n);
+  assert.throws(() => loadCounter({ target: { outer, slot: -1 }, keys: 1 }), /slot must be a u32/);
+});
+
 test('a full map makes runs drop (counted in the drop map), never miscount', (t) => {
   if (!linuxAvailable(t)) return;
   using m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 2 });
