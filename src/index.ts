@@ -56,3 +56,5 @@ export { BpfProgram, ProgramLoadError, testRunFd } from './prog/program.js';
 export type { LoadOptions, ProgramTypeName, TestRunOptions, TestRunResult } from './prog/program.js';
 export { counterInsns, loadCounter } from './prog/counter.js';
 export type { CounterOptions, MapHandle } from './prog/counter.js';
+export { HarvestReadError, SwapHarvester } from './harvest/harvester.js';
+export type { CreateHarvesterOptions, HarvestEntry, HarvesterCommon, HarvestMapType, Summed } from './harvest/harvester.js';
