@@ -115,3 +115,10 @@ export const BPF_F_LOCK = 4;
 
 /** OBJ_GET file_flags. */
 export const BPF_OBJ_NAME_LEN = 16;
+
+/** enum bpf_prog_type (the ones bpfmap loads). */
+export const BPF_PROG_TYPE_SOCKET_FILTER = 1;
+export const BPF_PROG_TYPE_XDP = 6;
+
+/** BPF_PROG_LOAD log_level: verbose verifier log. */
+export const BPF_LOG_LEVEL1 = 1;

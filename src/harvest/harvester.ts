@@ -1,0 +1,375 @@
+import type { Codec } from '../codec/codec.js';
+import { isPerCpu, sumPerCpu } from '../codec/percpu.js';
+import { BpfError } from '../kernel/error.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { openKernel } from '../kernel/open.js';
+import type { Dump } from '../map/dump.js';
+import { BpfMap, type RawValue, type ValueCodec } from '../map/map.js';
+import type { MapFlagName } from '../map/types.js';
+import {
+  BPF_ANY,
+  BPF_MAP_TYPE_ARRAY,
+  BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_HASH_OF_MAPS,
+  BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_UPDATE_ELEM,
+} from '../sys/constants.js';
+import { SwapThread } from './swap-thread.js';
+
+/** Inner map types a harvester swaps: the hash and array families, plain or per-CPU. */
+export type HarvestMapType = 'hash' | 'percpu_hash' | 'lru_hash' | 'lru_percpu_hash' | 'array' | 'percpu_array';
+
+const HASHES = new Set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
+const ARRAYS = new Set([BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY]);
+const OUTERS = new Set([BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS]);
+
+interface InnerShape<K, V> {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  key: Codec<K> | undefined;
+  value: ValueCodec<V> | undefined;
+  kernel: Kernel;
+}
+
+export interface HarvesterCommon<K, V> {
+  /** Key codec of the inner maps; raw Buffers by default. */
+  key?: Codec<K>;
+  /** Value codec of the inner maps (perCpu(...) for per-CPU maps); raw Buffers by default. */
+  value?: ValueCodec<V>;
+  /** The outer slot (array index, or u32 key of a hash_of_maps) holding the active map; default 0. */
+  slot?: number;
+  /**
+   * Keep each harvested map, emptied, and swap it back in on the next harvest (default true):
+   * two inner maps in all instead of a create and a free per harvest.
+   */
+  recycle?: boolean;
+}
+
+export interface CreateHarvesterOptions<K, V> extends HarvesterCommon<K, V> {
+  /** Inner map type. */
+  type: HarvestMapType;
+  /** Defaults to the key codec's size. */
+  keySize?: number;
+  /** Defaults to the value codec's (per-CPU: element's) size. */
+  valueSize?: number;
+  maxEntries: number;
+  /** Inner map flags (e.g. ['no_prealloc']). */
+  flags?: number | readonly MapFlagName[];
+  /** Outer map type (default array_of_maps). */
+  outerType?: 'array_of_maps' | 'hash_of_maps';
+  /** Name of the outer map (at most 15 bytes); inner maps get none. */
+  name?: string;
+  kernel?: Kernel;
+}
+
+/** One harvested entry: key and value as the codecs decode them. */
+export type HarvestEntry<K, V> = [key: K, value: V];
+
+/** A per-CPU value summed over CPUs: one element. */
+export type Summed<V> = V extends Array<infer E> ? E : never;
+
+function u32Buf(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+}
+
+function checkSlot(slot: number): number {
+  if (!Number.isInteger(slot) || slot < 0 || slot > 0xffffffff) throw new RangeError(`harvester slot must be a u32, got ${String(slot)}`);
+  return slot;
+}
+
+/**
+ * Harvests a map that BPF programs keep writing, losing nothing: the programs reach the map
+ * through a slot of an outer map (array_of_maps or hash_of_maps); harvest() puts an empty map in
+ * the slot and reads the one it took out.
+ *
+ * Why nothing is lost: the kernel's update of a map-in-map slot returns only after an RCU grace
+ * period, that is after every program run that could have looked up the old inner map has
+ * finished. Once the swap returns, no program writes the old map, so reading it sees every
+ * increment made to it, and every later increment goes to the new map. A drain of a live map
+ * (lookup then delete, or LOOKUP_AND_DELETE_BATCH) has no such cut: an add through a value
+ * pointer a program got before the delete lands in the deleted element and is lost.
+ *
+ * Cost: the swap syscall waits for that grace period, typically tens of milliseconds, during
+ * which harvest() blocks the calling thread; harvestAsync() waits in a worker thread instead.
+ * Programs must look the inner map up through the slot on every run (never cache it), must not
+ * be sleepable (the update waits for a normal RCU grace period, not a tasks-trace one), and
+ * nothing else may write the harvested map.
+ */
+export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
+  /** The outer map: hand its fd to programs (BPF_PSEUDO_MAP_FD) or pin it. */
+  readonly outer: BpfMap;
+  /** The slot of the outer map holding the active map. */
+  readonly slot: number;
+  readonly recycle: boolean;
+  private swapMs = 0;
+  private harvestCount = 0;
+  private activeMap: BpfMap<K, V>;
+  private spare: BpfMap<K, V> | undefined;
+  private readonly shape: InnerShape<K, V>;
+  private readonly ownsOuter: boolean;
+  private readonly slotKey: Buffer;
+  private busy = false;
+  private thread: SwapThread | undefined;
+
+  private constructor(outer: BpfMap, active: BpfMap<K, V>, shape: InnerShape<K, V>, slot: number, recycle: boolean, ownsOuter: boolean) {
+    this.outer = outer;
+    this.activeMap = active;
+    this.shape = shape;
+    this.slot = slot;
+    this.slotKey = u32Buf(slot);
+    this.recycle = recycle;
+    this.ownsOuter = ownsOuter;
+  }
+
+  /** Creates an outer map and a first inner map in its slot. */
+  static create<K = Buffer, V = RawValue>(opts: CreateHarvesterOptions<K, V>): SwapHarvester<K, V> {
+    const kernel = opts.kernel ?? openKernel();
+    const outerType = opts.outerType ?? 'array_of_maps';
+    if (outerType !== 'array_of_maps' && outerType !== 'hash_of_maps')
+      throw new TypeError(`harvester outerType must be "array_of_maps" or "hash_of_maps", got "${String(outerType)}"`);
+    const slot = checkSlot(opts.slot ?? 0);
+    const first = BpfMap.create<K, V>({
+      type: opts.type, keySize: opts.keySize, valueSize: opts.valueSize, maxEntries: opts.maxEntries,
+      flags: opts.flags, key: opts.key, value: opts.value, kernel,
+    });
+    if (!HASHES.has(first.type) && !ARRAYS.has(first.type)) {
+      first.close();
+      throw new TypeError(`a harvester swaps hash and array maps (plain, per-CPU or LRU), not ${first.typeName}`);
+    }
+    let outer: BpfMap;
+    try {
+      outer = BpfMap.create({
+        type: outerType, keySize: 4, valueSize: 4,
+        maxEntries: outerType === 'array_of_maps' ? slot + 1 : 1,
+        innerMap: first as unknown as BpfMap<unknown, unknown>, name: opts.name ?? '', kernel,
+      });
+    } catch (e) {
+      first.close();
+      throw e;
+    }
+    const h = new SwapHarvester<K, V>(outer, first, shapeOf(first, opts), slot, opts.recycle ?? true, true);
+    try {
+      h.swapSync(first);
+    } catch (e) {
+      h.close();
+      throw e;
+    }
+    return h;
+  }
+
+  /**
+   * Harvests through an existing outer map (e.g. one a loader pinned for its programs). The
+   * inner map in the slot is opened by id and fresh maps copy its shape; the slot must hold a
+   * map (the kernel does not report an outer map's inner template). Closing the harvester
+   * leaves the outer map open.
+   */
+  static attach<K = Buffer, V = RawValue>(outer: BpfMap, opts: HarvesterCommon<K, V> = {}): SwapHarvester<K, V> {
+    if (!OUTERS.has(outer.type)) throw new TypeError(`attach: the outer map must be array_of_maps or hash_of_maps, not ${outer.typeName}`);
+    if (outer.keySize !== 4) throw new TypeError(`attach: the outer map's keys must be u32 slots, not ${outer.keySize} bytes`);
+    const slot = checkSlot(opts.slot ?? 0);
+    const id = outer.get(u32Buf(slot));
+    if (id === undefined || Array.isArray(id) || id.readUInt32LE(0) === 0)
+      throw new Error(`attach: slot ${slot} of map id ${outer.id} holds no map: put one there first`);
+    const active = BpfMap.fromId<K, V>(id.readUInt32LE(0), { key: opts.key, value: opts.value, kernel: outer.kernel });
+    if (!HASHES.has(active.type) && !ARRAYS.has(active.type)) {
+      active.close();
+      throw new TypeError(`a harvester swaps hash and array maps (plain, per-CPU or LRU), not ${active.typeName}`);
+    }
+    return new SwapHarvester<K, V>(outer, active, shapeOf(active, opts), slot, opts.recycle ?? true, false);
+  }
+
+  /** Milliseconds the last swap syscall took (the RCU grace period, mostly). */
+  get lastSwapMs(): number {
+    return this.swapMs;
+  }
+
+  /** Harvests done. */
+  get harvests(): number {
+    return this.harvestCount;
+  }
+
+  /**
+   * The map in the slot now, that programs are writing. Read it for a live view; never delete
+   * from it or harvest it by hand. It changes on every harvest.
+   */
+  get active(): BpfMap<K, V> {
+    return this.activeMap;
+  }
+
+  /**
+   * Swaps an empty map into the slot and returns every entry of the map taken out. Blocks the
+   * calling thread for the swap (an RCU grace period, typically tens of ms); see harvestAsync().
+   */
+  harvest(): Array<HarvestEntry<K, V>> {
+    this.begin();
+    try {
+      const next = this.takeSpare();
+      this.swapSync(next);
+      return this.collect(next);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * harvest(), with the swap syscall made on a worker thread so the event loop keeps running
+   * (the first call starts the thread). Reading the old map still runs on this thread.
+   */
+  async harvestAsync(): Promise<Array<HarvestEntry<K, V>>> {
+    this.begin();
+    try {
+      const next = this.takeSpare();
+      this.thread ??= new SwapThread();
+      const t0 = performance.now();
+      let r: number;
+      try {
+        r = await this.thread.swap(this.outer.fd, this.slotKey, next.fd);
+      } catch (e) {
+        // The worker is gone (close() during the swap): the slot may hold either map.
+        next.close();
+        throw e;
+      }
+      this.swapMs = performance.now() - t0;
+      if (r < 0) {
+        this.spare = next;
+        throw new BpfError(BPF_MAP_UPDATE_ELEM, -r, { map: this.outer.ref });
+      }
+      return this.collect(next);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * harvest() with each per-CPU value summed over CPUs, exactly (sumPerCpu). Needs a perCpu()
+   * value codec whose element can be added, e.g. perCpu(u64); checked before the swap.
+   */
+  harvestSummed(): Array<HarvestEntry<K, Summed<V>>> {
+    const elem = this.addable();
+    return this.harvest().map(([k, v]) => [k, sumPerCpu(elem, v as unknown[]) as Summed<V>]);
+  }
+
+  /** harvestAsync() with each per-CPU value summed over CPUs. */
+  async harvestSummedAsync(): Promise<Array<HarvestEntry<K, Summed<V>>>> {
+    const elem = this.addable();
+    return (await this.harvestAsync()).map(([k, v]) => [k, sumPerCpu(elem, v as unknown[]) as Summed<V>]);
+  }
+
+  /** The per-CPU element codec, when it can add. */
+  private addable(): Codec<unknown> {
+    const c = this.shape.value;
+    if (c === undefined || !isPerCpu(c))
+      throw new TypeError(`harvestSummed: the inner maps need a perCpu() value codec (they are ${this.activeMap.typeName}${c === undefined ? ', read as raw bytes' : ''})`);
+    const elem = c.elem;
+    if (elem.add === undefined) throw new TypeError(`harvestSummed: ${elem.name} values cannot be added (the codec has no add)`);
+    return elem;
+  }
+
+  private begin(): void {
+    if (this.busy) throw new Error('a harvest is already in progress on this harvester (await harvestAsync() before the next one)');
+    if (this.activeMap.closed) throw new Error('the harvester is closed');
+    this.busy = true;
+  }
+
+  private takeSpare(): BpfMap<K, V> {
+    const s = this.spare;
+    this.spare = undefined;
+    if (s) return s;
+    return BpfMap.create<K, V>(this.shape);
+  }
+
+  private swapSync(next: BpfMap<K, V>): void {
+    const t0 = performance.now();
+    try {
+      this.outer.kernel.update(this.outer.fd, this.slotKey, u32Buf(next.fd), BPF_ANY);
+    } catch (e) {
+      if (next !== this.activeMap) this.spare = next;
+      throw this.outer.annotate(e);
+    }
+    this.swapMs = performance.now() - t0;
+  }
+
+  /**
+   * After a swap: makes next the active map, reads the old one, then empties it for reuse (or
+   * closes it). The read removes nothing, so a failed read loses nothing: the error holds the map.
+   */
+  private collect(next: BpfMap<K, V>): Array<HarvestEntry<K, V>> {
+    const old = this.activeMap;
+    this.activeMap = next;
+    this.harvestCount++;
+    let d: Dump<K, V>;
+    let entries: Array<HarvestEntry<K, V>>;
+    try {
+      d = old.dump();
+      entries = new Array<HarvestEntry<K, V>>(d.count);
+      for (let i = 0; i < d.count; i++) entries[i] = [d.key(i), d.value(i)];
+    } catch (e) {
+      throw new HarvestReadError(old, e);
+    }
+    if (!this.recycle) {
+      old.close();
+      return entries;
+    }
+    try {
+      if (ARRAYS.has(old.type)) zero(old);
+      else if (d.count > 0) old.deleteBatch({ keys: d.keys.subarray(0, d.count * d.keySize) });
+      this.spare = old;
+    } catch {
+      // The entries are read; a map that cannot be emptied is just not reused.
+      old.close();
+    }
+    return entries;
+  }
+
+  /**
+   * Closes the inner maps held, the worker thread, and the outer map when created here; a
+   * harvestAsync() in flight rejects. Idempotent.
+   */
+  close(): void {
+    this.spare?.close();
+    this.spare = undefined;
+    this.activeMap.close();
+    if (this.ownsOuter) this.outer.close();
+    void this.thread?.close();
+    this.thread = undefined;
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function shapeOf<K, V>(m: BpfMap<K, V>, o: HarvesterCommon<K, V>): InnerShape<K, V> {
+  return { type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, key: o.key, value: o.value, kernel: m.kernel };
+}
+
+/**
+ * Reading a harvested map failed after it was swapped out: its entries are still in `map`
+ * (open, no longer written by programs). Read it yourself, then close it.
+ */
+export class HarvestReadError<K, V> extends Error {
+  override readonly name = 'HarvestReadError';
+  readonly map: BpfMap<K, V>;
+
+  constructor(map: BpfMap<K, V>, cause: unknown) {
+    super(`reading the harvested map id ${map.id} failed: ${cause instanceof Error ? cause.message : String(cause)}; ` +
+      'its entries are still in error.map (read it, then close it)', { cause });
+    this.map = map;
+  }
+}
+
+/** Zeroes every slot of an array map, in one UPDATE_BATCH. */
+function zero(m: BpfMap<unknown, unknown>): void {
+  const keys = Buffer.alloc(m.maxEntries * 4);
+  for (let i = 0; i < m.maxEntries; i++) keys.writeUInt32LE(i, i * 4);
+  m.updateBatch({ keys, values: Buffer.alloc(m.maxEntries * m.valueBytes) });
+}
