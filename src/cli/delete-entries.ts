@@ -43,7 +43,7 @@ export function deleteEntriesCommand(): Command {
           const opts = { batchSize: o.batch };
           for (const c of walkChunks(map, resolveMode(map, opts), opts)) deleted += map.deleteBatch({ keys: c.keys.subarray(0, c.count * map.keySize) }, { chunkSize: o.batch });
         } else {
-          const view = viewOf(map, undefined, 'each');
+          const view = viewOf(map, 'each');
           const packed = await packEntries(input ? readEntries(input) : given(o.key), view, map.keySize, map.valueBytes, false);
           deleted = map.deleteBatch({ keys: packed.keys }, { chunkSize: o.batch });
         }

@@ -8,7 +8,7 @@ import { exitOnClosedPipe, Output } from './output.js';
 import { progressFor } from './progress.js';
 import { openMap, parseSelector } from './selector.js';
 import { streamChunks } from './stream.js';
-import { viewOf } from './view.js';
+import { perCpuModeOf, viewOf } from './view.js';
 
 export function drainCommand(): Command {
   return withKernel(withMapArgs(newCommand('drain', 'remove every entry with LOOKUP_AND_DELETE_BATCH and print what was removed (each exactly once)', [
@@ -22,8 +22,9 @@ export function drainCommand(): Command {
     .action(async (by: string, which: string, o: { format?: string; percpu?: string; batch: number; progress: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       const format = formatOf(o.format, process.stdout.isTTY === true);
+      const perCpu = perCpuModeOf(o.percpu, format === 'table' ? 'sum' : 'each');
       using map = openMap(sel, kernelFrom(o.kernel));
-      const view = viewOf(map, o.percpu, format === 'table' ? 'sum' : 'each');
+      const view = viewOf(map, perCpu);
       const chunks = drainChunks(map, { batchSize: o.batch });
       exitOnClosedPipe(process.stdout);
       await streamChunks(chunks, entryWriter(format, view, map.keySize, map.valueBytes), new Output(process.stdout), progressFor(map, 'drain', o.progress));

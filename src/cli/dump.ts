@@ -8,7 +8,7 @@ import { exitOnClosedPipe, Output } from './output.js';
 import { progressFor } from './progress.js';
 import { openMap, parseSelector } from './selector.js';
 import { streamChunks } from './stream.js';
-import { viewOf } from './view.js';
+import { perCpuModeOf, viewOf } from './view.js';
 
 /** Entries per LOOKUP_BATCH in the CLI: fewer syscalls than the library's default, still small buffers. */
 export const CLI_BATCH = 4096;
@@ -48,9 +48,10 @@ export function dumpCommand(): Command {
     .action(async (by: string, which: string, o: DumpOptions) => {
       const sel = parseSelector(by, which);
       const format = formatOf(o.format, process.stdout.isTTY === true);
+      const perCpu = perCpuModeOf(o.percpu, format === 'table' ? 'sum' : 'each');
       const walk = walkOf(o.walk);
       using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true });
-      const view = viewOf(map, o.percpu, format === 'table' ? 'sum' : 'each');
+      const view = viewOf(map, perCpu);
       const opts = { batchSize: o.batch, mode: walk };
       const mode = resolveMode(map, opts);
       exitOnClosedPipe(process.stdout);

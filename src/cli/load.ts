@@ -20,7 +20,7 @@ export function loadCommand(): Command {
       const sel = parseSelector(by, which);
       const input = inputStream(o.file, 'load');
       using map = openMap(sel, kernelFrom(o.kernel));
-      const view = viewOf(map, undefined, 'each');
+      const view = viewOf(map, 'each');
       let packed;
       try {
         packed = await packEntries(readEntries(input), view, map.keySize, map.valueBytes, true);

@@ -42,7 +42,10 @@ export function openMap(s: Selector, kernel: Kernel, access: { readOnly?: boolea
     }
   } catch (e) {
     const what = s.kind === 'id' ? `id ${s.id}` : s.kind === 'pinned' ? s.path : `"${s.name}"`;
-    if (e instanceof Error && !e.message.includes(what)) e.message = `${selectorText(s)}: ${e.message}`;
+    if (e instanceof Error) {
+      if (!e.message.includes(what)) e.message = `${selectorText(s)}: ${e.message}`;
+      e.message = e.message.replace('see listMaps()', 'see bpfmap list');
+    }
     throw e;
   }
 }

@@ -107,9 +107,14 @@ export function hexView(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): Entr
   };
 }
 
-/** The view a command uses for map, from --percpu. */
-export function viewOf(map: BpfMap<unknown, unknown>, perCpu: string | undefined, fallback: PerCpuMode): EntryView {
-  const mode = perCpu ?? fallback;
+/** --percpu, checked before any map is opened. */
+export function perCpuModeOf(given: string | undefined, fallback: PerCpuMode): PerCpuMode {
+  const mode = given ?? fallback;
   if (mode !== 'sum' && mode !== 'each') throw new UsageError(`--percpu must be "sum" or "each", got "${mode}"`);
-  return hexView(map, mode);
+  return mode;
+}
+
+/** The view a command shows map's entries in. */
+export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): EntryView {
+  return hexView(map, perCpu);
 }
