@@ -1,6 +1,11 @@
 import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Kernel } from '../kernel/kernel.js';
+import type { CodecType } from '../codec/codec.js';
+import { be16, u64, u8 } from '../codec/int.js';
+import { ipv4 } from '../codec/ip.js';
+import { struct } from '../codec/struct.js';
+import type { Dump } from '../map/dump.js';
 import { BpfMap } from '../map/map.js';
 import { alignColumns } from './columns.js';
 import { integer, newCommand, withKernel } from './command.js';
@@ -9,10 +14,14 @@ import { kernelFrom } from './kernel-option.js';
 
 export const DEMO_PIN = '/sys/fs/bpf/bpfmap_demo_flows';
 
-// struct flow { u32 saddr; u32 daddr; u16 sport; u16 dport; u8 proto; u8 pad[3]; }  (addresses and ports in network order)
-const KEY_SIZE = 16;
-// struct flow_stats { u64 packets; u64 bytes; }
-const VALUE_SIZE = 16;
+/** struct flow: addresses and ports in network order, as a packet carries them (16 bytes with padding). */
+export const flowKey = struct({ saddr: ipv4, daddr: ipv4, sport: be16, dport: be16, proto: u8 }, { name: 'flow' });
+/** struct flow_stats: counters. */
+export const flowStats = struct({ packets: u64, bytes: u64 }, { name: 'flow_stats' });
+type FlowKey = CodecType<typeof flowKey>;
+type FlowStats = CodecType<typeof flowStats>;
+type FlowMap = BpfMap<FlowKey, FlowStats>;
+
 const DPORTS = [443, 80, 53, 22, 8080, 5432, 6379, 123];
 
 /** A small deterministic PRNG (mulberry32), so every demo run shows the same flows. */
@@ -27,33 +36,30 @@ function random(seed: number): () => number {
   };
 }
 
-/** n flows with heavy-tailed counters: a few elephants, many mice. */
+/** n flows with heavy-tailed counters (a few elephants, many mice), packed as the map stores them. */
 export function demoFlows(n: number): { keys: Buffer; values: Buffer } {
   const rnd = random(42);
-  const keys = Buffer.alloc(n * KEY_SIZE);
-  const values = Buffer.alloc(n * VALUE_SIZE);
+  const keys = Buffer.alloc(n * flowKey.size);
+  const values = Buffer.alloc(n * flowStats.size);
   for (let i = 0; i < n; i++) {
-    const k = i * KEY_SIZE;
-    keys.writeUInt32BE(((10 << 24) | (i & 0xffffff)) >>> 0, k);
-    keys.writeUInt32BE(((192 << 24) | (168 << 16) | Math.floor(rnd() * 65536)) >>> 0, k + 4);
-    keys.writeUInt16BE(1024 + Math.floor(rnd() * 64000), k + 8);
-    keys.writeUInt16BE(DPORTS[Math.floor(rnd() * DPORTS.length)] as number, k + 10);
-    keys[k + 12] = rnd() < 0.8 ? 6 : 17;
+    flowKey.encode({
+      saddr: `10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}`,
+      daddr: `192.168.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}`,
+      sport: 1024 + Math.floor(rnd() * 64000),
+      dport: DPORTS[Math.floor(rnd() * DPORTS.length)] as number,
+      proto: rnd() < 0.8 ? 6 : 17,
+    }, keys, i * flowKey.size);
     const packets = Math.floor(1 + 1e7 / Math.pow(1 + rnd() * n, 1.2));
-    values.writeBigUInt64LE(BigInt(packets), i * VALUE_SIZE);
-    values.writeBigUInt64LE(BigInt(packets * (64 + Math.floor(rnd() * 1400))), i * VALUE_SIZE + 8);
+    flowStats.encode({ packets: BigInt(packets), bytes: BigInt(packets * (64 + Math.floor(rnd() * 1400))) }, values, i * flowStats.size);
   }
   return { keys, values };
 }
 
-function ip(b: Buffer, at: number): string {
-  return `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-}
-
-function flowCells(k: Buffer, ko: number, v: Buffer, vo: number): string[] {
-  const proto = k[ko + 12] === 6 ? 'tcp' : k[ko + 12] === 17 ? 'udp' : String(k[ko + 12]);
-  return [`${ip(k, ko)}:${k.readUInt16BE(ko + 8)}`, `${ip(k, ko + 4)}:${k.readUInt16BE(ko + 10)}`, proto,
-    v.readBigUInt64LE(vo).toLocaleString('en-US'), v.readBigUInt64LE(vo + 8).toLocaleString('en-US')];
+function flowCells(d: Dump<FlowKey, FlowStats>, i: number): string[] {
+  const k = d.key(i);
+  const v = d.value(i);
+  const proto = k.proto === 6 ? 'tcp' : k.proto === 17 ? 'udp' : String(k.proto);
+  return [`${k.saddr}:${k.sport}`, `${k.daddr}:${k.dport}`, proto, v.packets.toLocaleString('en-US'), v.bytes.toLocaleString('en-US')];
 }
 
 function ms(t: number): string {
@@ -61,13 +67,13 @@ function ms(t: number): string {
 }
 
 /** Creates the demo map afresh at path, filled with n flows. */
-function recreate(kernel: Kernel, path: string, n: number): BpfMap {
+function recreate(kernel: Kernel, path: string, n: number): FlowMap {
   try {
     unlinkSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
-  const map = BpfMap.create({ kernel, type: 'hash', keySize: KEY_SIZE, valueSize: VALUE_SIZE, maxEntries: n, name: 'demo_flows' });
+  const map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: n, name: 'demo_flows' });
   try {
     map.updateBatch(demoFlows(n), { chunkSize: CLI_BATCH });
     map.pin(path);
@@ -101,10 +107,10 @@ export function demoCommand(): Command {
       say(`read with LOOKUP_BATCH:           ${batch.count.toLocaleString('en-US')} entries in ${ms(batchMs)}`);
       say(`read with GET_NEXT_KEY + LOOKUP:  ${walk.count.toLocaleString('en-US')} entries in ${ms(walkMs)} (${(walkMs / batchMs).toFixed(1)}x the batch time)`);
       const order = Array.from({ length: batch.count }, (_, i) => i);
-      const bytes = Float64Array.from(order, (i) => Number(batch.values.readBigUInt64LE(i * VALUE_SIZE + 8)));
+      const bytes = Float64Array.from(order, (i) => Number(batch.value(i).bytes));
       order.sort((a, b) => (bytes[b] as number) - (bytes[a] as number));
       say(`\ntop ${Math.min(o.top, batch.count)} flows by bytes:`);
-      process.stdout.write(alignColumns(order.slice(0, o.top).map((i) => flowCells(batch.keys, i * KEY_SIZE, batch.values, i * VALUE_SIZE)),
+      process.stdout.write(alignColumns(order.slice(0, o.top).map((i) => flowCells(batch, i)),
         ['SOURCE', 'DESTINATION', 'PROTO', 'PACKETS', 'BYTES']));
       say(`\nnext: bpfmap show pinned ${o.pin}`);
       say(`      bpfmap dump pinned ${o.pin} --limit 5`);

@@ -1,3 +1,5 @@
+import { fromJSONValue, toJSONValue, type Codec } from '../codec/codec.js';
+import { sumPerCpu } from '../codec/percpu.js';
 import type { BpfMap } from '../map/map.js';
 import { UsageError } from './errors.js';
 
@@ -103,6 +105,49 @@ export function hexView(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): Entr
       if (!Array.isArray(json) || json.length !== cpus)
         throw new Error(`"values" must list ${cpus} values (one per possible CPU), got ${Array.isArray(json) ? json.length : typeof json}`);
       json.forEach((v, c) => hexBytes(v, `value of CPU ${c}`, valueSize).copy(out, off + c * stride));
+    },
+  };
+}
+
+/**
+ * Keys and values through codecs (a map's BTF): JSON as the codecs write it, read back with
+ * their fromJSON. Per-CPU sums use the codec's exact add.
+ */
+export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, value: Codec<unknown>, perCpu: PerCpuMode): EntryView {
+  const { cpus } = map;
+  const stride = map.perCpu ? map.valueBytes / cpus : map.valueBytes;
+  const each = (b: Buffer, o: number): unknown[] => Array.from({ length: cpus }, (_, c) => value.decode(b, o + c * stride));
+  let show: (b: Buffer, o: number) => unknown;
+  if (!map.perCpu) show = (b, o) => toJSONValue(value, value.decode(b, o));
+  else if (perCpu === 'each') show = (b, o) => each(b, o).map((v) => toJSONValue(value, v));
+  else {
+    if (value.add === undefined) throw new UsageError(`--percpu sum: ${value.name} values cannot be added; use --percpu each`);
+    show = (b, o) => toJSONValue(value, sumPerCpu(value, each(b, o)));
+  }
+  const showKey = (b: Buffer, o: number): unknown => toJSONValue(key, key.decode(b, o));
+  return {
+    valueField: map.perCpu && perCpu === 'each' ? 'values' : 'value',
+    key: showKey,
+    value: show,
+    keyText: (b, o) => JSON.stringify(showKey(b, o)),
+    valueText: (b, o) => JSON.stringify(show(b, o)),
+    parseKey(json, out, off) {
+      key.encode(fromJSONValue(key, json), out, off);
+    },
+    parseValue(json, f, out, off) {
+      if (!map.perCpu) {
+        if (f !== 'value') throw new Error(`"values" (one per CPU) is for per-CPU maps; this map is ${map.typeName}: use "value"`);
+        value.encode(fromJSONValue(value, json), out, off);
+        return;
+      }
+      out.fill(0, off, off + map.valueBytes);
+      if (f === 'value') {
+        value.encode(fromJSONValue(value, json), out, off);
+        return;
+      }
+      if (!Array.isArray(json) || json.length !== cpus)
+        throw new Error(`"values" must list ${cpus} values (one per possible CPU), got ${Array.isArray(json) ? json.length : typeof json}`);
+      json.forEach((v, c) => value.encode(fromJSONValue(value, v), out, off + c * stride));
     },
   };
 }
