@@ -1,7 +1,7 @@
 import { BpfError } from '../kernel/error.js';
 import { BPF_MAP_LOOKUP_AND_DELETE_BATCH } from '../sys/constants.js';
 import type { BpfMap } from './map.js';
-import { batchChunks, batchUnsupported, decodeChunks, type WalkOptions } from './walk.js';
+import { batchChunks, batchUnsupported, decodeChunks, type Chunk, type WalkOptions } from './walk.js';
 
 export type DrainOptions = Pick<WalkOptions, 'batchSize' | 'lock'>;
 
@@ -12,6 +12,12 @@ export type DrainOptions = Pick<WalkOptions, 'batchSize' | 'lock'>;
  * a per-element read-then-delete, which would lose writes that land between the two.
  */
 export function drain<K, V>(map: BpfMap<K, V>, opts?: DrainOptions): Array<[K, V]> {
+  const { keyCodec, valueCodec } = map;
+  return [...decodeChunks(map, drainChunks(map, opts), (k, ko, v, vo): [K, V] => [keyCodec.decode(k, ko), valueCodec.decode(v, vo)])];
+}
+
+/** The chunks drain() decodes, for callers that stream them (checked for support before the first). */
+export function drainChunks(map: BpfMap<unknown, unknown>, opts?: DrainOptions): Generator<Chunk, void, void> {
   const why = batchUnsupported(map, BPF_MAP_LOOKUP_AND_DELETE_BATCH);
   if (why !== 0)
     throw new BpfError(BPF_MAP_LOOKUP_AND_DELETE_BATCH, why, {
@@ -19,7 +25,5 @@ export function drain<K, V>(map: BpfMap<K, V>, opts?: DrainOptions): Array<[K, V
       hint: `${map.typeName} maps have no BPF_MAP_LOOKUP_AND_DELETE_BATCH on this kernel (hash maps have it from Linux 5.6), ` +
         'and drain() does not fall back to reading and deleting element by element, which loses writes landing in between',
     });
-  const { keyCodec, valueCodec } = map;
-  return [...decodeChunks(map, batchChunks(map, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts),
-    (k, ko, v, vo): [K, V] => [keyCodec.decode(k, ko), valueCodec.decode(v, vo)])];
+  return batchChunks(map, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts);
 }

@@ -28,6 +28,8 @@ export interface Chunk {
   keys: Buffer;
   values: Buffer;
   count: number;
+  /** Batch walks: the kernel's cursor after this chunk (a hash bucket index, or an array's last index). */
+  cursor?: Buffer;
 }
 
 type LookupCmd = typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH;
@@ -90,7 +92,7 @@ export function* batchChunks(map: BpfMap<unknown, unknown>, cmd: LookupCmd, opts
       }
       throw e;
     }
-    if (r.count > 0) yield { keys: bufs.keys, values: bufs.values, count: r.count };
+    if (r.count > 0) yield { keys: bufs.keys, values: bufs.values, count: r.count, cursor: bufs.out };
     if (r.done) return;
     bufs.out.copy(cursor);
     started = true;

@@ -1,0 +1,40 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { KERNEL_HELP } from './kernel-option.js';
+import { SELECTOR_HELP } from './selector.js';
+
+const EXIT_CODES = 'Exit codes: 0 ok, 1 runtime error (one line on stderr, with a hint), 2 usage error.';
+
+/** Commander's message (`error: unknown option '--x'`) as one line that points at the help. */
+export function usageLine(command: string, text: string): string {
+  const msg = text.replace(/^error:\s*/i, '').replace(/\s*\n\s*/g, ' ').trim();
+  return `bpfmap${command ? ` ${command}` : ''}: ${msg} (see bpfmap ${command ? `${command} ` : ''}--help)\n`;
+}
+
+/** A subcommand with its examples and the exit codes in its help, and usage errors as one line. */
+export function newCommand(name: string, summary: string, examples: string[]): Command {
+  return new Command(name)
+    .description(summary)
+    .addHelpText('after', `\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n\n${EXIT_CODES}\n`)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(usageLine(name, text)) });
+}
+
+/** The two words that choose a map: `id 42`, `pinned /sys/fs/bpf/x`, `name flows`. */
+export function withMapArgs(c: Command): Command {
+  return c.argument('<by>', SELECTOR_HELP.replace('the map: ', 'how the map is chosen: ')).argument('<map>', 'its id, pin path or name');
+}
+
+export function withKernel(c: Command): Command {
+  return c.option('--kernel <kind>', KERNEL_HELP);
+}
+
+/** An integer option parser: a usage error (exit 2) for anything but an integer >= min. */
+export function integer(min: number): (value: string) => number {
+  return (value) => {
+    const n = /^[0-9]+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+    return n;
+  };
+}
+
+export { EXIT_CODES };

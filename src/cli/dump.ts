@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { resolveMode, walkChunks, type WalkMode } from '../map/walk.js';
+import { integer, newCommand, withKernel, withMapArgs } from './command.js';
+import { UsageError } from './errors.js';
+import { entryWriter, formatOf } from './formats.js';
+import { kernelFrom } from './kernel-option.js';
+import { exitOnClosedPipe, Output } from './output.js';
+import { progressFor } from './progress.js';
+import { openMap, parseSelector } from './selector.js';
+import { streamChunks } from './stream.js';
+import { perCpuModeOf, viewOf } from './view.js';
+
+/** Entries per LOOKUP_BATCH in the CLI: fewer syscalls than the library's default, still small buffers. */
+export const CLI_BATCH = 4096;
+
+export const FORMAT_HELP = 'table | json | ndjson | csv (default: table on a terminal, ndjson when piped)';
+export const PERCPU_HELP = 'per-CPU maps: each (a "values" list, one per CPU; what load restores) or sum (one "value")';
+
+export interface DumpOptions {
+  format?: string;
+  percpu?: string;
+  batch: number;
+  limit?: number;
+  walk: string;
+  progress: boolean;
+  kernel?: string;
+}
+
+function walkOf(s: string): 'auto' | WalkMode {
+  if (s !== 'auto' && s !== 'batch' && s !== 'per-element') throw new UsageError(`--walk must be auto, batch or per-element, got "${s}"`);
+  return s;
+}
+
+export function dumpCommand(): Command {
+  return withKernel(withMapArgs(newCommand('dump', 'print every entry, read with LOOKUP_BATCH and streamed (keys and values as hex)', [
+    'bpfmap dump id 42',
+    'bpfmap dump pinned /sys/fs/bpf/flows --format ndjson | jq -c .',
+    'bpfmap dump name counts --format csv --percpu sum > counts.csv',
+    'bpfmap dump id 42 --limit 10 --format json',
+    'bpfmap dump pinned /sys/fs/bpf/flows > flows.ndjson && bpfmap load pinned /sys/fs/bpf/flows < flows.ndjson',
+  ])))
+    .option('--format <format>', FORMAT_HELP)
+    .option('--percpu <mode>', PERCPU_HELP)
+    .option('--batch <n>', 'entries per LOOKUP_BATCH syscall', integer(1), CLI_BATCH)
+    .option('--limit <n>', 'stop after n entries', integer(0))
+    .option('--walk <mode>', 'auto (batch where supported) | batch | per-element (GET_NEXT_KEY + LOOKUP_ELEM)', 'auto')
+    .option('--no-progress', 'never draw the progress bar (drawn on stderr for large maps when stderr is a terminal)')
+    .action(async (by: string, which: string, o: DumpOptions) => {
+      const sel = parseSelector(by, which);
+      const format = formatOf(o.format, process.stdout.isTTY === true);
+      const perCpu = perCpuModeOf(o.percpu, format === 'table' ? 'sum' : 'each');
+      const walk = walkOf(o.walk);
+      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true });
+      const view = viewOf(map, perCpu);
+      const opts = { batchSize: o.batch, mode: walk };
+      const mode = resolveMode(map, opts);
+      exitOnClosedPipe(process.stdout);
+      await streamChunks(walkChunks(map, mode, opts), entryWriter(format, view, map.keySize, map.valueBytes), new Output(process.stdout),
+        progressFor(map, 'dump', o.progress), o.limit);
+    });
+}

@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { listMaps } from '../map/map.js';
+import { alignColumns, toJsonText } from './columns.js';
+import { newCommand, withKernel } from './command.js';
+import { kernelFrom } from './kernel-option.js';
+
+export function listCommand(): Command {
+  return withKernel(newCommand('list', 'list every map: id, type, name, key/value size, max entries, flags', [
+    'bpfmap list',
+    'bpfmap list --json | jq \'.[] | select(.type == "hash")\'',
+  ]))
+    .option('--json', 'one JSON array of the maps, with everything the kernel says of each')
+    .action((o: { json?: boolean; kernel?: string }) => {
+      const maps = listMaps(kernelFrom(o.kernel));
+      if (o.json) {
+        const rows = maps.map(({ typeName, flagNames, type, ...info }) => ({ ...info, type: typeName, typeNumber: type, flagNames }));
+        process.stdout.write(toJsonText(rows) + '\n');
+        return;
+      }
+      process.stdout.write(alignColumns(
+        maps.map((m) => [String(m.id), m.typeName, m.name || '-', String(m.keySize), String(m.valueSize), String(m.maxEntries), m.flagNames.join(',') || '-']),
+        ['ID', 'TYPE', 'NAME', 'KEY', 'VALUE', 'MAX_ENTRIES', 'FLAGS'],
+      ));
+    });
+}

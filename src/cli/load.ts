@@ -1,0 +1,39 @@
+import type { Command } from 'commander';
+import { BpfError } from '../kernel/error.js';
+import { CLI_BATCH } from './dump.js';
+import { integer, newCommand, withKernel, withMapArgs } from './command.js';
+import { InputError, inputStream, packEntries, readEntries } from './input.js';
+import { kernelFrom } from './kernel-option.js';
+import { openMap, parseSelector, selectorText } from './selector.js';
+import { viewOf } from './view.js';
+
+export function loadCommand(): Command {
+  return withKernel(withMapArgs(newCommand('load', 'write entries (ndjson or JSON, as dump prints them) with UPDATE_BATCH', [
+    'bpfmap dump pinned /sys/fs/bpf/flows > flows.ndjson && bpfmap load pinned /sys/fs/bpf/flows < flows.ndjson',
+    'bpfmap dump id 42 --format json | bpfmap load id 43',
+    'echo \'{"key":"0a000001","value":"0100000000000000"}\' | bpfmap load name flows',
+  ])))
+    .option('--file <path>', 'read the entries from this file instead of stdin')
+    .option('--batch <n>', 'entries per UPDATE_BATCH syscall', integer(1), CLI_BATCH)
+    .addHelpText('after', `\nThe whole input is checked before the first write: bad input (bad JSON, a key of the wrong size,\nan unknown field) writes nothing. A kernel error part-way says how many entries were applied.\nPer-CPU maps take "values" (one per CPU, as dump prints by default) or a summed "value", written to CPU 0.\n`)
+    .action(async (by: string, which: string, o: { file?: string; batch: number; kernel?: string }) => {
+      const sel = parseSelector(by, which);
+      const input = inputStream(o.file, 'load');
+      using map = openMap(sel, kernelFrom(o.kernel));
+      const view = viewOf(map, 'each');
+      let packed;
+      try {
+        packed = await packEntries(readEntries(input), view, map.keySize, map.valueBytes, true);
+      } catch (e) {
+        if (e instanceof InputError) e.message += '; nothing was written (0 entries applied)';
+        throw e;
+      }
+      try {
+        map.updateBatch({ keys: packed.keys, values: packed.values }, { chunkSize: o.batch });
+      } catch (e) {
+        if (e instanceof BpfError) e.message += `; ${e.applied ?? 0} of ${packed.count} entries were applied`;
+        throw e;
+      }
+      process.stdout.write(`loaded ${packed.count} entries into ${selectorText(sel)}\n`);
+    });
+}

@@ -1,0 +1,63 @@
+import cliProgress from 'cli-progress';
+import type { BpfMap } from '../map/map.js';
+
+/** Maps with fewer slots than this read too fast for a bar to be worth drawing. */
+export const PROGRESS_MIN_ENTRIES = 10_000;
+
+export interface Progress {
+  /** entries read so far; cursor: the batch cursor after them, when the walk has one. */
+  update(entries: number, cursor: Buffer | undefined): void;
+  stop(): void;
+}
+
+const HASHES = new Set(['hash', 'percpu_hash', 'lru_hash', 'lru_percpu_hash']);
+const ARRAYS = new Set(['array', 'percpu_array']);
+
+function roundUpPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/**
+ * How far a walk is, from 0 to 1. Hash walks resume at a bucket index, and the kernel has
+ * roundup_pow_of_two(max_entries) buckets; array walks at the last index read. Other walks only
+ * know how many entries they have read, against max_entries.
+ */
+export function walkFraction(map: BpfMap<unknown, unknown>, entries: number, cursor: Buffer | undefined): number {
+  const max = Math.max(map.maxEntries, 1);
+  if (cursor && cursor.length >= 4) {
+    if (HASHES.has(map.typeName)) return Math.min(cursor.readUInt32LE(0) / roundUpPow2(max), 1);
+    if (ARRAYS.has(map.typeName)) return Math.min((cursor.readUInt32LE(0) + 1) / max, 1);
+  }
+  return Math.min(entries / max, 0.99);
+}
+
+const NONE: Progress = { update() {}, stop() {} };
+
+/** A bar on stderr for a walk of map, drawn only when stderr is a terminal and the map is large. */
+export function progressFor(map: BpfMap<unknown, unknown>, label: string, enabled: boolean): Progress {
+  if (!enabled || !process.stderr.isTTY || map.maxEntries < PROGRESS_MIN_ENTRIES) return NONE;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${label} [{bar}] {percentage}% | {entries} entries | {duration_formatted}`,
+      barsize: 30,
+      hideCursor: false,
+      clearOnComplete: false,
+      fps: 10,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const steps = 1000;
+  bar.start(steps, 0, { entries: 0 });
+  return {
+    update(entries, cursor) {
+      bar.update(Math.round(walkFraction(map, entries, cursor) * steps), { entries });
+    },
+    stop() {
+      bar.update(steps);
+      bar.stop();
+    },
+  };
+}

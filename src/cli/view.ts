@@ -1,0 +1,165 @@
+import { fromJSONValue, toJSONValue, type Codec } from '../codec/codec.js';
+import { sumPerCpu } from '../codec/percpu.js';
+import type { BpfMap } from '../map/map.js';
+import { UsageError } from './errors.js';
+
+/** How a per-CPU value is shown: the CPUs' values added up, or each CPU's value in a list. */
+export type PerCpuMode = 'sum' | 'each';
+
+/**
+ * How one map's keys and values appear in dumps, and how load reads them back: JSON-ready
+ * values for table and CSV, and the same as JSON text for the streaming JSON formats.
+ */
+export interface EntryView {
+  /** The field an entry's value is under: `values` for a per-CPU list, else `value`. */
+  readonly valueField: 'value' | 'values';
+  key(buf: Buffer, off: number): unknown;
+  value(buf: Buffer, off: number): unknown;
+  keyText(buf: Buffer, off: number): string;
+  valueText(buf: Buffer, off: number): string;
+  /** Encodes a key as found in a dump into out at off; throws Error saying what is wrong. */
+  parseKey(json: unknown, out: Buffer, off: number): void;
+  /** Encodes a value as found in a dump under field (the whole syscall value, every CPU). */
+  parseValue(json: unknown, field: 'value' | 'values', out: Buffer, off: number): void;
+}
+
+const HEX = /^(?:0x)?((?:[0-9a-fA-F]{2})*)$/;
+
+/** Bytes from a hex string ("0a00ff", "0x0a00ff") or a list of bytes as bpftool prints them (["0x0a", "0x00"]). */
+function hexBytes(json: unknown, what: string, size: number): Buffer {
+  let b: Buffer;
+  if (typeof json === 'string') {
+    const m = HEX.exec(json.replace(/\s+/g, ''));
+    if (!m) throw new Error(`${what} "${json.length > 40 ? `${json.slice(0, 40)}...` : json}" is not hex bytes`);
+    b = Buffer.from(m[1] as string, 'hex');
+  } else if (Array.isArray(json)) {
+    b = Buffer.alloc(json.length);
+    json.forEach((x, i) => {
+      const n = typeof x === 'number' ? x : typeof x === 'string' && /^(0x)?[0-9a-fA-F]{1,2}$/.test(x) ? parseInt(x, 16) : NaN;
+      if (!Number.isInteger(n) || n < 0 || n > 255) throw new Error(`${what}: byte ${i} (${JSON.stringify(x)}) is not a byte`);
+      b[i] = n;
+    });
+  } else {
+    throw new Error(`${what} must be a hex string, got ${json === null ? 'null' : typeof json}`);
+  }
+  if (b.length !== size) throw new Error(`${what} is ${b.length} bytes, but the map's ${what.startsWith('key') ? 'keys' : 'values'} are ${size} bytes`);
+  return b;
+}
+
+/** Lane-wise wrapping sum of per-CPU raw values: u64 lanes, or the widest that divides the size. */
+function sumLanes(buf: Buffer, off: number, size: number, stride: number, cpus: number, out: Buffer): void {
+  const lane = size % 8 === 0 ? 8 : size % 4 === 0 ? 4 : size % 2 === 0 ? 2 : 1;
+  const mask = (1n << BigInt(lane * 8)) - 1n;
+  for (let l = 0; l < size; l += lane) {
+    let s = 0n;
+    for (let c = 0; c < cpus; c++) s += readLane(buf, off + c * stride + l, lane);
+    writeLane(out, l, lane, s & mask);
+  }
+}
+
+function readLane(b: Buffer, at: number, lane: number): bigint {
+  return lane === 8 ? b.readBigUInt64LE(at) : BigInt(b.readUIntLE(at, lane));
+}
+
+function writeLane(b: Buffer, at: number, lane: number, v: bigint): void {
+  if (lane === 8) b.writeBigUInt64LE(v, at);
+  else b.writeUIntLE(Number(v), at, lane);
+}
+
+/** Keys and values as hex: the view of maps without type information. */
+export function hexView(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): EntryView {
+  const { keySize, valueSize, cpus } = map;
+  const stride = map.perCpu ? map.valueBytes / cpus : valueSize;
+  const sum = Buffer.alloc(valueSize);
+  const hexKey = (b: Buffer, o: number): string => b.toString('hex', o, o + keySize);
+  let value: (b: Buffer, o: number) => string | string[];
+  if (!map.perCpu) value = (b, o) => b.toString('hex', o, o + valueSize);
+  else if (perCpu === 'each') value = (b, o) => Array.from({ length: cpus }, (_, c) => b.toString('hex', o + c * stride, o + c * stride + valueSize));
+  else
+    value = (b, o) => {
+      sumLanes(b, o, valueSize, stride, cpus, sum);
+      return sum.toString('hex');
+    };
+  const field = map.perCpu && perCpu === 'each' ? 'values' : 'value';
+  return {
+    valueField: field,
+    key: hexKey,
+    value,
+    keyText: (b, o) => `"${hexKey(b, o)}"`,
+    valueText: map.perCpu && perCpu === 'each' ? (b, o) => JSON.stringify(value(b, o)) : (b, o) => `"${value(b, o) as string}"`,
+    parseKey(json, out, off) {
+      hexBytes(json, 'key', keySize).copy(out, off);
+    },
+    parseValue(json, f, out, off) {
+      if (!map.perCpu) {
+        if (f !== 'value') throw new Error(`"values" (one per CPU) is for per-CPU maps; this map is ${map.typeName}: use "value"`);
+        hexBytes(json, 'value', valueSize).copy(out, off);
+        return;
+      }
+      out.fill(0, off, off + map.valueBytes);
+      if (f === 'value') {
+        // A summed value is restored as CPU 0's value, so the sum over the CPUs stays the same.
+        hexBytes(json, 'value', valueSize).copy(out, off);
+        return;
+      }
+      if (!Array.isArray(json) || json.length !== cpus)
+        throw new Error(`"values" must list ${cpus} values (one per possible CPU), got ${Array.isArray(json) ? json.length : typeof json}`);
+      json.forEach((v, c) => hexBytes(v, `value of CPU ${c}`, valueSize).copy(out, off + c * stride));
+    },
+  };
+}
+
+/**
+ * Keys and values through codecs (a map's BTF): JSON as the codecs write it, read back with
+ * their fromJSON. Per-CPU sums use the codec's exact add.
+ */
+export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, value: Codec<unknown>, perCpu: PerCpuMode): EntryView {
+  const { cpus } = map;
+  const stride = map.perCpu ? map.valueBytes / cpus : map.valueBytes;
+  const each = (b: Buffer, o: number): unknown[] => Array.from({ length: cpus }, (_, c) => value.decode(b, o + c * stride));
+  let show: (b: Buffer, o: number) => unknown;
+  if (!map.perCpu) show = (b, o) => toJSONValue(value, value.decode(b, o));
+  else if (perCpu === 'each') show = (b, o) => each(b, o).map((v) => toJSONValue(value, v));
+  else {
+    if (value.add === undefined) throw new UsageError(`--percpu sum: ${value.name} values cannot be added; use --percpu each`);
+    show = (b, o) => toJSONValue(value, sumPerCpu(value, each(b, o)));
+  }
+  const showKey = (b: Buffer, o: number): unknown => toJSONValue(key, key.decode(b, o));
+  return {
+    valueField: map.perCpu && perCpu === 'each' ? 'values' : 'value',
+    key: showKey,
+    value: show,
+    keyText: (b, o) => JSON.stringify(showKey(b, o)),
+    valueText: (b, o) => JSON.stringify(show(b, o)),
+    parseKey(json, out, off) {
+      key.encode(fromJSONValue(key, json), out, off);
+    },
+    parseValue(json, f, out, off) {
+      if (!map.perCpu) {
+        if (f !== 'value') throw new Error(`"values" (one per CPU) is for per-CPU maps; this map is ${map.typeName}: use "value"`);
+        value.encode(fromJSONValue(value, json), out, off);
+        return;
+      }
+      out.fill(0, off, off + map.valueBytes);
+      if (f === 'value') {
+        value.encode(fromJSONValue(value, json), out, off);
+        return;
+      }
+      if (!Array.isArray(json) || json.length !== cpus)
+        throw new Error(`"values" must list ${cpus} values (one per possible CPU), got ${Array.isArray(json) ? json.length : typeof json}`);
+      json.forEach((v, c) => value.encode(fromJSONValue(value, v), out, off + c * stride));
+    },
+  };
+}
+
+/** --percpu, checked before any map is opened. */
+export function perCpuModeOf(given: string | undefined, fallback: PerCpuMode): PerCpuMode {
+  const mode = given ?? fallback;
+  if (mode !== 'sum' && mode !== 'each') throw new UsageError(`--percpu must be "sum" or "each", got "${mode}"`);
+  return mode;
+}
+
+/** The view a command shows map's entries in. */
+export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): EntryView {
+  return hexView(map, perCpu);
+}

@@ -1,0 +1,155 @@
+import type { Command } from 'commander';
+import type { BpfMap } from '../map/map.js';
+import { integer, newCommand, withKernel, withMapArgs } from './command.js';
+import { CLI_BATCH } from './dump.js';
+import { UsageError } from './errors.js';
+import { kernelFrom } from './kernel-option.js';
+import { Screen } from './screen.js';
+import { openMap, parseSelector, selectorText } from './selector.js';
+
+const WIDTHS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
+
+/** Reads the watched number of one entry's value (per-CPU: summed over the CPUs). */
+export type FieldReader = (values: Buffer, off: number) => number;
+
+/**
+ * The value field to rank by: `u64@8` (an unsigned little-endian integer at a byte offset), or by
+ * default the whole value when it is 1, 2, 4 or 8 bytes, else its first 8 bytes.
+ */
+export function fieldReader(map: BpfMap<unknown, unknown>, spec: string | undefined): { name: string; read: FieldReader } {
+  let width: number;
+  let at: number;
+  if (spec === undefined) {
+    width = WIDTHS[`u${map.valueSize * 8}`] ?? 8;
+    at = 0;
+    if (map.valueSize < 8 && width === 8) width = [4, 2, 1].find((w) => w <= map.valueSize) as number;
+  } else {
+    const m = /^(u8|u16|u32|u64)@([0-9]+)$/.exec(spec);
+    if (!m) throw new UsageError(`--field must look like u64@0 (an unsigned integer type and a byte offset in the value), got "${spec}"`);
+    width = WIDTHS[m[1] as string] as number;
+    at = Number(m[2]);
+  }
+  if (at + width > map.valueSize) throw new UsageError(`--field u${width * 8}@${at} is past the end of the ${map.valueSize}-byte value`);
+  const stride = map.perCpu ? map.valueBytes / map.cpus : map.valueSize;
+  const copies = map.perCpu ? map.cpus : 1;
+  const one = width === 8 ? (b: Buffer, o: number) => Number(b.readBigUInt64LE(o)) : (b: Buffer, o: number) => b.readUIntLE(o, width);
+  const read: FieldReader = copies === 1 ? (b, o) => one(b, o + at) : (b, o) => {
+    let s = 0;
+    for (let c = 0; c < copies; c++) s += one(b, o + c * stride + at);
+    return s;
+  };
+  return { name: `u${width * 8}@${at}`, read };
+}
+
+interface Row {
+  key: string;
+  value: number;
+  rate: number | undefined;
+}
+
+export interface Frame {
+  count: number;
+  readMs: number;
+  mode: string;
+  total: number;
+  totalRate: number | undefined;
+  top: Row[];
+}
+
+/** Keeps what the previous read saw, to turn values into per-second rates. */
+export class Watcher {
+  private prev = new Map<string, number>();
+  private prevTotal: number | undefined;
+  private prevAt = 0;
+
+  constructor(
+    private readonly map: BpfMap<unknown, unknown>,
+    private readonly field: FieldReader,
+    private readonly top: number,
+    private readonly by: 'value' | 'rate',
+    private readonly batchSize: number,
+  ) {}
+
+  read(): Frame {
+    const t0 = performance.now();
+    const d = this.map.dump({ batchSize: this.batchSize });
+    const readMs = performance.now() - t0;
+    const dt = this.prevAt ? (t0 - this.prevAt) / 1000 : 0;
+    const next = new Map<string, number>();
+    const best: Row[] = [];
+    let total = 0;
+    const { keySize, valueBytes } = this.map;
+    for (let i = 0; i < d.count; i++) {
+      const key = d.keys.toString('hex', i * keySize, (i + 1) * keySize);
+      const value = this.field(d.values, i * valueBytes);
+      total += value;
+      next.set(key, value);
+      const before = this.prev.get(key);
+      const rate = dt > 0 && before !== undefined ? (value - before) / dt : undefined;
+      const score = this.by === 'rate' ? rate ?? -Infinity : value;
+      const last = best[best.length - 1];
+      if (best.length < this.top || (last && score > (this.by === 'rate' ? last.rate ?? -Infinity : last.value))) {
+        const row = { key, value, rate };
+        const at = best.findIndex((r) => score > (this.by === 'rate' ? r.rate ?? -Infinity : r.value));
+        best.splice(at < 0 ? best.length : at, 0, row);
+        if (best.length > this.top) best.pop();
+      }
+    }
+    const totalRate = dt > 0 && this.prevTotal !== undefined ? (total - this.prevTotal) / dt : undefined;
+    this.prev = next;
+    this.prevTotal = total;
+    this.prevAt = t0;
+    return { count: d.count, readMs, mode: d.mode, total, totalRate, top: best };
+  }
+}
+
+function num(n: number | undefined, digits = 0): string {
+  return n === undefined ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+export function frameLines(title: string, field: string, intervalMs: number, f: Frame, columns: number): string[] {
+  const keyWidth = Math.max(8, Math.min(f.top.reduce((w, r) => Math.max(w, r.key.length), 3), columns - 40));
+  const cut = (k: string): string => (k.length > keyWidth ? `${k.slice(0, keyWidth - 1)}~` : k.padEnd(keyWidth));
+  const lines = [
+    `bpfmap watch  ${title}  every ${intervalMs / 1000}s  (q to quit)`,
+    `entries ${num(f.count)}  read ${f.readMs.toFixed(1)} ms (${f.mode})  total ${field} ${num(f.total)}  ${f.totalRate === undefined ? '' : `${num(f.totalRate, 1)}/s`}`,
+    '',
+    `${'#'.padStart(3)}  ${'KEY'.padEnd(keyWidth)}  ${field.toUpperCase().padStart(16)}  ${'RATE/s'.padStart(14)}`,
+  ];
+  f.top.forEach((r, i) => lines.push(`${String(i + 1).padStart(3)}  ${cut(r.key)}  ${num(r.value).padStart(16)}  ${num(r.rate, 1).padStart(14)}`));
+  return lines;
+}
+
+export function watchCommand(): Command {
+  return withKernel(withMapArgs(newCommand('watch', 'a live full-screen view: top entries by a value field, per-second rates, entry count and read time', [
+    'bpfmap watch pinned /sys/fs/bpf/flows --top 20',
+    'bpfmap watch id 42 --field u64@8 --sort rate --interval 0.5',
+  ])))
+    .option('--top <n>', 'entries shown', integer(1), 20)
+    .option('--field <field>', 'the value field to rank by: u8|u16|u32|u64@OFFSET in bytes (default: the whole value, or its first 8 bytes); per-CPU values are summed')
+    .option('--sort <by>', 'value (the field) or rate (its change per second)', 'value')
+    .option('--interval <seconds>', 'seconds between reads', '1')
+    .option('--batch <n>', 'entries per LOOKUP_BATCH syscall', integer(1), CLI_BATCH)
+    .addHelpText('after', '\nKeys: q, Esc or Ctrl-C quit and give the terminal back.\n')
+    .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; kernel?: string }) => {
+      const sel = parseSelector(by, which);
+      if (o.sort !== 'value' && o.sort !== 'rate') throw new UsageError(`--sort must be value or rate, got "${o.sort}"`);
+      const seconds = Number(o.interval);
+      if (!Number.isFinite(seconds) || seconds < 0.05 || seconds > 3600) throw new UsageError(`--interval must be seconds from 0.05 to 3600, got "${o.interval}"`);
+      if (!process.stdout.isTTY) throw new UsageError('watch draws on a terminal, and stdout is not one: use dump for pipes and files');
+      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true });
+      const field = fieldReader(map, o.field);
+      const watcher = new Watcher(map, field.read, o.top, o.sort, o.batch);
+      const title = `${selectorText(sel)} (id ${map.id}${map.name ? ` "${map.name}"` : ''}, ${map.typeName})`;
+      const screen = new Screen();
+      screen.enter();
+      try {
+        while (!screen.quitting) {
+          screen.draw(frameLines(title, field.name, seconds * 1000, watcher.read(), screen.columns));
+          await screen.sleep(seconds * 1000);
+        }
+      } finally {
+        screen.leave();
+      }
+    });
+}

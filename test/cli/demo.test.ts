@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BpfMap } from '../../src/map/map.js';
+import { flowKey, flowStats } from '../../src/cli/demo.js';
+import { runCli, unpin } from '../helpers/cli.js';
+import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
+
+describe('bpfmap demo', () => {
+  test('creates (and recreates) the pinned flow map, prints both timings and the top flows by bytes', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const path = pinPath('cli-demo');
+    try {
+      const r = await runCli(['demo', '--pin', path]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`created hash map id \\d+ "demo_flows" with 100,000 flows, pinned at ${path}`));
+      assert.match(r.stdout, /read with LOOKUP_BATCH: +100,000 entries in [0-9.]+ ms/);
+      assert.match(r.stdout, /read with GET_NEXT_KEY \+ LOOKUP: +100,000 entries in [0-9.]+ ms \([0-9.]+x the batch time\)/);
+      const rows = r.stdout.split('\n').filter((l) => /^10\.\d+\.\d+\.\d+:\d+ /.test(l));
+      assert.equal(rows.length, 10);
+      const shown = rows.map((l) => Number((l.trim().split(/ +/)[4] as string).replace(/,/g, '')));
+      using map = BpfMap.openPinned(path, { kernel: LINUX.kernel(), key: flowKey, value: flowStats });
+      const all = [...map.values()].map((v) => Number(v.bytes)).sort((a, b) => b - a);
+      assert.equal(all.length, 100_000);
+      assert.deepEqual(shown, all.slice(0, 10), 'the top 10 by bytes, in order');
+      const again = await runCli(['demo', '--pin', path, '--entries', '500', '--top', '3']);
+      assert.equal(again.code, 0, again.stderr);
+      using second = BpfMap.openPinned(path, { kernel: LINUX.kernel() });
+      assert.notEqual(second.id, map.id, 'a new map');
+      assert.equal(second.dump().count, 500);
+    } finally {
+      unpin(path);
+    }
+  });
+});

@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BpfMap } from '../../src/map/map.js';
+import { lines, runCli, tool } from '../helpers/cli.js';
+import { LINUX, linuxAvailable, u32 } from '../helpers/kernel.js';
+import { closeFixture, fixture, type FixtureType } from '../helpers/maps.js';
+
+interface Entry {
+  key: string;
+  value?: string;
+  values?: string[];
+}
+
+/** The fixture's comparable text of a printed entry: key hex = value hex (per-CPU: joined by |). */
+function text(e: Entry): string {
+  return `${e.key}=${e.values ? e.values.join('|') : e.value}`;
+}
+
+function parseCsv(out: string): Entry[] {
+  const [head, ...rows] = lines(out);
+  const cols = (head as string).split(',');
+  return rows.map((r) => {
+    const cells = r.split(',');
+    const at = (c: string): string => cells[cols.indexOf(c)] as string;
+    const cpus = cols.filter((c) => c.startsWith('values['));
+    return cpus.length ? { key: at('key'), values: cpus.map(at) } : { key: at('key'), value: at('value') };
+  });
+}
+
+function parseTable(out: string): Entry[] {
+  const [head, rule, ...rows] = lines(out);
+  assert.match(rule as string, /^-+( +-+)+$/, 'a rule under the header');
+  const cols = (head as string).trim().split(/ +/);
+  return rows.map((r) => {
+    const cells = r.trim().split(/ +/);
+    const cpus = cols.filter((c) => c.startsWith('values['));
+    return cpus.length ? { key: cells[0] as string, values: cells.slice(1) } : { key: cells[0] as string, value: cells[1] as string };
+  });
+}
+
+function parse(format: string, out: string): Entry[] {
+  switch (format) {
+    case 'json':
+      return JSON.parse(out) as Entry[];
+    case 'ndjson':
+      return lines(out).map((l) => JSON.parse(l) as Entry);
+    case 'csv':
+      return parseCsv(out);
+    default:
+      return parseTable(out);
+  }
+}
+
+const TYPES: FixtureType[] = ['hash', 'percpu_hash', 'array', 'percpu_array', 'lru_hash', 'lpm_trie'];
+
+/** bpftool's JSON entry as the same comparable text: byte lists become hex. */
+function bpftoolText(e: { key: string[]; value?: string[]; values?: Array<{ cpu: number; value: string[] }> }): string {
+  const hex = (b: string[]): string => b.map((x) => x.slice(2)).join('');
+  return `${hex(e.key)}=${e.values ? e.values.map((v) => hex(v.value)).join('|') : hex(e.value as string[])}`;
+}
+
+describe('bpfmap dump', () => {
+  test('every format prints every entry of every iterable map type (per-CPU: each CPU)', async (t) => {
+    if (!linuxAvailable(t)) return;
+    for (const type of TYPES) {
+      const f = fixture(LINUX.kernel(), type, 30);
+      try {
+        const formats = ['json', 'ndjson', 'csv', 'table'];
+        const runs = await Promise.all(formats.map((format) => runCli(['dump', 'id', String(f.map.id), '--format', format, '--percpu', 'each'])));
+        for (const [i, r] of runs.entries()) {
+          const format = formats[i] as string;
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(r.stderr, '');
+          const got = parse(format, r.stdout).map(text);
+          assert.equal(got.length, f.expected.size, `${type} ${format}: each entry once`);
+          assert.deepEqual(new Set(got), f.expected, `${type} ${format}`);
+        }
+      } finally {
+        closeFixture(f);
+      }
+    }
+  });
+
+  test('dump --format json has the same entries as bpftool map dump -j', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const bpftool = tool(t, 'bpftool');
+    if (!bpftool) return;
+    const { execFileSync } = await import('node:child_process');
+    for (const type of ['hash', 'percpu_hash', 'array', 'percpu_array'] as const) {
+      const f = fixture(LINUX.kernel(), type, 50);
+      try {
+        const ours = await runCli(['dump', 'id', String(f.map.id), '--format', 'json']);
+        assert.equal(ours.code, 0, ours.stderr);
+        const theirs = JSON.parse(execFileSync(bpftool, ['map', 'dump', 'id', String(f.map.id), '-j'], { encoding: 'utf8' })) as Parameters<typeof bpftoolText>[0][];
+        const mine = (JSON.parse(ours.stdout) as Entry[]).map(text).sort();
+        assert.deepEqual(mine, theirs.map(bpftoolText).sort(), type);
+        assert.equal(mine.length, f.expected.size);
+      } finally {
+        closeFixture(f);
+      }
+    }
+  });
+
+  test('piped output defaults to ndjson; --limit, --batch and --walk', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const f = fixture(LINUX.kernel(), 'hash', 40);
+    try {
+      const id = String(f.map.id);
+      const piped = await runCli(['dump', 'id', id]);
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.deepEqual(new Set(lines(piped.stdout).map((l) => text(JSON.parse(l) as Entry))), f.expected);
+      const limited = await runCli(['dump', 'id', id, '--limit', '7', '--batch', '3']);
+      assert.equal(lines(limited.stdout).length, 7);
+      for (const l of lines(limited.stdout)) assert.ok(f.expected.has(text(JSON.parse(l) as Entry)));
+      for (const walk of ['batch', 'per-element']) {
+        const r = await runCli(['dump', 'id', id, '--walk', walk, '--batch', '1']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(new Set(lines(r.stdout).map((l) => text(JSON.parse(l) as Entry))), f.expected, walk);
+      }
+      const bad = await runCli(['dump', 'id', id, '--batch', '0']);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--batch/);
+    } finally {
+      closeFixture(f);
+    }
+  });
+
+  test('--percpu sum adds the CPUs lane by lane; an empty map is an empty JSON array', async (t) => {
+    if (!linuxAvailable(t)) return;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'percpu_hash', keySize: 4, valueSize: 16, maxEntries: 8 });
+    using empty = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 4, maxEntries: 8 });
+    const perCpu = Array.from({ length: map.cpus }, (_, c) => {
+      const b = Buffer.alloc(16);
+      b.writeBigUInt64LE(BigInt(c + 1) * 1000n, 0);
+      b.writeBigUInt64LE(0xffffffffffffffffn, 8); // wraps like the u64 counters it stands for
+      return b;
+    });
+    map.set(u32(5), perCpu);
+    const r = await runCli(['dump', 'id', String(map.id), '--percpu', 'sum', '--format', 'ndjson']);
+    assert.equal(r.code, 0, r.stderr);
+    const sum = Buffer.alloc(16);
+    sum.writeBigUInt64LE(BigInt((map.cpus * (map.cpus + 1)) / 2) * 1000n, 0);
+    sum.writeBigUInt64LE((0xffffffffffffffffn * BigInt(map.cpus)) & 0xffffffffffffffffn, 8);
+    assert.deepEqual(lines(r.stdout).map((l) => JSON.parse(l)), [{ key: '05000000', value: sum.toString('hex') }]);
+    const e = await runCli(['dump', 'id', String(empty.id), '--format', 'json']);
+    assert.deepEqual(JSON.parse(e.stdout), []);
+  });
+});

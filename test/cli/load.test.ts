@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { BpfMap } from '../../src/map/map.js';
+import { runCli } from '../helpers/cli.js';
+import { LINUX, linuxAvailable, u32, u64 } from '../helpers/kernel.js';
+import { closeFixture, entryText, fixture } from '../helpers/maps.js';
+
+type Raw = BpfMap;
+
+function contents(map: Raw): string[] {
+  const d = map.dump();
+  return Array.from({ length: d.count }, (_, i) => entryText(d.key(i), d.value(i))).sort();
+}
+
+function hashMap(maxEntries: number, keySize = 4, valueSize = 8): Raw {
+  return BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize, valueSize, maxEntries });
+}
+
+describe('bpfmap load', () => {
+  test('dump | load restores a 100,000-entry map exactly', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const n = 100_000;
+    using src = hashMap(n, 16, 16);
+    using dst = hashMap(n, 16, 16);
+    const keys = randomBytes(n * 16);
+    for (let i = 0; i < n; i++) keys.writeUInt32LE(i, i * 16); // distinct keys
+    assert.equal(src.updateBatch({ keys, values: randomBytes(n * 16) }), n);
+    const dumped = await runCli(['dump', 'id', String(src.id), '--format', 'ndjson']);
+    assert.equal(dumped.code, 0, dumped.stderr);
+    const loaded = await runCli(['load', 'id', String(dst.id)], { input: dumped.stdout });
+    assert.equal(loaded.code, 0, loaded.stderr);
+    assert.match(loaded.stdout, /loaded 100000 entries/);
+    const want = contents(src);
+    assert.equal(want.length, n);
+    assert.deepEqual(contents(dst), want);
+  });
+
+  test('the JSON format round-trips too, per-CPU values included', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const f = fixture(LINUX.kernel(), 'percpu_hash', 50);
+    using dst = BpfMap.create({ kernel: LINUX.kernel(), type: 'percpu_hash', keySize: 4, valueSize: 12, maxEntries: 64 });
+    try {
+      const dumped = await runCli(['dump', 'id', String(f.map.id), '--format', 'json']);
+      const loaded = await runCli(['load', 'id', String(dst.id)], { input: dumped.stdout });
+      assert.equal(loaded.code, 0, loaded.stderr);
+      assert.deepEqual(new Set(contents(dst)), f.expected);
+    } finally {
+      closeFixture(f);
+    }
+  });
+
+  const good = (k: number): string => JSON.stringify({ key: u32(k).toString('hex'), value: u64(k).toString('hex') });
+  const malformed: Array<[string, string, RegExp]> = [
+    ['bad JSON', [good(1), good(2), '{"key": "03000000", "value": '].join('\n'), /line 3: bad JSON/],
+    ['a key of the wrong size', [good(1), '{"key":"010203","value":"0000000000000000"}'].join('\n'), /line 2: key is 3 bytes, but the map's keys are 4 bytes/],
+    ['a value of the wrong size', [good(1), '{"key":"02000000","value":"00"}'].join('\n'), /line 2: value is 1 bytes, but the map's values are 8 bytes/],
+    ['an unknown field', [good(1), good(2), '{"key":"03000000","value":"0000000000000000","count":3}'].join('\n'), /line 3: unknown field "count"/],
+    ['a missing value', [good(1), '{"key":"02000000"}'].join('\n'), /line 2: the entry has no "value"/],
+    ['not hex', '{"key":"zz000000","value":"0000000000000000"}', /line 1: key "zz000000" is not hex bytes/],
+    ['a JSON array that is not entries', '[1, 2]', /entry 1: an entry must be an object/],
+  ];
+  for (const [what, input, message] of malformed) {
+    test(`${what}: one clear line, exit 1, nothing written`, async (t) => {
+      if (!linuxAvailable(t)) return;
+      using map = hashMap(16);
+      const r = await runCli(['load', 'id', String(map.id)], { input });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, message);
+      assert.match(r.stderr, /nothing was written \(0 entries applied\)/);
+      assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+      assert.equal(map.dump().count, 0);
+    });
+  }
+
+  test('a kernel error part-way says how many entries were applied', async (t) => {
+    if (!linuxAvailable(t)) return;
+    using map = hashMap(5);
+    const input = Array.from({ length: 8 }, (_, i) => good(i + 1)).join('\n');
+    const r = await runCli(['load', 'id', String(map.id), '--batch', '3'], { input });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /BPF_MAP_UPDATE_BATCH .*E2BIG/);
+    assert.match(r.stderr, /5 of 8 entries were applied/);
+    assert.equal(map.dump().count, 5);
+  });
+});

@@ -1,0 +1,24 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BpfMap } from '../../src/map/map.js';
+import { runCli, unpin } from '../helpers/cli.js';
+import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
+
+describe('bpfmap pin', () => {
+  test('pins the selected map; a path off the bpf filesystem is an error with a hint', async (t) => {
+    if (!linuxAvailable(t)) return;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+    const path = pinPath('cli-pin');
+    try {
+      const r = await runCli(['pin', 'id', String(map.id), path]);
+      assert.equal(r.code, 0, r.stderr);
+      using pinned = BpfMap.openPinned(path, { kernel: LINUX.kernel() });
+      assert.equal(pinned.id, map.id);
+      const off = await runCli(['pin', 'id', String(map.id), '/tmp/not-bpffs-pin']);
+      assert.equal(off.code, 1);
+      assert.match(off.stderr, /^bpfmap pin: BPF_OBJ_PIN .*failed: E\w+/);
+    } finally {
+      unpin(path);
+    }
+  });
+});

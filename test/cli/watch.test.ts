@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { BpfMap } from '../../src/map/map.js';
+import { CLI, runCli, tool } from '../helpers/cli.js';
+import { LINUX, linuxAvailable, u32, u64 } from '../helpers/kernel.js';
+import { Tmux } from '../helpers/tmux.js';
+
+/** The terminal is back to normal: main screen, cursor shown, line editing and echo on. */
+async function restored(term: Tmux): Promise<void> {
+  assert.equal(term.flag('alternate_on'), '0', 'left the alternate screen');
+  assert.equal(term.flag('cursor_flag'), '1', 'cursor visible');
+  term.type("stty -a | tr ' ' '\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' '; echo STTY");
+  const s = await term.waitFor(/^icanon echo STTY/m);
+  assert.match(s, /^icanon echo STTY/m, 'cooked mode');
+}
+
+describe('bpfmap watch', () => {
+  test('shows the top entries by value with rates, count and read time; q quits and restores the terminal', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmux = tool(t, 'tmux');
+    if (!tmux) return;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 16, maxEntries: 64 });
+    for (let i = 1; i <= 30; i++) map.set(u32(i), Buffer.concat([u64(i), u64(i * 1000)]));
+    using term = new Tmux(tmux);
+    term.type(`node ${CLI} watch id ${map.id} --top 5 --field u64@8 --interval 0.2; echo EXIT=$?`);
+    let s = await term.waitFor(/entries 30 +read [0-9.]+ ms \(batch\)/);
+    assert.equal(term.flag('alternate_on'), '1', 'draws on the alternate screen');
+    assert.match(s, /bpfmap watch {2}id \d+ \(id \d+, hash\) {2}every 0\.2s {2}\(q to quit\)/);
+    assert.match(s, /total u64@8 465,000/);
+    const rows = (): string[][] => term.screen().split('\n').filter((l) => /^ +\d+ {2}[0-9a-f]{8} /.test(l)).map((l) => l.trim().split(/ +/));
+    assert.deepEqual(rows().map((r) => r.slice(0, 3)), [30, 29, 28, 27, 26].map((k, i) => [String(i + 1), u32(k).toString('hex'), (k * 1000).toLocaleString('en-US')]));
+    // A counter that moves: its rate shows, and it climbs to the top.
+    map.set(u32(7), Buffer.concat([u64(7), u64(10_000_000)]));
+    s = await term.waitFor(/^ +1 {2}07000000 +10,000,000 +[0-9,.]+$/m);
+    await term.waitFor(/^ +1 {2}07000000 +10,000,000 +0\.0$/m); // and stops moving on the next read
+    map.set(u32(7), Buffer.concat([u64(7), u64(20_000_000)]));
+    s = await term.waitFor(/^ +1 {2}07000000 +20,000,000 +[1-9][0-9,]*\.\d$/m);
+    assert.match(s, /total u64@8 20,458,000 +[0-9,.]+\/s/);
+    term.keys('q');
+    await term.waitFor(/EXIT=0/);
+    assert.doesNotMatch(term.screen(), /entries 30/, 'the watch screen is gone');
+    await restored(term);
+  });
+
+  test('Ctrl-C quits too and restores the terminal; without a terminal watch is a usage error', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmux = tool(t, 'tmux');
+    if (!tmux) return;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'percpu_array', keySize: 4, valueSize: 8, maxEntries: 4 });
+    using term = new Tmux(tmux);
+    term.type(`node ${CLI} watch id ${map.id}; echo EXIT=$?`);
+    await term.waitFor(/entries 4 /);
+    term.keys('C-c');
+    await term.waitFor(/EXIT=0/);
+    await restored(term);
+    const piped = await runCli(['watch', 'id', String(map.id)]);
+    assert.equal(piped.code, 2);
+    assert.match(piped.stderr, /watch draws on a terminal, and stdout is not one/);
+  });
+});
