@@ -2,11 +2,15 @@
 // Runs the whole test suite: builds the TypeScript, makes sure a bpf filesystem is mounted for the
 // pinning tests, then runs every compiled *.test.js with node:test. Extra args go to node --test.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
+// A clean build: tsc never deletes the output of a source that is gone, and a stale test would run.
+rmSync(join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });
+
+chmodSync(join(root, 'dist/src/cli/main.js'), 0o755);
 
 function bpffsMounted() {
   try {
