@@ -228,6 +228,11 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     this.begin();
     try {
       const next = this.takeSpare();
+      if (this.outer.kernel.kind !== 'linux') {
+        // An emulated kernel has no grace period to wait for (and its fds are not the process's).
+        this.swapSync(next);
+        return this.collect(next);
+      }
       this.thread ??= new SwapThread();
       const t0 = performance.now();
       let r: number;

@@ -112,7 +112,10 @@ export class BpfProgram implements Disposable {
     if (!(insns instanceof Uint8Array) || insns.length === 0 || insns.length % BPF_INSN_SIZE !== 0)
       throw new TypeError(`program instructions must be a non-empty Uint8Array of 8-byte instructions, got ${insns instanceof Uint8Array ? `${insns.length} bytes` : typeof insns}`);
     if (insns.length / BPF_INSN_SIZE > MAX_INSNS) throw new RangeError(`a program holds at most ${MAX_INSNS} instructions`);
-    const base = { progType: type, insns, license: opts.license ?? 'GPL', name: opts.name ?? '' };
+    const name = opts.name ?? '';
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_.]{0,15}$/.test(name))
+      throw new TypeError(`program name must be at most 15 characters of [A-Za-z0-9_.], got ${JSON.stringify(name)}`);
+    const base = { progType: type, insns, license: opts.license ?? 'GPL', name };
     // Load without a log first (the verifier is faster without one); on failure, load again
     // with the log so the error can say why.
     const [fd] = sysProgLoad({ ...base, logLevel: 0, logBuf: null });

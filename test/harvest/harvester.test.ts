@@ -5,6 +5,7 @@ import { bytes } from '../../src/codec/bytes.js';
 import { u32, u64 } from '../../src/codec/int.js';
 import { perCpu } from '../../src/codec/percpu.js';
 import { HarvestReadError, SwapHarvester } from '../../src/harvest/harvester.js';
+import { openKernel } from '../../src/kernel/open.js';
 import { BpfMap } from '../../src/map/map.js';
 import { loadCounter } from '../../src/prog/counter.js';
 import { linuxAvailable } from '../helpers/kernel.js';
@@ -43,6 +44,19 @@ test('harvest returns what was written, swaps in an empty map, recycles the old 
   assert.equal(h.active.nextKey(), undefined);
   assert.equal(h.harvests, 2);
   assert.ok(h.lastSwapMs >= 0);
+});
+
+test('on the emulated kernel too: harvest and harvestAsync swap and read', async () => {
+  const kernel = openKernel('emulated');
+  using h = SwapHarvester.create({ type: 'percpu_hash', key: u32, value: perCpu(u64), maxEntries: 8, kernel });
+  const ones = Array.from({ length: h.active.cpus }, () => 1n);
+  const first = h.active.id;
+  h.active.set(4, ones);
+  assert.deepEqual(h.harvestSummed(), [[4, BigInt(ones.length)]]);
+  assert.notEqual(h.active.id, first);
+  h.active.set(5, ones);
+  assert.deepEqual(await h.harvestAsync(), [[5, ones]]);
+  assert.equal(h.active.id, first);
 });
 
 test('recycle: false frees each harvested map and creates a fresh one', (t) => {
