@@ -35,7 +35,8 @@ export function lines(text: string): string[] {
 /** The path of a program, or null: tests that need it skip without it, except in CI. */
 export function tool(t: TestContext, name: string): string | null {
   for (const p of [name, `/usr/sbin/${name}`, `/usr/bin/${name}`]) {
-    if (spawnSync(p, name === 'tmux' ? ['-V'] : ['version'], { stdio: 'ignore' }).status === 0) return p;
+    for (const probe of name === 'tmux' ? [['-V']] : [['version'], ['--version']])
+      if (spawnSync(p, probe, { stdio: 'ignore' }).status === 0) return p;
   }
   if (process.env.CI === 'true') throw new Error(`CI needs ${name} (apt-get install ${name})`);
   t.skip(`${name} is not installed`);
