@@ -6,6 +6,10 @@
  * caller states how much the kernel may read or write through that pointer, and a shorter
  * buffer is refused here so the kernel can never touch memory past it. Every layout and all
  * logic live in TypeScript; this file only moves pointers and calls bpf(2).
+ *
+ * An offset with bit 31 set (NESTED) stores the address inside the buffer of the last triple
+ * that was not itself nested, instead of the attr: info structs the kernel reads through a pointer can themselves
+ * hold pointers (struct bpf_btf_info.btf, .name).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +21,7 @@
 
 #define MAX_REFS 6
 #define MAX_ARGS (2 + 3 * MAX_REFS)
+#define NESTED 0x80000000u
 
 static napi_value throw_error(napi_env env, int range, const char *msg) {
   if (range)
@@ -65,11 +70,22 @@ static napi_value bpf_call(napi_env env, napi_callback_info info) {
   if (((uintptr_t)attr & 7) != 0)
     return throw_error(env, 1, "bpf: attr must be 8-byte aligned");
 
+  uint8_t *prev = NULL;
+  size_t prev_len = 0;
   for (size_t i = 2; i < argc; i += 3) {
     uint32_t offset, may_write;
     if (!get_u32(env, argv[i], &offset) || !get_u32(env, argv[i + 2], &may_write))
       return throw_error(env, 0, "bpf: pointer offset and length must be u32");
-    if (offset % 8 != 0 || (size_t)offset + 8 > attr_len)
+    uint8_t *target = attr;
+    size_t target_len = attr_len;
+    int nested = (offset & NESTED) != 0;
+    if (nested) {
+      if (prev == NULL) return throw_error(env, 1, "bpf: nested pointer without a previous buffer");
+      offset &= ~NESTED;
+      target = prev;
+      target_len = prev_len;
+    }
+    if (offset % 8 != 0 || (size_t)offset + 8 > target_len)
       return throw_error(env, 1, "bpf: pointer offset outside the attr");
     uint64_t addr = 0;
     napi_valuetype t;
@@ -84,8 +100,12 @@ static napi_value bpf_call(napi_env env, napi_callback_info info) {
       if (len < may_write)
         return throw_error(env, 1, "bpf: buffer shorter than what the kernel may write");
       addr = (uint64_t)(uintptr_t)data;
+      if (!nested) {
+        prev = data;
+        prev_len = len;
+      }
     }
-    memcpy(attr + offset, &addr, sizeof addr);
+    memcpy(target + offset, &addr, sizeof addr);
   }
 
   long r = syscall(__NR_bpf, (int)cmd, attr, (unsigned int)attr_len);

@@ -28,9 +28,9 @@ export interface EmuBatchResult {
   count: number;
 }
 
-/** elem_flags other than BPF_F_LOCK, or BPF_F_LOCK without a spin lock (no BTF here): EINVAL. */
-export function badElemFlags(elemFlags: number): boolean {
-  return withoutLock(elemFlags) !== 0 || hasLock(elemFlags);
+/** elem_flags other than BPF_F_LOCK, or BPF_F_LOCK on a map whose value has no spin lock: EINVAL. */
+export function badElemFlags(elemFlags: number, map: EmuMap): boolean {
+  return withoutLock(elemFlags) !== 0 || (hasLock(elemFlags) && map.attr.btf?.spinLock === undefined);
 }
 
 function errnoOf(e: unknown): number {
@@ -40,7 +40,7 @@ function errnoOf(e: unknown): number {
 
 /** generic_map_lookup_batch: a GET_NEXT_KEY walk from the last key; slots that vanish (ENOENT) are skipped. */
 export function genericLookupBatch(map: EmuMap, a: EmuLookupBatchArgs): EmuBatchResult {
-  if (badElemFlags(a.elemFlags)) return { errno: errno.EINVAL, count: a.count };
+  if (badElemFlags(a.elemFlags, map)) return { errno: errno.EINVAL, count: a.count };
   if (a.count === 0) return { errno: 0, count: 0 };
   const { keySize } = map.attr;
   const valueBytes = map.attr.valueBytes;
@@ -74,7 +74,7 @@ export function genericLookupBatch(map: EmuMap, a: EmuLookupBatchArgs): EmuBatch
 
 /** generic_map_update_batch: element after element, stopping at the first error. */
 export function genericUpdateBatch(map: EmuMap, a: EmuWriteBatchArgs): EmuBatchResult {
-  if (badElemFlags(a.elemFlags)) return { errno: errno.EINVAL, count: a.count };
+  if (badElemFlags(a.elemFlags, map)) return { errno: errno.EINVAL, count: a.count };
   if (a.count === 0) return { errno: 0, count: 0 };
   const { keySize, valueBytes } = map.attr;
   const values = a.values ?? new Uint8Array(0);
@@ -90,7 +90,7 @@ export function genericUpdateBatch(map: EmuMap, a: EmuWriteBatchArgs): EmuBatchR
 
 /** generic_map_delete_batch. */
 export function genericDeleteBatch(map: EmuMap, a: EmuWriteBatchArgs): EmuBatchResult {
-  if (badElemFlags(a.elemFlags)) return { errno: errno.EINVAL, count: a.count };
+  if (badElemFlags(a.elemFlags, map)) return { errno: errno.EINVAL, count: a.count };
   if (a.count === 0) return { errno: 0, count: 0 };
   const { keySize } = map.attr;
   for (let cp = 0; cp < a.count; cp++) {

@@ -33,6 +33,7 @@ import { LpmTrie } from './lpm-trie.js';
 import { InnerMeta, isMapInMap, type InnerMaps } from './map-in-map.js';
 import type { EmuMap, EmuMapAttr } from './map.js';
 import { QueueStack } from './queue-stack.js';
+import { checkMapBtf, type EmuBtf, type EmuMapBtf } from './btf.js';
 
 /** MAP_CREATE's attributes, as the Kernel interface passes them. */
 export interface EmuCreateAttr {
@@ -160,11 +161,12 @@ export function checkName(name: string): string {
 export interface CreateContext {
   cpus: number;
   inners: InnerMaps;
+  /** The BTF object behind btf_fd (EBADF/EINVAL as the kernel's btf_get_by_fd). */
+  btf?: (fd: number) => EmuBtf;
 }
 
 /** Checks attr as the kernel does and builds the map; throws EmuErrno. */
 export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
-  if ((a.btfKeyTypeId ?? 0) !== 0 || (a.btfValueTypeId ?? 0) !== 0) fail(errno.EINVAL);
   if ((a.mapExtra ?? 0n) !== 0n) fail(errno.EINVAL);
   if ((a.mapFlags & BPF_F_RDONLY) && (a.mapFlags & BPF_F_WRONLY)) fail(errno.EINVAL);
   const numa = (a.mapFlags & BPF_F_NUMA_NODE) !== 0;
@@ -184,6 +186,11 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
   let meta: InnerMeta | undefined;
   if (isMapInMap(a.mapType)) meta = new InnerMeta(ctx.inners.resolve(a.innerMapFd ?? 0));
   const name = checkName(a.name ?? '');
+  let btf: EmuMapBtf | undefined;
+  if ((a.btfKeyTypeId ?? 0) !== 0 || (a.btfValueTypeId ?? 0) !== 0) {
+    if (!ctx.btf) fail(errno.EINVAL);
+    btf = checkMapBtf(ctx.btf(a.btfFd ?? 0), a.mapType, a.keySize, a.valueSize, a.btfKeyTypeId ?? 0, a.btfValueTypeId ?? 0);
+  }
   return buildMap({
     type: a.mapType,
     keySize: a.keySize,
@@ -193,6 +200,7 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
     flags: a.mapFlags & ~(BPF_F_RDONLY | BPF_F_WRONLY),
     name,
     valueBytes: perCpuType(a.mapType) ? ((a.valueSize + 7) & ~7) * ctx.cpus : a.valueSize,
+    ...(btf ? { btf } : {}),
   }, meta ? { meta, inners: ctx.inners } : {});
 }
 

@@ -195,7 +195,7 @@ export class HashTab extends EmuMap {
 
   /** The kernel's bucket walk (__htab_map_lookup_and_delete_batch); the cursor is a u32 bucket index. */
   bucketBatch(a: EmuLookupBatchArgs, del: boolean): EmuBatchResult {
-    if (badElemFlags(a.elemFlags) || a.flags !== 0) return { errno: errno.EINVAL, count: a.count };
+    if (badElemFlags(a.elemFlags, this) || a.flags !== 0) return { errno: errno.EINVAL, count: a.count };
     if (a.count === 0) return { errno: 0, count: 0 };
     let batch = a.inBatch ? new DataView(a.inBatch.buffer, a.inBatch.byteOffset, 4).getUint32(0, true) : 0;
     if (batch >= this.nBuckets) return { errno: errno.ENOENT, count: 0 };

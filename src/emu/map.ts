@@ -1,5 +1,6 @@
 import { BPF_EXIST, BPF_F_LOCK } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
+import type { EmuMapBtf } from './btf.js';
 import { fail } from './errno.js';
 
 /** A map's creation attributes as the emulator keeps them. */
@@ -13,6 +14,8 @@ export interface EmuMapAttr {
   name: string;
   /** Bytes of a value as the syscalls see it (per-CPU: stride times possible CPUs). */
   valueBytes: number;
+  /** The map's BTF, when created with one. */
+  btf?: EmuMapBtf;
 }
 
 /** Which batch commands a map type has, and which implementation (the kernel's map ops). */

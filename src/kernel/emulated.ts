@@ -1,13 +1,16 @@
 import { availableParallelism } from 'node:os';
+import { BtfTable, EmuBtfRefused } from '../emu/btf.js';
 import { genericDeleteBatch, genericLookupBatch, genericUpdateBatch, type EmuBatchResult } from '../emu/batch.js';
 import { buildMap, createMap, EMULATED_TYPES } from '../emu/create.js';
-import { EmuErrno } from '../emu/errno.js';
+import { EmuErrno, fail } from '../emu/errno.js';
 import { FdTable, type FdEntry } from '../emu/fd-table.js';
 import { HashTab } from '../emu/hashtab.js';
 import { isMapInMap, type InnerMaps } from '../emu/map-in-map.js';
 import { hasLock, withoutLock, type EmuMap } from '../emu/map.js';
 import { decodeEntries, defaultEmuDir, encodeEntries, PinStore, type StoredMap } from '../emu/pins.js';
 import {
+  BPF_BTF_GET_FD_BY_ID,
+  BPF_BTF_LOAD,
   BPF_F_RDONLY,
   BPF_F_WRONLY,
   BPF_MAP_CREATE,
@@ -37,7 +40,7 @@ import { ENOTSUPP, errno } from '../sys/errno.js';
 import { need, u32 } from './args.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
-import type { Kernel, LookupBatchArgs, LookupBatchResult, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
 import { perCpuStride, sizesOf } from './sizes.js';
 
 export interface EmulatedKernelOptions {
@@ -59,6 +62,23 @@ function defaultCpus(): number {
   }
 }
 
+/** Whether the map's value holds a bpf_spin_lock (what BPF_F_LOCK needs). */
+function locked(m: EmuMap): boolean {
+  return m.attr.btf?.spinLock !== undefined;
+}
+
+/**
+ * Values as a locked map stores them: the kernel copies values around their bpf_spin_lock,
+ * which userspace never sets (it reads back as zero).
+ */
+function withLockZeroed(m: EmuMap, values: Uint8Array, count: number): Uint8Array {
+  const off = m.attr.btf?.spinLock;
+  if (off === undefined) return values;
+  const copy = Uint8Array.from(values);
+  for (let i = 0; i < count; i++) copy.fill(0, i * m.attr.valueBytes + off, i * m.attr.valueBytes + off + 4);
+  return copy;
+}
+
 /** Where a pinned map is stored, and the stored version this process last saw. */
 interface Persisted {
   oid: string;
@@ -76,6 +96,8 @@ export class EmulatedKernel implements Kernel {
   private readonly table = new FdTable();
   private readonly persisted = new Map<EmuMap, Persisted>();
   private readonly inners: InnerMaps;
+  private readonly btfs = new BtfTable();
+  private readonly mapAlive = (m: EmuMap): boolean => this.table.byId(m.id) === m;
 
   constructor(opts: EmulatedKernelOptions = {}) {
     const cpus = opts.cpus ?? defaultCpus();
@@ -113,8 +135,8 @@ export class EmulatedKernel implements Kernel {
     const a = m.attr;
     return {
       type: a.type, id: m.id, keySize: a.keySize, valueSize: a.valueSize, maxEntries: a.maxEntries, flags: a.flags,
-      name: a.name, ifindex: 0, btfVmlinuxValueTypeId: 0, netnsDev: 0n, netnsIno: 0n, btfId: 0, btfKeyTypeId: 0,
-      btfValueTypeId: 0, btfVmlinuxId: 0, mapExtra: 0n,
+      name: a.name, ifindex: 0, btfVmlinuxValueTypeId: 0, netnsDev: 0n, netnsIno: 0n, btfId: a.btf?.id ?? 0,
+      btfKeyTypeId: a.btf?.keyTypeId ?? 0, btfValueTypeId: a.btf?.valueTypeId ?? 0, btfVmlinuxId: 0, mapExtra: 0n,
     };
   }
 
@@ -122,7 +144,12 @@ export class EmulatedKernel implements Kernel {
     for (const k of ['mapType', 'keySize', 'valueSize', 'maxEntries', 'mapFlags'] as const) u32(attr[k], k);
     let map: EmuMap;
     try {
-      map = createMap(attr, { cpus: this.cpus, inners: this.inners });
+      map = createMap(attr, {
+        cpus: this.cpus,
+        inners: this.inners,
+        // A map fd is not a BTF fd (EINVAL); a closed one is EBADF.
+        btf: (fd) => (this.table.has(fd) ? fail(errno.EINVAL) : this.btfs.get(fd)),
+      });
     } catch (e) {
       if (!(e instanceof EmuErrno)) throw e;
       const hint = !EMULATED_TYPES.has(attr.mapType) && e.errno === errno.EINVAL
@@ -131,6 +158,7 @@ export class EmulatedKernel implements Kernel {
       throw new BpfError(BPF_MAP_CREATE, e.errno, { map: attr.name ? { name: attr.name } : {}, ...(hint ? { hint } : {}) });
     }
     this.table.register(map);
+    if (map.attr.btf) this.btfs.byId(map.attr.btf.id, this.mapAlive)?.maps.add(map);
     return this.table.open(map, (attr.mapFlags & BPF_F_WRONLY) === 0, (attr.mapFlags & BPF_F_RDONLY) === 0);
   }
 
@@ -171,7 +199,7 @@ export class EmulatedKernel implements Kernel {
     return this.run(BPF_MAP_LOOKUP_ELEM, () => {
       if (withoutLock(flags) !== 0) throw new EmuErrno(errno.EINVAL);
       if (!e.read) this.deny();
-      if (hasLock(flags)) throw new EmuErrno(errno.EINVAL);
+      if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
       m.lookup(this.keyArg(m, key), value);
     }, { enoentFalse: true, elemFlags: flags });
   }
@@ -183,8 +211,8 @@ export class EmulatedKernel implements Kernel {
     need(value, m.attr.valueBytes, 'value');
     this.mutate(m, () => this.run(BPF_MAP_UPDATE_ELEM, () => {
       if (!e.write || m.frozen) this.deny();
-      if (hasLock(flags)) throw new EmuErrno(errno.EINVAL);
-      m.update(this.keyArg(m, key), value.subarray(0, m.attr.valueBytes), flags);
+      if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
+      m.update(this.keyArg(m, key), withLockZeroed(m, value.subarray(0, m.attr.valueBytes), 1), flags);
     }, { elemFlags: flags }));
   }
 
@@ -219,7 +247,7 @@ export class EmulatedKernel implements Kernel {
       if (withoutLock(flags) !== 0) throw new EmuErrno(errno.EINVAL);
       if (!e.read || !e.write || m.frozen) this.deny();
       if (flags !== 0 && queue) throw new EmuErrno(errno.EINVAL);
-      if (hasLock(flags)) throw new EmuErrno(errno.EINVAL);
+      if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
       const k = this.keyArg(m, key);
       if (!queue && !LOOKUP_AND_DELETE_TYPES.has(m.attr.type)) throw new EmuErrno(ENOTSUPP);
       m.lookupAndDelete(k, value, flags);
@@ -399,7 +427,7 @@ export class EmulatedKernel implements Kernel {
         return this.mutate(m, () => (m as HashTab).bucketBatch(lookup!, true));
       case BPF_MAP_UPDATE_BATCH:
         if (!ops.update) return unsupported;
-        return this.mutate(m, () => genericUpdateBatch(m, args));
+        return this.mutate(m, () => genericUpdateBatch(m, { ...args, values: args.values && withLockZeroed(m, args.values, args.count) }));
       default:
         if (!ops.delete) return unsupported;
         return this.mutate(m, () => genericDeleteBatch(m, args));
@@ -435,7 +463,43 @@ export class EmulatedKernel implements Kernel {
     return this.writeLike(BPF_MAP_DELETE_BATCH, fd, args);
   }
 
+  btfLoad(blob: Uint8Array): number {
+    if (!(blob instanceof Uint8Array) || blob.length === 0) throw new TypeError('btfLoad: the blob must be a non-empty Uint8Array');
+    try {
+      return this.btfs.load(blob);
+    } catch (e) {
+      if (!(e instanceof EmuErrno)) throw e;
+      throw new BpfError(BPF_BTF_LOAD, e.errno, e instanceof EmuBtfRefused ? { hint: `the emulated kernel's BTF check says: ${e.reason}` } : {});
+    }
+  }
+
+  btfFdById(id: number): number {
+    u32(id, 'btf id');
+    const obj = this.btfs.byId(id, this.mapAlive);
+    if (!obj) throw new BpfError(BPF_BTF_GET_FD_BY_ID, errno.ENOENT, { hint: `no BTF object has id ${id} (it may have been freed)` });
+    return this.btfs.open(obj);
+  }
+
+  nextBtfId(startId: number): number | null {
+    u32(startId, 'btf id');
+    return this.btfs.nextId(startId, this.mapAlive);
+  }
+
+  private btfObject(fd: number) {
+    if (!this.btfs.has(fd)) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF, { hint: 'not a BTF fd opened by this kernel object' });
+    return this.btfs.get(fd);
+  }
+
+  btfInfo(fd: number): BtfInfo {
+    const obj = this.btfObject(fd);
+    return { id: obj.id, size: obj.blob.length, name: '', kernelBtf: false };
+  }
+
+  btfData(fd: number): Buffer {
+    return Buffer.from(this.btfObject(fd).blob);
+  }
+
   close(fd: number): void {
-    this.table.close(fd);
+    if (!this.btfs.close(fd)) this.table.close(fd);
   }
 }

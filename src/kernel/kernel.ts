@@ -1,9 +1,12 @@
 import type { MapCreateAttr } from '../sys/map-create.js';
 import type { RawMapInfo } from '../sys/map-info.js';
+import type { RawBtfInfo } from '../sys/btf.js';
 
 export type { MapCreateAttr };
 /** What the kernel says of a map (struct bpf_map_info). */
 export type MapInfo = RawMapInfo;
+/** What the kernel says of a BTF object (struct bpf_btf_info). */
+export type BtfInfo = RawBtfInfo;
 
 /** Arguments of a lookup or lookup-and-delete batch. Lengths are checked against the map's sizes. */
 export interface LookupBatchArgs {
@@ -82,5 +85,18 @@ export interface Kernel {
   /** Returns the count applied; a failure throws BpfError with .count applied. */
   updateBatch(fd: number, args: WriteBatchArgs): number;
   deleteBatch(fd: number, args: WriteBatchArgs): number;
+  /**
+   * Loads a BTF blob (BPF_BTF_LOAD); returns its fd. When the kernel refuses it, the BpfError's
+   * hint quotes the kernel's BTF log.
+   */
+  btfLoad(blob: Uint8Array): number;
+  /** Opens the BTF object with this id (a map's btf_id, or 1 for vmlinux). */
+  btfFdById(id: number): number;
+  /** The next BTF object id after startId, or null past the last. */
+  nextBtfId(startId: number): number | null;
+  btfInfo(fd: number): BtfInfo;
+  /** The blob of a BTF object, as loaded (or the kernel's own). */
+  btfData(fd: number): Buffer;
+  /** Closes a map or BTF fd. */
   close(fd: number): void;
 }

@@ -1,5 +1,8 @@
 import { closeSync, readlinkSync } from 'node:fs';
 import {
+  BPF_BTF_GET_FD_BY_ID,
+  BPF_BTF_GET_NEXT_ID,
+  BPF_BTF_LOAD,
   BPF_MAP_CREATE,
   BPF_MAP_DELETE_BATCH,
   BPF_MAP_DELETE_ELEM,
@@ -19,6 +22,7 @@ import {
 } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { sysMapBatch } from '../sys/batch.js';
+import { sysBtfGetFdById, sysBtfGetNextId, sysBtfInfo, sysBtfLoad } from '../sys/btf.js';
 import { sysMapCreate, type MapCreateAttr } from '../sys/map-create.js';
 import {
   sysMapDeleteElem,
@@ -34,15 +38,30 @@ import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { need, u32 } from './args.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
-import type { Kernel, LookupBatchArgs, LookupBatchResult, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
 import { sizesOf } from './sizes.js';
 
 const ENOENT = errno.ENOENT;
+
+/** Room for the kernel's BTF log when a load fails (it keeps the log's tail, where the error is). */
+const BTF_LOG_SIZE = 64 * 1024;
+
+/** The lines of a BTF log that say what is wrong: the complaint, with the type it is about. */
+export function btfLogHint(log: string): string {
+  const lines = log.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const last = lines[lines.length - 1];
+  if (last === undefined) return 'the kernel rejected the BTF blob (no log)';
+  const isType = (l: string): boolean => /^\[\d+\]/.test(l);
+  // Member lines ("name type_id=... bits_offset=...") follow their type's line: name that type too.
+  const owner = isType(last) ? undefined : lines.slice(0, -1).reverse().find(isType);
+  return `the kernel's BTF check says: ${owner ? `${owner}: ` : ''}${last}`;
+}
 
 /** The real kernel, through the native bpf() call. */
 export class LinuxKernel implements Kernel {
   readonly kind = 'linux' as const;
   private readonly open = new Map<number, MapSizes>();
+  private readonly btfs = new Set<number>();
 
   possibleCpus(): number {
     return possibleCpus();
@@ -229,7 +248,63 @@ export class LinuxKernel implements Kernel {
     return this.writeLike(BPF_MAP_DELETE_BATCH, fd, args);
   }
 
+  btfLoad(blob: Uint8Array): number {
+    if (!(blob instanceof Uint8Array) || blob.length === 0) throw new TypeError('btfLoad: the blob must be a non-empty Uint8Array');
+    const [fd] = sysBtfLoad(blob, null, 0);
+    if (fd >= 0) {
+      this.btfs.add(fd);
+      return fd;
+    }
+    // Load again with a log only on failure: the log is what makes the error actionable.
+    const log = Buffer.alloc(BTF_LOG_SIZE);
+    const [again] = sysBtfLoad(blob, log, 1);
+    if (again >= 0) {
+      this.btfs.add(again);
+      return again;
+    }
+    const text = log.toString('utf8', 0, Math.max(0, log.indexOf(0)));
+    throw new BpfError(BPF_BTF_LOAD, -fd, { hint: errno.EPERM === -fd ? undefined : btfLogHint(text) });
+  }
+
+  btfFdById(id: number): number {
+    u32(id, 'btf id');
+    const fd = sysBtfGetFdById(id);
+    if (fd < 0)
+      throw new BpfError(BPF_BTF_GET_FD_BY_ID, -fd, -fd === ENOENT ? { hint: `no BTF object has id ${id} (it may have been freed)` } : {});
+    this.btfs.add(fd);
+    return fd;
+  }
+
+  nextBtfId(startId: number): number | null {
+    u32(startId, 'btf id');
+    const r = sysBtfGetNextId(startId);
+    if (r === -ENOENT) return null;
+    if (r < 0) throw new BpfError(BPF_BTF_GET_NEXT_ID, -r);
+    return r;
+  }
+
+  private btfFd(fd: number): void {
+    if (!this.btfs.has(fd)) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF, { hint: 'not a BTF fd opened by this kernel object' });
+  }
+
+  btfInfo(fd: number): BtfInfo {
+    this.btfFd(fd);
+    const r = sysBtfInfo(fd, null);
+    if (typeof r === 'number') throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, -r);
+    return r;
+  }
+
+  btfData(fd: number): Buffer {
+    const { size } = this.btfInfo(fd);
+    const data = Buffer.alloc(size);
+    const r = sysBtfInfo(fd, data);
+    if (typeof r === 'number') throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, -r);
+    // The blob cannot change once loaded; a different size means a different object.
+    if (r.size !== size) throw new Error(`BTF fd ${fd}: blob size changed from ${size} to ${r.size}`);
+    return data;
+  }
+
   close(fd: number): void {
-    if (this.open.delete(fd)) closeSync(fd);
+    if (this.open.delete(fd) || this.btfs.delete(fd)) closeSync(fd);
   }
 }

@@ -25,7 +25,7 @@ export function everyKind(): BtfBuilder {
   const cv = b.qualifier('const', b.qualifier('volatile', td));
   const rp = b.qualifier('restrict', b.ptr(fwd));
   const f = b.float('double', 8);
-  const tag = b.add({ kind: 'type_tag', name: 'user', type: b.ptr(fwdu), attribute: false });
+  const tag = b.ptr(b.add({ kind: 'type_tag', name: 'user', type: fwdu, attribute: false }));
   const value = b.struct('value', [
     { name: 'lock', type: lock },
     { name: 'name', type: arr },
@@ -35,13 +35,16 @@ export function everyKind(): BtfBuilder {
     { name: 'st', type: e },
     { name: 'big', type: e64 },
     { name: 'u', type: inner },
-    { name: 'fl', type: flags },
     { name: 'c', type: cv },
     { name: 'p', type: ptr },
     { name: 'r', type: rp },
     { name: 'd', type: f },
-    { name: 't', type: tag },
   ]);
+  // Kept apart from the spin lock: the kernel (6.18) refuses a struct of several bitfields nested
+  // in a value that holds a bpf_spin_lock.
+  b.struct('outer', [{ name: 'fl', type: flags }, { name: 'n', type: u64 }]);
+  // Pointers with type tags beside a bpf_spin_lock are kptr candidates; the kernel only knows its own tags.
+  b.struct('tagged', [{ name: 't', type: tag }]);
   const proto = b.add({ kind: 'func_proto', name: '', returnType: u32, params: [{ name: 'v', type: b.ptr(value) }, { name: '', type: 0 }] });
   const fn = b.add({ kind: 'func', name: 'handler', type: proto, linkage: 1 });
   b.add({ kind: 'decl_tag', name: 'kfunc', type: fn, componentIdx: -1, attribute: false });

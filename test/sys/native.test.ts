@@ -50,3 +50,12 @@ test('native: refuses wrong argument shapes', () => {
   assert.throws(() => bpf(1, Buffer.from(new ArrayBuffer(40)).subarray(1, 33)), /aligned/);
   assert.throws(() => bpf(1, Buffer.from(new ArrayBuffer(8192))), /larger than a page/);
 });
+
+test('native: nested pointers go inside the previous buffer, checked like the others', () => {
+  const bpf = nativeBpf();
+  const NESTED = 0x80000000;
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), NESTED, Buffer.alloc(8), 8), /nested pointer without a previous buffer/);
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(16), 16, NESTED + 16, Buffer.alloc(4), 4), /outside the attr/);
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(16), 16, NESTED + 4, Buffer.alloc(4), 4), /outside the attr/);
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(16), 16, NESTED + 8, Buffer.alloc(2), 4), /shorter/);
+});
