@@ -341,8 +341,11 @@ export class Btf {
             throw new BtfError(`bitfield member "${m.name}" is ${this.describe(m.type)}, not an int or enum`, id);
           if (m.bitSize > s * 8) throw new BtfError(`bitfield member "${m.name}" is wider than its ${s} bytes`, id);
           end = m.bitOffset + m.bitSize;
-        } else if (m.bitOffset % 8 !== 0) {
-          throw new BtfError(`member "${m.name}" is not byte-aligned and not a bitfield`, id);
+        } else {
+          const r = this.types[this.resolve(m.type)] as BtfType;
+          // Before kind_flag, bitfields were members of an int type narrower than its storage.
+          if (r.kind === 'int') end = m.bitOffset + r.bitOffset + r.bits;
+          else if (m.bitOffset % 8 !== 0) throw new BtfError(`member "${m.name}" is not byte-aligned and not a bitfield`, id);
         }
         if (end > t.size * 8)
           throw new BtfError(`member "${m.name}" ends at bit ${end}, past the ${t.size} bytes of ${this.describe(id)}`, id);

@@ -41,6 +41,7 @@ import {
   walkChunks,
   type WalkOptions,
 } from './walk.js';
+import { codecsFromMapBtf, impliedKeySize, prepareMapBtf, type MapBtf, type PreparedMapBtf } from './btf.js';
 import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber, type MapFlagName, type MapTypeName } from './types.js';
 
 /** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
@@ -59,6 +60,11 @@ export interface OpenOptions<K, V> {
   value?: ValueCodec<V>;
   /** The kernel to use; openKernel() by default. */
   kernel?: Kernel;
+  /**
+   * Raw bytes even when the map carries BTF. Without codecs, a map with BTF decodes its keys and
+   * values through it (objects, numbers, strings: see codecFromBtf).
+   */
+  raw?: boolean;
 }
 
 export interface OpenPinnedOptions<K, V> extends OpenOptions<K, V> {
@@ -84,6 +90,8 @@ export interface CreateOptions<K, V> extends OpenOptions<K, V> {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
+  /** C types of keys and values: loaded as BTF for the map, and used to decode them (unless raw). */
+  btf?: MapBtf;
 }
 
 export type UpdateFlag = 'any' | 'noexist' | 'exist';
@@ -227,7 +235,17 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
       kernel.close(fd);
       throw e;
     }
-    return new BpfMap<K, V>(kernel, fd, info, opts, path);
+    let o = opts;
+    if (!opts.raw && info.btfId !== 0 && (opts.key === undefined || opts.value === undefined)) {
+      try {
+        const typed = codecsFromMapBtf(kernel, info, isPerCpuType(info.type)) as OpenOptions<K, V>;
+        o = { ...opts, key: opts.key ?? typed.key, value: opts.value ?? typed.value };
+      } catch (e) {
+        kernel.close(fd);
+        throw e;
+      }
+    }
+    return new BpfMap<K, V>(kernel, fd, info, o, path);
   }
 
   /** Creates a map. Key/value sizes default to the codecs' sizes. */
@@ -235,10 +253,24 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     const kernel = opts.kernel ?? openKernel();
     const mapType = mapTypeNumber(opts.type);
     const value = opts.value as Codec<unknown> | PerCpuValue<unknown> | undefined;
-    const keySize = opts.keySize ?? opts.key?.size;
-    const valueSize = opts.valueSize ?? (value === undefined ? undefined : isPerCpu(value) ? value.elem.size : value.size);
+    let typed: PreparedMapBtf | undefined;
+    if (opts.btf) typed = prepareMapBtf(kernel, opts.btf, opts.keySize ?? opts.key?.size ?? impliedKeySize(mapType));
+    try {
+      return BpfMap.createWith(kernel, mapType, opts, value, typed);
+    } finally {
+      // The map holds its own reference to the BTF.
+      typed?.loaded.close();
+    }
+  }
+
+  private static createWith<K, V>(kernel: Kernel, mapType: number, opts: CreateOptions<K, V>,
+    value: Codec<unknown> | PerCpuValue<unknown> | undefined, typed: PreparedMapBtf | undefined): BpfMap<K, V> {
+    const keySize = opts.keySize ?? opts.key?.size ?? typed?.keySize;
+    const valueSize = opts.valueSize ?? (value === undefined ? undefined : isPerCpu(value) ? value.elem.size : value.size) ?? typed?.valueSize;
     if (keySize === undefined) throw new TypeError('create: keySize (or a key codec) is required');
     if (valueSize === undefined) throw new TypeError('create: valueSize (or a value codec) is required');
+    if (typed && (valueSize !== typed.valueSize || (typed.keyTypeId !== 0 && keySize !== typed.keySize)))
+      throw new TypeError(`create: the BTF types are ${typed.keySize}-byte keys and ${typed.valueSize}-byte values, but the map would have ${keySize} and ${valueSize}`);
     const fd = kernel.mapCreate({
       mapType,
       keySize,
@@ -249,9 +281,9 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
       innerMapFd: opts.innerMap?.fd ?? 0,
       numaNode: opts.numaNode ?? 0,
       mapExtra: opts.mapExtra ?? 0n,
-      btfFd: opts.btfFd ?? 0,
-      btfKeyTypeId: opts.btfKeyTypeId ?? 0,
-      btfValueTypeId: opts.btfValueTypeId ?? 0,
+      btfFd: typed?.loaded.fd ?? opts.btfFd ?? 0,
+      btfKeyTypeId: typed?.keyTypeId ?? opts.btfKeyTypeId ?? 0,
+      btfValueTypeId: typed?.valueTypeId ?? opts.btfValueTypeId ?? 0,
     });
     return BpfMap.wrap(kernel, fd, opts);
   }

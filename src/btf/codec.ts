@@ -1,0 +1,337 @@
+import type { Codec } from '../codec/codec.js';
+import type { Btf } from './btf.js';
+import { BtfError } from './error.js';
+import type { BtfComposite, BtfEnum, BtfEnum64, BtfInt, BtfType } from './types.js';
+
+/** A value decoded through BTF: what a C value of that type looks like in JavaScript. */
+export type BtfValue = number | bigint | boolean | string | Buffer | BtfValue[] | { [field: string]: BtfValue };
+
+/** A codec made from a BTF type. */
+export interface BtfCodec extends Codec<BtfValue> {
+  /** The type id it was made from, in its Btf. */
+  readonly typeId: number;
+}
+
+type Enc = (v: BtfValue, buf: Buffer, off: number, path: string) => void;
+type Dec = (buf: Buffer, off: number) => BtfValue;
+
+interface Part {
+  size: number;
+  enc: Enc;
+  dec: Dec;
+}
+
+function typeError(path: string, want: string, got: unknown): TypeError {
+  const shown = typeof got === 'bigint' ? `${got}n` : typeof got === 'object' && got !== null ? (Array.isArray(got) ? 'an array' : 'an object') : JSON.stringify(got);
+  return new TypeError(`${path || 'value'}: expected ${want}, got ${shown}`);
+}
+
+function toBigInt(v: BtfValue, path: string, want: string): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  if (typeof v === 'boolean') return v ? 1n : 0n;
+  throw typeError(path, want, v);
+}
+
+/** Reads `bits` bits at bit offset `bit` of buf[off..] (little-endian), unsigned. */
+function readBits(buf: Buffer, off: number, bit: number, bits: number): bigint {
+  const first = off + (bit >> 3);
+  const last = off + ((bit + bits - 1) >> 3);
+  let v = 0n;
+  for (let i = last; i >= first; i--) v = (v << 8n) | BigInt(buf[i] as number);
+  return (v >> BigInt(bit & 7)) & ((1n << BigInt(bits)) - 1n);
+}
+
+function writeBits(buf: Buffer, off: number, bit: number, bits: number, value: bigint): void {
+  const first = off + (bit >> 3);
+  const last = off + ((bit + bits - 1) >> 3);
+  let cur = 0n;
+  for (let i = last; i >= first; i--) cur = (cur << 8n) | BigInt(buf[i] as number);
+  const shift = BigInt(bit & 7);
+  const mask = ((1n << BigInt(bits)) - 1n) << shift;
+  cur = (cur & ~mask) | ((value << shift) & mask);
+  for (let i = first; i <= last; i++, cur >>= 8n) buf[i] = Number(cur & 0xffn);
+}
+
+function intRange(bits: number, signed: boolean): [bigint, bigint] {
+  return signed ? [-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n] : [0n, (1n << BigInt(bits)) - 1n];
+}
+
+/** An integer of `bits` bits at bit `bit` of a field; numbers up to 32 bits, bigints beyond. */
+function intPart(size: number, bit: number, bits: number, signed: boolean, bool: boolean, what: string): Part {
+  const [lo, hi] = intRange(bits, signed);
+  const big = bits > 32;
+  const want = `${bool ? 'a boolean or ' : ''}an integer in ${lo}..${hi} (${what})`;
+  // Whole 1/2/4/8-byte ints take the fast reads; anything else goes bit by bit.
+  const whole = bit === 0 && bits === size * 8 && (size === 1 || size === 2 || size === 4 || size === 8);
+  return {
+    size,
+    enc(v, buf, off, path) {
+      const n = toBigInt(v, path, want);
+      if (n < lo || n > hi) throw typeError(path, want, v);
+      if (!whole) return writeBits(buf, off, bit, bits, BigInt.asUintN(bits, n));
+      switch (size) {
+        case 1: return void buf.writeUInt8(Number(n) & 0xff, off);
+        case 2: return void buf.writeUInt16LE(Number(n) & 0xffff, off);
+        case 4: return void buf.writeUInt32LE(Number(n) >>> 0, off);
+        case 8: return void buf.writeBigUInt64LE(BigInt.asUintN(64, n), off);
+        default: return writeBits(buf, off, 0, bits, BigInt.asUintN(bits, n));
+      }
+    },
+    dec(buf, off) {
+      let n: bigint | number;
+      if (whole && size <= 4) {
+        n = size === 1 ? (signed ? buf.readInt8(off) : buf.readUInt8(off)) : size === 2 ? (signed ? buf.readInt16LE(off) : buf.readUInt16LE(off)) : signed ? buf.readInt32LE(off) : buf.readUInt32LE(off);
+      } else if (whole && size === 8) {
+        n = signed ? buf.readBigInt64LE(off) : buf.readBigUInt64LE(off);
+      } else {
+        const u = readBits(buf, off, bit, bits);
+        n = signed ? BigInt.asIntN(bits, u) : u;
+      }
+      if (bool) return n !== 0 && n !== 0n;
+      return big || typeof n === 'number' ? n : Number(n);
+    },
+  };
+}
+
+function isCharLike(btf: Btf, id: number): boolean {
+  const t = btf.type(btf.resolve(id));
+  return t.kind === 'int' && t.size === 1 && (t.char || t.name === 'char' || t.name === 'signed char' || t.name === 'unsigned char');
+}
+
+/**
+ * Builds a codec for a BTF type: ints as numbers (bigints beyond 32 bits), bools as booleans,
+ * enums as their names (numbers for values without one), char arrays as strings, other arrays
+ * as arrays, structs and unions as objects (anonymous members' fields are merged in, as in C),
+ * bitfields as numbers, floats as numbers, pointers as bigint addresses. Encoding zero-fills
+ * padding and members left out; unknown fields and out-of-range values are TypeErrors.
+ */
+export function codecFromBtf(btf: Btf, typeId: number): BtfCodec {
+  const part = build(btf, typeId, 0);
+  const name = btf.describe(typeId);
+  return {
+    typeId,
+    size: part.size,
+    name,
+    encode(value: BtfValue, buf: Buffer, offset: number): void {
+      buf.fill(0, offset, offset + part.size);
+      part.enc(value, buf, offset, '');
+    },
+    decode(buf: Buffer, offset: number): BtfValue {
+      return part.dec(buf, offset);
+    },
+  };
+}
+
+function build(btf: Btf, id: number, depth: number): Part {
+  if (depth > 64) throw new BtfError('types nest too deep for a codec', id);
+  const rid = btf.resolve(id);
+  const t = btf.type(rid);
+  switch (t.kind) {
+    case 'int':
+      return intType(t);
+    case 'enum':
+    case 'enum64':
+      return enumType(t);
+    case 'float':
+      return floatType(btf, rid, t.size);
+    case 'ptr':
+      return intPart(btf.pointerSize, 0, btf.pointerSize * 8, false, false, btf.describe(id));
+    case 'array':
+      return isCharLike(btf, t.type) ? charArray(t.nelems) : arrayType(btf, t.type, t.nelems, depth);
+    case 'struct':
+    case 'union':
+      return composite(btf, rid, t, depth);
+    default:
+      throw new BtfError(`cannot make a codec for ${btf.describe(id)} (${t.kind} has no value layout)`, id);
+  }
+}
+
+function intType(t: BtfInt): Part {
+  return intPart(t.size, t.bitOffset, t.bits, t.signed, t.bool, t.name);
+}
+
+function enumType(t: BtfEnum | BtfEnum64): Part {
+  const bits = t.size * 8;
+  const byValue = new Map<bigint, string>();
+  const byName = new Map<string, bigint>();
+  for (const v of t.values) {
+    const n = BigInt(v.value);
+    if (!byValue.has(n)) byValue.set(n, v.name);
+    byName.set(v.name, n);
+  }
+  const signed = t.signed;
+  const int = intPart(t.size, 0, bits, signed, false, `enum ${t.name || '(anon)'}`);
+  const names = [...byName.keys()];
+  return {
+    size: t.size,
+    enc(v, buf, off, path) {
+      if (typeof v === 'string') {
+        const n = byName.get(v);
+        if (n === undefined) throw typeError(path, `one of ${names.join(', ')}`, v);
+        return int.enc(signed ? n : BigInt.asUintN(bits, n), buf, off, path);
+      }
+      int.enc(v, buf, off, path);
+    },
+    dec(buf, off) {
+      const raw = int.dec(buf, off) as number | bigint;
+      return byValue.get(BigInt(raw)) ?? raw;
+    },
+  };
+}
+
+function floatType(btf: Btf, id: number, size: number): Part {
+  if (size !== 4 && size !== 8) throw new BtfError(`no JavaScript number holds a ${size}-byte float`, id);
+  return {
+    size,
+    enc(v, buf, off, path) {
+      if (typeof v !== 'number') throw typeError(path, `a number (${btf.describe(id)})`, v);
+      if (size === 4) buf.writeFloatLE(v, off);
+      else buf.writeDoubleLE(v, off);
+    },
+    dec: (buf, off) => (size === 4 ? buf.readFloatLE(off) : buf.readDoubleLE(off)),
+  };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * char[n]: a string of at most n UTF-8 bytes, NUL-padded; decoding stops at the first NUL.
+ * Bytes that are not UTF-8 decode to a Buffer (so nothing is lost), which encodes back as is.
+ */
+function charArray(n: number): Part {
+  return {
+    size: n,
+    enc(v, buf, off, path) {
+      if (v instanceof Uint8Array) {
+        if (v.length > n) throw new TypeError(`${path || 'value'}: ${v.length} bytes, more than char[${n}] holds`);
+        buf.set(v, off);
+        return;
+      }
+      if (typeof v !== 'string') throw typeError(path, `a string of at most ${n} bytes`, v);
+      const len = Buffer.byteLength(v, 'utf8');
+      if (len > n) throw new TypeError(`${path || 'value'}: "${v.length > 40 ? `${v.slice(0, 40)}…` : v}" is ${len} bytes, more than char[${n}] holds`);
+      buf.write(v, off, len, 'utf8');
+    },
+    dec(buf, off) {
+      const nul = buf.indexOf(0, off);
+      const bytes = buf.subarray(off, nul < 0 || nul > off + n ? off + n : nul);
+      try {
+        return utf8.decode(bytes);
+      } catch {
+        return Buffer.from(bytes);
+      }
+    },
+  };
+}
+
+/** More elements than any map value holds (the kernel caps values far below this). */
+const MAX_ELEMS = 1 << 24;
+
+function arrayType(btf: Btf, elem: number, n: number, depth: number): Part {
+  if (n > MAX_ELEMS) throw new BtfError(`an array of ${n} elements is too large for a codec`, elem);
+  const e = build(btf, elem, depth + 1);
+  return {
+    size: e.size * n,
+    enc(v, buf, off, path) {
+      if (!Array.isArray(v) || v.length > n) throw typeError(path, `an array of at most ${n} elements`, v);
+      for (let i = 0; i < v.length; i++) e.enc(v[i] as BtfValue, buf, off + i * e.size, `${path}[${i}]`);
+    },
+    dec(buf, off) {
+      const out = new Array<BtfValue>(n);
+      for (let i = 0; i < n; i++) out[i] = e.dec(buf, off + i * e.size);
+      return out;
+    },
+  };
+}
+
+interface Field {
+  name: string;
+  part: Part;
+  /** Byte offset of the field's storage. */
+  off: number;
+}
+
+/** Fields of a struct/union, with anonymous struct/union members flattened into it. */
+function fields(btf: Btf, t: BtfComposite, base: number, depth: number, out: Field[]): void {
+  for (const m of t.members) {
+    if (m.name === '') {
+      const inner = btf.type(btf.resolve(m.type));
+      if (inner.kind === 'struct' || inner.kind === 'union') {
+        fields(btf, inner, base + m.bitOffset / 8, depth + 1, out);
+        continue;
+      }
+      // An unnamed bitfield is padding: nothing to show.
+      continue;
+    }
+    let bitfield: { bit: number; bits: number } | undefined;
+    if (m.bitSize > 0) {
+      bitfield = { bit: m.bitOffset, bits: m.bitSize };
+    } else {
+      // Old-style bitfields: a plain member of an int type narrower than its storage.
+      const r = btf.type(btf.resolve(m.type));
+      if (r.kind === 'int' && (r.bits !== r.size * 8 || r.bitOffset !== 0 || m.bitOffset % 8 !== 0))
+        bitfield = { bit: m.bitOffset + r.bitOffset, bits: r.bits };
+    }
+    if (bitfield) {
+      const r = btf.type(btf.resolve(m.type)) as BtfType;
+      const signed = (r.kind === 'int' || r.kind === 'enum' || r.kind === 'enum64') && r.signed;
+      const storage = Math.ceil(((bitfield.bit & 7) + bitfield.bits) / 8);
+      const bits = intPart(storage, bitfield.bit & 7, bitfield.bits, signed, r.kind === 'int' && r.bool, `${bitfield.bits}-bit field`);
+      const part = r.kind === 'enum' || r.kind === 'enum64' ? withEnumNames(bits, r) : bits;
+      out.push({ name: m.name, part, off: base + (bitfield.bit >> 3) });
+      continue;
+    }
+    out.push({ name: m.name, part: build(btf, m.type, depth + 1), off: base + m.bitOffset / 8 });
+  }
+}
+
+/** Names on top of a bitfield of enum type. */
+function withEnumNames(bits: Part, t: BtfEnum | BtfEnum64): Part {
+  const byValue = new Map<bigint, string>(t.values.map((v) => [BigInt(v.value), v.name] as [bigint, string]).reverse());
+  const byName = new Map<string, bigint>(t.values.map((v) => [v.name, BigInt(v.value)]));
+  return {
+    size: bits.size,
+    enc(v, buf, off, path) {
+      if (typeof v === 'string') {
+        const n = byName.get(v);
+        if (n === undefined) throw typeError(path, `one of ${[...byName.keys()].join(', ')}`, v);
+        return bits.enc(n, buf, off, path);
+      }
+      bits.enc(v, buf, off, path);
+    },
+    dec(buf, off) {
+      const raw = bits.dec(buf, off) as number | bigint;
+      return byValue.get(BigInt(raw)) ?? raw;
+    },
+  };
+}
+
+function composite(btf: Btf, id: number, t: BtfComposite, depth: number): Part {
+  const list: Field[] = [];
+  fields(btf, t, 0, depth, list);
+  const known = new Set(list.map((f) => f.name));
+  const what = btf.describe(id);
+  if (known.size !== list.length) {
+    const dup = list.find((f, i) => list.findIndex((g) => g.name === f.name) !== i);
+    throw new BtfError(`${what} has two fields named "${dup?.name ?? ''}": no object can hold both`, id);
+  }
+  return {
+    size: t.size,
+    enc(v, buf, off, path) {
+      if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) throw typeError(path, `an object (${what})`, v);
+      const obj = v as { [k: string]: BtfValue };
+      for (const k of Object.keys(obj))
+        if (!known.has(k)) throw new TypeError(`${path || 'value'}: ${what} has no field "${k}" (fields: ${[...known].join(', ')})`);
+      for (const f of list) {
+        const fv = obj[f.name];
+        if (fv !== undefined) f.part.enc(fv, buf, off + f.off, path ? `${path}.${f.name}` : f.name);
+      }
+    },
+    dec(buf, off) {
+      const out: { [k: string]: BtfValue } = {};
+      for (const f of list) out[f.name] = f.part.dec(buf, off + f.off);
+      return out;
+    },
+  };
+}

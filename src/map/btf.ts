@@ -1,0 +1,118 @@
+import type { Btf } from '../btf/btf.js';
+import { codecFromBtf, type BtfValue } from '../btf/codec.js';
+import { BtfBuilder } from '../btf/encode.js';
+import { BtfError } from '../btf/error.js';
+import { loadBtf, openBtf, type LoadedBtf } from '../btf/load.js';
+import type { Codec } from '../codec/codec.js';
+import { perCpu, type PerCpu } from '../codec/percpu.js';
+import type { Kernel, MapInfo } from '../kernel/kernel.js';
+import {
+  BPF_MAP_TYPE_ARRAY,
+  BPF_MAP_TYPE_BLOOM_FILTER,
+  BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_QUEUE,
+  BPF_MAP_TYPE_STACK,
+} from '../sys/constants.js';
+
+/** A type of some Btf (a builder's, a program's, or the kernel's vmlinuxBtf()), by id or name. */
+export interface BtfTypeRef {
+  btf: Btf;
+  /** A type id of btf, or a name such as "struct flow" or "__u32". */
+  type: number | string;
+}
+
+/** The C types of a map's keys and values. */
+export interface MapBtf {
+  /**
+   * Defaults to an unsigned int of the key size (unsigned char[n] for odd sizes); array maps
+   * have 4-byte keys, queues, stacks and bloom filters none.
+   */
+  key?: BtfTypeRef;
+  value: BtfTypeRef;
+}
+
+/** Key size implied by the map type when a map is typed by its value alone. */
+export function impliedKeySize(mapType: number): number | undefined {
+  if (mapType === BPF_MAP_TYPE_ARRAY || mapType === BPF_MAP_TYPE_PERCPU_ARRAY) return 4;
+  if (mapType === BPF_MAP_TYPE_QUEUE || mapType === BPF_MAP_TYPE_STACK || mapType === BPF_MAP_TYPE_BLOOM_FILTER) return 0;
+  return undefined;
+}
+
+/** BTF loaded for a new map: what MAP_CREATE needs, and the sizes the types imply. */
+export interface PreparedMapBtf {
+  loaded: LoadedBtf;
+  keyTypeId: number;
+  valueTypeId: number;
+  keySize: number;
+  valueSize: number;
+}
+
+function typeId(ref: BtfTypeRef, what: string): number {
+  if (typeof ref.type === 'number') {
+    ref.btf.type(ref.type);
+    return ref.type;
+  }
+  const id = ref.btf.find(ref.type);
+  if (id === undefined) throw new BtfError(`${what} type "${ref.type}" is not in the given BTF`);
+  return id;
+}
+
+/** The BTF a map's key should carry when only its size is known. */
+function plainKey(b: BtfBuilder, size: number): number {
+  const names: Record<number, string> = { 1: 'unsigned char', 2: 'short unsigned int', 4: 'unsigned int', 8: 'long long unsigned int' };
+  const name = names[size];
+  if (name) return b.int(name, size);
+  return b.array(b.int('unsigned char', 1), size);
+}
+
+/**
+ * Copies the key and value types into one fresh blob and loads it. keySize is used when no
+ * key type is given (0: the map has no keys, as queues and stacks).
+ */
+export function prepareMapBtf(kernel: Kernel, spec: MapBtf, keySize: number | undefined): PreparedMapBtf {
+  if (spec.value === undefined) throw new TypeError('create: btf.value (the value\'s BTF type) is required with btf');
+  const b = new BtfBuilder();
+  let keyTypeId = 0;
+  if (spec.key) keyTypeId = b.import(spec.key.btf, typeId(spec.key, 'key'));
+  else if (keySize === undefined) throw new TypeError('create: keySize (or a key codec, or btf.key) is required');
+  else if (keySize > 0) keyTypeId = plainKey(b, keySize);
+  const valueTypeId = b.import(spec.value.btf, typeId(spec.value, 'value'));
+  const btf = b.btf();
+  const loaded = loadBtf(b.build(), kernel);
+  return {
+    loaded,
+    keyTypeId,
+    valueTypeId,
+    keySize: keyTypeId === 0 ? 0 : btf.sizeOf(keyTypeId),
+    valueSize: btf.sizeOf(valueTypeId),
+  };
+}
+
+/** Codecs from a map's own BTF (its btf_id); a side without BTF, or whose type has no codec, stays raw. */
+export function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
+  key?: Codec<BtfValue>;
+  value?: Codec<BtfValue> | PerCpu<BtfValue>;
+} {
+  if (info.btfId === 0) return {};
+  let btf: Btf;
+  {
+    using obj = openBtf(info.btfId, kernel);
+    btf = obj.read();
+  }
+  const make = (id: number, size: number): Codec<BtfValue> | undefined => {
+    if (id === 0) return undefined;
+    try {
+      const c = codecFromBtf(btf, id);
+      return c.size === size ? c : undefined;
+    } catch (e) {
+      if (e instanceof BtfError) return undefined;
+      throw e;
+    }
+  };
+  const key = make(info.btfKeyTypeId, info.keySize);
+  const value = make(info.btfValueTypeId, info.valueSize);
+  const out: { key?: Codec<BtfValue>; value?: Codec<BtfValue> | PerCpu<BtfValue> } = {};
+  if (key) out.key = key;
+  if (value) out.value = isPerCpu ? perCpu(value) : value;
+  return out;
+}

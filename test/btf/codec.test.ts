@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { codecFromBtf, type BtfValue } from '../../src/btf/codec.js';
+import { BtfBuilder } from '../../src/btf/encode.js';
+import { BtfError } from '../../src/btf/error.js';
+
+function roundTrip(b: BtfBuilder, id: number, value: BtfValue): { bytes: Buffer; back: BtfValue } {
+  const c = codecFromBtf(b.btf(), id);
+  const bytes = Buffer.alloc(c.size + 4, 0xee).subarray(2, 2 + c.size);
+  c.encode(value, bytes, 0);
+  return { bytes: Buffer.from(bytes), back: c.decode(bytes, 0) };
+}
+
+test('ints: widths, signedness, bools, 64 bits as bigint; out of range is a TypeError', () => {
+  const b = new BtfBuilder();
+  const s8 = b.int('signed char', 1, { signed: true });
+  const u16 = b.int('unsigned short', 2);
+  const s32 = b.int('int', 4, { signed: true });
+  const u64 = b.int('unsigned long', 8);
+  const s64 = b.int('long', 8, { signed: true });
+  const bool = b.int('_Bool', 1, { bool: true });
+  assert.deepEqual(roundTrip(b, s8, -128), { bytes: Buffer.from([0x80]), back: -128 });
+  assert.deepEqual(roundTrip(b, u16, 0xbeef), { bytes: Buffer.from([0xef, 0xbe]), back: 0xbeef });
+  assert.equal(roundTrip(b, s32, -2).bytes.readInt32LE(0), -2);
+  assert.equal(roundTrip(b, u64, 2n ** 64n - 1n).back, 2n ** 64n - 1n);
+  assert.equal(roundTrip(b, s64, -(2n ** 63n)).back, -(2n ** 63n));
+  assert.equal(roundTrip(b, u64, 7).back, 7n, 'numbers are accepted for 64-bit ints');
+  assert.equal(roundTrip(b, bool, true).back, true);
+  const btf = b.btf();
+  const buf = Buffer.alloc(8);
+  assert.throws(() => codecFromBtf(btf, s8).encode(128, buf, 0), { name: 'TypeError', message: /-128\.\.127/ });
+  assert.throws(() => codecFromBtf(btf, u16).encode(-1, buf, 0), TypeError);
+  assert.throws(() => codecFromBtf(btf, u64).encode(2n ** 64n, buf, 0), TypeError);
+  assert.throws(() => codecFromBtf(btf, s32).encode(1.5, buf, 0), TypeError);
+  assert.throws(() => codecFromBtf(btf, s32).encode('1', buf, 0), TypeError);
+});
+
+test('enums decode to names (numbers when unnamed) and encode from either; enum64 too', () => {
+  const b = new BtfBuilder();
+  const e = b.enum('color', { RED: 1, GREEN: 2, NEG: -3 });
+  const e64 = b.enum('wide', { BIG: 1n << 40n }, 8);
+  assert.equal(roundTrip(b, e, 'GREEN').back, 'GREEN');
+  assert.equal(roundTrip(b, e, 'NEG').back, 'NEG');
+  assert.equal(roundTrip(b, e, 9).back, 9);
+  assert.equal(roundTrip(b, e64, 'BIG').bytes.readBigUInt64LE(0), 1n << 40n);
+  assert.equal(roundTrip(b, e64, 5n).back, 5n);
+  assert.throws(() => codecFromBtf(b.btf(), e).encode('BLUE', Buffer.alloc(4), 0), { name: 'TypeError', message: /one of RED, GREEN, NEG/ });
+});
+
+test('char arrays are strings, other arrays are arrays, floats are numbers, pointers bigints', () => {
+  const b = new BtfBuilder();
+  const name = b.array(b.int('char', 1, { char: true }), 8);
+  const grid = b.array(b.array(b.int('unsigned char', 1), 2), 2);
+  const words = b.array(b.int('unsigned int', 4), 3);
+  const f32 = b.float('float', 4);
+  const f64 = b.float('double', 8);
+  const p = b.ptr(0);
+  assert.deepEqual(roundTrip(b, name, 'héllo'), { bytes: Buffer.from('héllo\0\0', 'utf8'), back: 'héllo' });
+  assert.equal(roundTrip(b, name, '12345678').back, '12345678', 'a full array has no NUL');
+  assert.throws(() => codecFromBtf(b.btf(), name).encode('123456789', Buffer.alloc(8), 0), /9 bytes, more than char\[8\]/);
+  assert.deepEqual(roundTrip(b, grid, ['ab', 'c']).back, ['ab', 'c'], 'unsigned char arrays are strings too');
+  assert.deepEqual(roundTrip(b, words, [1, 2]).back, [1, 2, 0], 'missing elements are zero');
+  assert.throws(() => codecFromBtf(b.btf(), words).encode([1, 2, 3, 4], Buffer.alloc(12), 0), /at most 3 elements/);
+  assert.equal(roundTrip(b, f32, 0.5).back, 0.5);
+  assert.equal(roundTrip(b, f64, Math.PI).back, Math.PI);
+  assert.equal(roundTrip(b, p, 0xdeadbeefn).back, 0xdeadbeefn);
+});
+
+test('structs and unions: objects, padding and left-out fields zeroed, anonymous members merged', () => {
+  const b = new BtfBuilder();
+  const u8 = b.int('unsigned char', 1);
+  const u32 = b.int('unsigned int', 4);
+  const anon = b.struct('', [{ name: 'x', type: u8 }, { name: 'y', type: u8 }]);
+  const un = b.union('', [{ name: 'xy', type: anon }, { name: 'raw', type: b.int('unsigned short', 2) }]);
+  const s = b.struct('pt', [{ name: 'tag', type: u8 }, { name: 'n', type: u32 }, { name: '', type: un }]);
+  const { bytes, back } = roundTrip(b, s, { tag: 1, n: 0x01020304, xy: { x: 5, y: 6 } });
+  assert.equal(bytes.toString('hex'), '01000000040302010506' + '0000');
+  assert.deepEqual(back, { tag: 1, n: 0x01020304, xy: { x: 5, y: 6 }, raw: 0x0605 });
+  assert.deepEqual(roundTrip(b, s, {}).back, { tag: 0, n: 0, xy: { x: 0, y: 0 }, raw: 0 });
+  assert.throws(() => codecFromBtf(b.btf(), s).encode({ tag: 1, nope: 2 }, Buffer.alloc(12), 0), /has no field "nope"/);
+  assert.throws(() => codecFromBtf(b.btf(), s).encode([1], Buffer.alloc(12), 0), /expected an object/);
+});
+
+test('bitfields: kind_flag members, signed and enum bitfields, and old-style int bit widths', () => {
+  const b = new BtfBuilder();
+  const u32 = b.int('unsigned int', 4);
+  const s32 = b.int('int', 4, { signed: true });
+  const e = b.enum('mode', { OFF: 0, ON: 1, AUTO: 2 });
+  const s = b.struct('bits', [
+    { name: 'a', type: u32, bits: 3, bitOffset: 0 },
+    { name: 'b', type: s32, bits: 5, bitOffset: 3 },
+    { name: 'm', type: e, bits: 2, bitOffset: 8 },
+    { name: 'wide', type: u32, bits: 20, bitOffset: 10 },
+  ]);
+  const { bytes, back } = roundTrip(b, s, { a: 5, b: -7, m: 'AUTO', wide: 0xabcde });
+  const word = bytes.readUInt32LE(0);
+  assert.equal(word & 7, 5);
+  assert.equal((word >> 3) & 31, (-7 >>> 0) & 31);
+  assert.equal((word >> 8) & 3, 2);
+  assert.equal((word >>> 10) & 0xfffff, 0xabcde);
+  assert.deepEqual(back, { a: 5, b: -7, m: 'AUTO', wide: 0xabcde });
+  assert.throws(() => codecFromBtf(b.btf(), s).encode({ a: 8 }, Buffer.alloc(4), 0), /0\.\.7/);
+  // Before kind_flag, a bitfield was a member whose int type is narrower than its storage.
+  const ob = new BtfBuilder();
+  const u3 = ob.add({ kind: 'int', name: 'unsigned int', size: 4, signed: false, char: false, bool: false, bitOffset: 0, bits: 3 });
+  const old = ob.add({ kind: 'struct', name: 'old', size: 4, bitfields: false, members: [{ name: 'lo', type: u3, bitOffset: 0, bitSize: 0 }, { name: 'hi', type: u3, bitOffset: 8, bitSize: 0 }] });
+  const r = roundTrip(ob, old, { lo: 6, hi: 3 });
+  assert.equal(r.bytes.readUInt32LE(0), 6 | (3 << 8));
+  assert.deepEqual(r.back, { lo: 6, hi: 3 });
+});
+
+test('types without a value layout are BtfErrors', () => {
+  const b = new BtfBuilder();
+  const fwd = b.add({ kind: 'fwd', name: 'later', union: false });
+  const proto = b.add({ kind: 'func_proto', name: '', returnType: 0, params: [] });
+  const half = b.float('_Float16', 2);
+  for (const id of [0, fwd, proto, half]) assert.throws(() => codecFromBtf(b.btf(), id), BtfError);
+});
