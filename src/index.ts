@@ -47,6 +47,7 @@ export type { Fields, StructCodec, StructField, StructOptions, StructValue } fro
 export { union } from './codec/union.js';
 export type { UnionCodec, UnionOptions, UnionValue } from './codec/union.js';
 export { array } from './codec/array.js';
+export type { ArrayCodec } from './codec/array.js';
 export { typedView } from './codec/view.js';
 export type { AnyTypedArray, TypedArrayOf } from './codec/view.js';
 export { perCpu, sumPerCpu } from './codec/percpu.js';
@@ -70,5 +71,6 @@ export type { BtfCodec, BtfValue } from './btf/codec.js';
 export { btfFromId, loadBtf, LoadedBtf, openBtf, vmlinuxBtf } from './btf/load.js';
 export type * from './btf/types.js';
 export { BTF_KIND } from './btf/types.js';
-export type { BtfTypeRef, MapBtf } from './map/btf.js';
+export type { BtfTypeRef, MapBtf, MapBtfType } from './map/btf.js';
+export { btfTypeOfCodec } from './btf/from-codec.js';
 export type { BtfInfo } from './kernel/kernel.js';

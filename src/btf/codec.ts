@@ -96,7 +96,8 @@ function intPart(size: number, bit: number, bits: number, signed: boolean, bool:
 
 function isCharLike(btf: Btf, id: number): boolean {
   const t = btf.type(btf.resolve(id));
-  return t.kind === 'int' && t.size === 1 && (t.char || t.name === 'char' || t.name === 'signed char' || t.name === 'unsigned char');
+  // Only `char` is text: arrays of signed/unsigned char (u8[], __s8[]) are numbers, as bpftool shows them.
+  return t.kind === 'int' && t.size === 1 && (t.char || t.name === 'char');
 }
 
 /**

@@ -4,15 +4,23 @@ function index(e: unknown, i: number): unknown {
   return e instanceof CodecError ? e.within(`[${i}]`) : e;
 }
 
+/** An array codec, with what it is made of (BTF descriptions need it). */
+export interface ArrayCodec<T> extends Codec<T[]> {
+  readonly elem: Codec<T>;
+  readonly length: number;
+}
+
 /** A C array T[length]: elements back to back, aligned as one element. */
-export function array<T>(elem: Codec<T>, length: number): Codec<T[]> {
+export function array<T>(elem: Codec<T>, length: number): ArrayCodec<T> {
   if (typeof elem !== 'object' || elem === null || typeof elem.encode !== 'function') throw new TypeError(`array(elem, length): elem must be a codec, got ${show(elem)}`);
   if (!Number.isInteger(length) || length < 0) throw new RangeError(`array(elem, length): length must be a non-negative integer, got ${length}`);
   const step = elem.size;
   const size = step * length;
   const name = `${elem.name}[${length}]`;
   const wrongShape = (v: unknown): CodecError => new CodecError(name, `expected an array of ${length} values, got ${show(v)}`);
-  const codec: Codec<T[]> = {
+  const codec: Codec<T[]> & { elem: Codec<T>; length: number } = {
+    elem,
+    length,
     size,
     name,
     align: alignOf(elem),

@@ -1,5 +1,5 @@
 import { alignOf, type Codec, CodecError, type CodecType, fromJSONValue, type JsonValue, show, toJSONValue } from './codec.js';
-import { type Fields, jsonObject, member, memberList } from './struct.js';
+import { type Fields, jsonObject, member, memberList, type StructField } from './struct.js';
 
 /** A union's value: decode gives every member's reading of the bytes; encode needs at least one. */
 export type UnionValue<F extends Fields> = { [K in keyof F]?: CodecType<F[K]> };
@@ -11,6 +11,8 @@ export interface UnionOptions {
 
 export interface UnionCodec<F extends Fields> extends Codec<UnionValue<F>> {
   readonly align: number;
+  /** The members in declaration order (all at offset 0). */
+  readonly fields: readonly StructField[];
 }
 
 /**
@@ -38,6 +40,7 @@ export function union<F extends Fields>(fields: F, opts: UnionOptions = {}): Uni
     size,
     name,
     align,
+    fields: list.map(([nm, c]) => ({ name: nm, codec: c, offset: 0 })),
     encode(value: UnionValue<F>, buf: Buffer, offset: number): void {
       if (typeof value !== 'object' || value === null)
         throw new CodecError(name, `expected an object with one of the members ${names.join(', ')}, got ${show(value)}`);

@@ -2,9 +2,10 @@ import type { Btf } from '../btf/btf.js';
 import { codecFromBtf, type BtfValue } from '../btf/codec.js';
 import { BtfBuilder } from '../btf/encode.js';
 import { BtfError } from '../btf/error.js';
+import { btfTypeOfCodec } from '../btf/from-codec.js';
 import { loadBtf, openBtf, type LoadedBtf } from '../btf/load.js';
 import type { Codec } from '../codec/codec.js';
-import { perCpu, type PerCpu } from '../codec/percpu.js';
+import { isPerCpu, perCpu, type PerCpu, type PerCpuValue } from '../codec/percpu.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
 import {
   BPF_MAP_TYPE_ARRAY,
@@ -21,14 +22,21 @@ export interface BtfTypeRef {
   type: number | string;
 }
 
+/** A key or value type: a BTF type, or a codec whose layout is described as BTF. */
+export type MapBtfType = BtfTypeRef | Codec<unknown>;
+
+function isRef(t: MapBtfType): t is BtfTypeRef {
+  return typeof (t as BtfTypeRef).btf === 'object' && (t as BtfTypeRef).btf !== null && 'type' in t;
+}
+
 /** The C types of a map's keys and values. */
 export interface MapBtf {
   /**
    * Defaults to an unsigned int of the key size (unsigned char[n] for odd sizes); array maps
    * have 4-byte keys, queues, stacks and bloom filters none.
    */
-  key?: BtfTypeRef;
-  value: BtfTypeRef;
+  key?: MapBtfType;
+  value: MapBtfType;
 }
 
 /** Key size implied by the map type when a map is typed by its value alone. */
@@ -73,10 +81,11 @@ export function prepareMapBtf(kernel: Kernel, spec: MapBtf, keySize: number | un
   if (spec.value === undefined) throw new TypeError('create: btf.value (the value\'s BTF type) is required with btf');
   const b = new BtfBuilder();
   let keyTypeId = 0;
-  if (spec.key) keyTypeId = b.import(spec.key.btf, typeId(spec.key, 'key'));
+  const add = (t: MapBtfType, what: string): number => (isRef(t) ? b.import(t.btf, typeId(t, what)) : btfTypeOfCodec(b, t));
+  if (spec.key) keyTypeId = add(spec.key, 'key');
   else if (keySize === undefined) throw new TypeError('create: keySize (or a key codec, or btf.key) is required');
   else if (keySize > 0) keyTypeId = plainKey(b, keySize);
-  const valueTypeId = b.import(spec.value.btf, typeId(spec.value, 'value'));
+  const valueTypeId = add(spec.value, 'value');
   const btf = b.btf();
   const loaded = loadBtf(b.build(), kernel);
   return {
@@ -86,6 +95,28 @@ export function prepareMapBtf(kernel: Kernel, spec: MapBtf, keySize: number | un
     keySize: keyTypeId === 0 ? 0 : btf.sizeOf(keyTypeId),
     valueSize: btf.sizeOf(valueTypeId),
   };
+}
+
+/** The BTF spec of create(): as given, or (true) described from the key and value codecs. */
+export function mapBtfSpec(btf: MapBtf | true, key: Codec<unknown> | undefined, value: Codec<unknown> | PerCpuValue<unknown> | undefined): MapBtf {
+  if (btf !== true) return btf;
+  if (value === undefined) throw new TypeError('create: btf: true describes the key and value codecs, but no value codec is given');
+  const v = isPerCpu(value) ? value.elem : value;
+  return key === undefined ? { value: v } : { key, value: v };
+}
+
+/** Options with the codecs a BTF spec names directly (a side given as a codec is also the map's codec). */
+export function withCodecsOf<K, V>(spec: MapBtf, opts: { key?: Codec<K>; value?: Codec<V> | PerCpuValue<V> }, perCpuMap: boolean): {
+  key?: Codec<K>;
+  value?: Codec<V> | PerCpuValue<V>;
+} {
+  const out: { key?: Codec<K>; value?: Codec<V> | PerCpuValue<V> } = {};
+  const key = opts.key ?? (spec.key && !isRef(spec.key) ? (spec.key as Codec<K>) : undefined);
+  if (key) out.key = key;
+  let value = opts.value;
+  if (value === undefined && !isRef(spec.value)) value = (perCpuMap ? perCpu(spec.value) : spec.value) as Codec<V> | PerCpuValue<V>;
+  if (value) out.value = value;
+  return out;
 }
 
 /** Codecs from a map's own BTF (its btf_id); a side without BTF, or whose type has no codec, stays raw. */

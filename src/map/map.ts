@@ -41,7 +41,7 @@ import {
   walkChunks,
   type WalkOptions,
 } from './walk.js';
-import { codecsFromMapBtf, impliedKeySize, prepareMapBtf, type MapBtf, type PreparedMapBtf } from './btf.js';
+import { codecsFromMapBtf, impliedKeySize, mapBtfSpec, prepareMapBtf, withCodecsOf, type MapBtf, type PreparedMapBtf } from './btf.js';
 import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber, type MapFlagName, type MapTypeName } from './types.js';
 
 /** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
@@ -90,8 +90,12 @@ export interface CreateOptions<K, V> extends OpenOptions<K, V> {
   btfFd?: number;
   btfKeyTypeId?: number;
   btfValueTypeId?: number;
-  /** C types of keys and values: loaded as BTF for the map, and used to decode them (unless raw). */
-  btf?: MapBtf;
+  /**
+   * C types of keys and values, loaded as BTF for the map (so bpftool and BPF programs see
+   * them). BTF types decode keys and values unless codecs are given; a codec given here is also
+   * the map's codec. true: describe the key and value codecs.
+   */
+  btf?: MapBtf | true;
 }
 
 export type UpdateFlag = 'any' | 'noexist' | 'exist';
@@ -254,9 +258,14 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     const mapType = mapTypeNumber(opts.type);
     const value = opts.value as Codec<unknown> | PerCpuValue<unknown> | undefined;
     let typed: PreparedMapBtf | undefined;
-    if (opts.btf) typed = prepareMapBtf(kernel, opts.btf, opts.keySize ?? opts.key?.size ?? impliedKeySize(mapType));
+    let o = opts;
+    if (opts.btf) {
+      const spec = mapBtfSpec(opts.btf, opts.key, value);
+      o = { ...opts, ...withCodecsOf(spec, opts, isPerCpuType(mapType)) };
+      typed = prepareMapBtf(kernel, spec, opts.keySize ?? o.key?.size ?? impliedKeySize(mapType));
+    }
     try {
-      return BpfMap.createWith(kernel, mapType, opts, value, typed);
+      return BpfMap.createWith(kernel, mapType, o, (o.value ?? value) as Codec<unknown> | PerCpuValue<unknown> | undefined, typed);
     } finally {
       // The map holds its own reference to the BTF.
       typed?.loaded.close();

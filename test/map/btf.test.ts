@@ -5,6 +5,14 @@ import type { BtfValue } from '../../src/btf/codec.js';
 import { BtfBuilder } from '../../src/btf/encode.js';
 import { btfFromId, vmlinuxBtf } from '../../src/btf/load.js';
 import type { BtfComposite } from '../../src/btf/types.js';
+import { array } from '../../src/codec/array.js';
+import type { CodecType } from '../../src/codec/codec.js';
+import { cstring } from '../../src/codec/cstring.js';
+import * as c from '../../src/codec/int.js';
+import { be16 } from '../../src/codec/int.js';
+import { ipv4 } from '../../src/codec/ip.js';
+import { struct } from '../../src/codec/struct.js';
+import { union } from '../../src/codec/union.js';
 import { BpfError } from '../../src/kernel/error.js';
 import { BpfMap } from '../../src/map/map.js';
 import { bpftool, runBpftool } from '../helpers/bpftool.js';
@@ -121,6 +129,37 @@ describe('maps with BTF (real kernel)', () => {
       const byKey = (a: unknown, b: unknown) => JSON.stringify((a as { key: unknown }).key).localeCompare(JSON.stringify((b as { key: unknown }).key));
       assert.equal(theirs.length, m === flows ? 4 : 3);
       assert.deepEqual(theirs.sort(byKey), ours.sort(byKey));
+    }
+  });
+
+  test('codec descriptions become the map\'s BTF: bpftool and a BTF-typed open see the same values', (t) => {
+    if (!linuxAvailable(t)) return;
+    const tool = bpftool(t);
+    if (!tool) return;
+    // No float member: bpftool 7.1 prints "(unsupported-kind" for them, which breaks its JSON.
+    const stats = struct({
+      hits: c.u64, app: cstring(8), ports: array(c.u16, 2), addr: ipv4, port: be16,
+      v: union({ i: c.i32, b: array(c.u8, 4) }),
+    }, { name: 'stats' });
+    const value = { hits: 5n, app: 'nginx', ports: [80, 443], addr: '10.0.0.1', port: 8080, v: { i: -2, b: [254, 255, 255, 255] } };
+    // Both forms: codecs named in btf, and btf: true describing the map's codecs.
+    type Stats = CodecType<typeof stats>;
+    using a = BpfMap.create<number, Stats>({ type: 'hash', maxEntries: 4, name: 'btf_codecs', btf: { key: c.u32, value: stats } });
+    using b = BpfMap.create<number, Stats>({ type: 'hash', maxEntries: 4, key: c.u32, value: stats, btf: true });
+    for (const m of [a, b]) {
+      m.set(7, value);
+      assert.deepEqual(m.get(7), value, 'the map keeps the given codecs');
+      const info = m.info();
+      const btf = btfFromId(info.btfId);
+      assert.equal(btf.describe(info.btfValueTypeId), 'struct stats');
+      assert.deepEqual((btf.type(info.btfValueTypeId) as BtfComposite).members.map((x) => [x.name, x.bitOffset / 8]),
+        stats.fields.map((f) => [f.name, f.offset]));
+      using typed = BpfMap.fromId<BtfValue, BtfValue>(m.id);
+      const decoded = typed.get(7);
+      // Through BTF, the address and port are the raw __be32/__be16 numbers bpftool also prints.
+      assert.deepEqual(decoded, { ...value, addr: 0x0100000a, port: 0x901f });
+      const dumped = JSON.parse(runBpftool(tool, ['map', 'dump', 'id', String(m.id), '-j'])) as Array<{ formatted: unknown }>;
+      assert.deepEqual(dumped.map((e) => e.formatted), [{ key: 7, value: { ...value, hits: 5, addr: 0x0100000a, port: 0x901f } }]);
     }
   });
 
