@@ -1,4 +1,4 @@
-import type { Codec } from '../codec/codec.js';
+import { type Codec, CodecError, type JsonValue, show } from '../codec/codec.js';
 import type { Btf } from './btf.js';
 import { BtfError } from './error.js';
 import type { BtfComposite, BtfEnum, BtfEnum64, BtfInt, BtfType } from './types.js';
@@ -21,16 +21,32 @@ interface Part {
   dec: Dec;
 }
 
-function typeError(path: string, want: string, got: unknown): TypeError {
-  const shown = typeof got === 'bigint' ? `${got}n` : typeof got === 'object' && got !== null ? (Array.isArray(got) ? 'an array' : 'an object') : JSON.stringify(got);
-  return new TypeError(`${path || 'value'}: expected ${want}, got ${shown}`);
+function typeError(path: string, want: string, got: unknown): CodecError {
+  return new CodecError(path || 'value', `expected ${want}, got ${show(got)}`);
 }
 
+const DECIMAL = /^-?(?:0|[1-9][0-9]*)$/;
+
+/** Integers as bigints, numbers, booleans, or decimal strings (how JSON carries 64-bit values). */
 function toBigInt(v: BtfValue, path: string, want: string): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
   if (typeof v === 'boolean') return v ? 1n : 0n;
+  if (typeof v === 'string' && DECIMAL.test(v)) return BigInt(v);
   throw typeError(path, want, v);
+}
+
+/** JSON for a decoded value: bigints as numbers while safe, decimal strings beyond; bytes as arrays. */
+function jsonOf(v: BtfValue): JsonValue {
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (Buffer.isBuffer(v)) return [...v];
+  if (Array.isArray(v)) return v.map(jsonOf);
+  if (typeof v === 'object') {
+    const out: { [k: string]: JsonValue } = {};
+    for (const [k, x] of Object.entries(v)) out[k] = jsonOf(x);
+    return out;
+  }
+  return v;
 }
 
 /** Reads `bits` bits at bit offset `bit` of buf[off..] (little-endian), unsigned. */
@@ -110,10 +126,18 @@ function isCharLike(btf: Btf, id: number): boolean {
 export function codecFromBtf(btf: Btf, typeId: number): BtfCodec {
   const part = build(btf, typeId, 0);
   const name = btf.describe(typeId);
-  return {
+  let align = 1;
+  try {
+    align = btf.alignOf(typeId);
+  } catch {
+    // Types without a natural alignment (odd float sizes) nest byte-aligned.
+  }
+  const scratch = Buffer.alloc(part.size);
+  const codec: BtfCodec = {
     typeId,
     size: part.size,
     name,
+    align,
     encode(value: BtfValue, buf: Buffer, offset: number): void {
       buf.fill(0, offset, offset + part.size);
       part.enc(value, buf, offset, '');
@@ -121,7 +145,14 @@ export function codecFromBtf(btf: Btf, typeId: number): BtfCodec {
     decode(buf: Buffer, offset: number): BtfValue {
       return part.dec(buf, offset);
     },
+    toJSON: jsonOf,
+    // Encoding checks every field (with its path) and decoding gives the canonical value.
+    fromJSON(json: unknown): BtfValue {
+      codec.encode(json as BtfValue, scratch, 0);
+      return part.dec(scratch, 0);
+    },
   };
+  return codec;
 }
 
 function build(btf: Btf, id: number, depth: number): Part {
@@ -205,13 +236,20 @@ function charArray(n: number): Part {
     size: n,
     enc(v, buf, off, path) {
       if (v instanceof Uint8Array) {
-        if (v.length > n) throw new TypeError(`${path || 'value'}: ${v.length} bytes, more than char[${n}] holds`);
+        if (v.length > n) throw new CodecError(path || 'value', `${v.length} bytes, more than char[${n}] holds`);
         buf.set(v, off);
+        return;
+      }
+      if (Array.isArray(v)) {
+        // Bytes as JSON carries them (what toJSON gives for text that is not UTF-8).
+        if (v.length > n || !v.every((x) => Number.isInteger(x) && (x as number) >= 0 && (x as number) <= 255))
+          throw typeError(path, `at most ${n} byte values`, v);
+        buf.set(v as number[], off);
         return;
       }
       if (typeof v !== 'string') throw typeError(path, `a string of at most ${n} bytes`, v);
       const len = Buffer.byteLength(v, 'utf8');
-      if (len > n) throw new TypeError(`${path || 'value'}: "${v.length > 40 ? `${v.slice(0, 40)}…` : v}" is ${len} bytes, more than char[${n}] holds`);
+      if (len > n) throw new CodecError(path || 'value', `${show(v)} is ${len} bytes, more than char[${n}] holds`);
       buf.write(v, off, len, 'utf8');
     },
     dec(buf, off) {
@@ -323,7 +361,7 @@ function composite(btf: Btf, id: number, t: BtfComposite, depth: number): Part {
       if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) throw typeError(path, `an object (${what})`, v);
       const obj = v as { [k: string]: BtfValue };
       for (const k of Object.keys(obj))
-        if (!known.has(k)) throw new TypeError(`${path || 'value'}: ${what} has no field "${k}" (fields: ${[...known].join(', ')})`);
+        if (!known.has(k)) throw new CodecError(path || 'value', `${what} has no field "${k}" (fields: ${[...known].join(', ')})`);
       for (const f of list) {
         const fv = obj[f.name];
         if (fv !== undefined) f.part.enc(fv, buf, off + f.off, path ? `${path}.${f.name}` : f.name);
