@@ -62,6 +62,15 @@ function defaultCpus(): number {
   }
 }
 
+/**
+ * A plain Uint8Array over the caller's bytes. The maps keep copies made with slice(), and
+ * Buffer#slice() shares memory instead of copying: a Buffer handed in (BpfMap's scratch key and
+ * value buffers) would otherwise stay aliased inside the map.
+ */
+function plain<T extends Uint8Array | null>(b: T): T {
+  return (b instanceof Buffer ? new Uint8Array(b.buffer, b.byteOffset, b.length) : b) as T;
+}
+
 /** Whether the map's value holds a bpf_spin_lock (what BPF_F_LOCK needs). */
 function locked(m: EmuMap): boolean {
   return m.attr.btf?.spinLock !== undefined;
@@ -212,7 +221,7 @@ export class EmulatedKernel implements Kernel {
     this.mutate(m, () => this.run(BPF_MAP_UPDATE_ELEM, () => {
       if (!e.write || m.frozen) this.deny();
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
-      m.update(this.keyArg(m, key), withLockZeroed(m, value.subarray(0, m.attr.valueBytes), 1), flags);
+      m.update(plain(this.keyArg(m, key)), plain(withLockZeroed(m, value.subarray(0, m.attr.valueBytes), 1)), flags);
     }, { elemFlags: flags }));
   }
 
@@ -427,7 +436,7 @@ export class EmulatedKernel implements Kernel {
         return this.mutate(m, () => (m as HashTab).bucketBatch(lookup!, true));
       case BPF_MAP_UPDATE_BATCH:
         if (!ops.update) return unsupported;
-        return this.mutate(m, () => genericUpdateBatch(m, { ...args, values: args.values && withLockZeroed(m, args.values, args.count) }));
+        return this.mutate(m, () => genericUpdateBatch(m, { ...args, keys: plain(args.keys), values: plain(args.values && withLockZeroed(m, args.values, args.count)) }));
       default:
         if (!ops.delete) return unsupported;
         return this.mutate(m, () => genericDeleteBatch(m, args));

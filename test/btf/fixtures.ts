@@ -1,4 +1,6 @@
 import { BtfBuilder } from '../../src/btf/encode.js';
+import { EmulatedKernel } from '../../src/kernel/emulated.js';
+import { LINUX, type KernelUnderTest } from '../helpers/kernel.js';
 
 /** A blob with one type of every kind, built through the builder and raw add(). */
 export function everyKind(): BtfBuilder {
@@ -52,4 +54,11 @@ export function everyKind(): BtfBuilder {
   const v = b.add({ kind: 'var', name: 'counter', type: u64, linkage: 1 });
   b.add({ kind: 'datasec', name: '.data', size: 8, vars: [{ type: v, offset: 0, size: 8 }] });
   return b;
+}
+
+let emulated: EmulatedKernel | undefined;
+
+/** The kernels BTF behaviour is tested on: the real one, and the emulated one, which must agree. */
+export function btfKernels(): KernelUnderTest[] {
+  return [LINUX, { name: 'emulated', available: () => true, kernel: () => (emulated ??= new EmulatedKernel()) }];
 }

@@ -14,9 +14,12 @@ import { ipv4 } from '../../src/codec/ip.js';
 import { struct } from '../../src/codec/struct.js';
 import { union } from '../../src/codec/union.js';
 import { BpfError } from '../../src/kernel/error.js';
+import { openKernel } from '../../src/kernel/open.js';
 import { BpfMap } from '../../src/map/map.js';
 import { bpftool, runBpftool } from '../helpers/bpftool.js';
 import { linuxAvailable, u32, u64 } from '../helpers/kernel.js';
+import { btfKernels } from '../btf/fixtures.js';
+import type { Kernel } from '../../src/kernel/kernel.js';
 
 /** Key and value types of a flow table whose values carry a spin lock. */
 function flowTypes(): Btf {
@@ -55,9 +58,10 @@ function flowTypes(): Btf {
 
 type Flow = { [k: string]: BtfValue };
 
-function flowMap(name: string, type: 'hash' | 'array' = 'hash'): BpfMap<BtfValue, BtfValue> {
+function flowMap(kernel: Kernel, name: string, type: 'hash' | 'array' = 'hash'): BpfMap<BtfValue, BtfValue> {
   const btf = flowTypes();
   return BpfMap.create<BtfValue, BtfValue>({
+    kernel,
     type,
     maxEntries: 16,
     name,
@@ -72,35 +76,124 @@ const flow = (n: number): Flow => ({
 });
 const withLock = (f: Flow): Flow => ({ lock: { val: 0 }, ...f });
 
-describe('maps with BTF (real kernel)', () => {
-  test('encode -> BTF_LOAD -> map create -> the map\'s btf_id reads back the same types, decoded', (t) => {
-    if (!linuxAvailable(t)) return;
-    const types = flowTypes();
-    using m = flowMap('btf_flows');
-    const info = m.info();
-    assert.ok(info.btfId > 0 && info.btfKeyTypeId > 0 && info.btfValueTypeId > 0);
-    const back = btfFromId(info.btfId);
-    assert.equal(back.describe(info.btfKeyTypeId), 'struct flow_key');
-    assert.equal(back.describe(info.btfValueTypeId), 'struct flow');
-    const names = (b: Btf, id: number): string[] => (b.type(id) as BtfComposite).members.map((x) => `${x.name}@${x.bitOffset}/${x.bitSize}:${b.describe(x.type)}`);
-    assert.deepEqual(names(back, info.btfValueTypeId), names(types, types.get('struct flow')));
-    assert.deepEqual(names(back, info.btfKeyTypeId), names(types, types.get('struct flow_key')));
-    for (let n = 1; n <= 3; n++) m.set(key(n), flow(n));
-    for (let n = 1; n <= 3; n++) assert.deepEqual(m.get(key(n)), withLock(flow(n)));
-    // Opened again by id, with no codecs: typed through the map's own BTF, or raw on request.
-    using again = BpfMap.fromId<BtfValue, BtfValue>(m.id);
-    assert.deepEqual(again.get(key(2)), withLock(flow(2)));
-    using raw = BpfMap.fromId(m.id, { raw: true });
-    const rawValue = raw.get(m.encodeKey(key(2)));
-    assert.ok(Buffer.isBuffer(rawValue));
-    assert.deepEqual(m.valueCodec.decode(rawValue, 0), withLock(flow(2)));
+for (const K of btfKernels()) {
+  describe(`maps with BTF on ${K.name}`, () => {
+    test('encode -> BTF_LOAD -> map create -> the map\'s btf_id reads back the same types, decoded', (t) => {
+      if (!K.available(t)) return;
+        const kernel = K.kernel();
+      const types = flowTypes();
+      using m = flowMap(kernel, 'btf_flows');
+      const info = m.info();
+      assert.ok(info.btfId > 0 && info.btfKeyTypeId > 0 && info.btfValueTypeId > 0);
+      const back = btfFromId(info.btfId, kernel);
+      assert.equal(back.describe(info.btfKeyTypeId), 'struct flow_key');
+      assert.equal(back.describe(info.btfValueTypeId), 'struct flow');
+      const names = (b: Btf, id: number): string[] => (b.type(id) as BtfComposite).members.map((x) => `${x.name}@${x.bitOffset}/${x.bitSize}:${b.describe(x.type)}`);
+      assert.deepEqual(names(back, info.btfValueTypeId), names(types, types.get('struct flow')));
+      assert.deepEqual(names(back, info.btfKeyTypeId), names(types, types.get('struct flow_key')));
+      for (let n = 1; n <= 3; n++) m.set(key(n), flow(n));
+      for (let n = 1; n <= 3; n++) assert.deepEqual(m.get(key(n)), withLock(flow(n)));
+      // Opened again by id, with no codecs: typed through the map's own BTF, or raw on request.
+      using again = BpfMap.fromId<BtfValue, BtfValue>(m.id, { kernel });
+      assert.deepEqual(again.get(key(2)), withLock(flow(2)));
+      using raw = BpfMap.fromId(m.id, { raw: true, kernel });
+      const rawValue = raw.get(m.encodeKey(key(2)));
+      assert.ok(Buffer.isBuffer(rawValue));
+      assert.deepEqual(m.valueCodec.decode(rawValue, 0), withLock(flow(2)));
+    });
+
+
+    test('a kernel type (vmlinux struct iphdr, with bitfields) as a map value', (t) => {
+      if (!K.available(t)) return;
+        const kernel = K.kernel();
+      const vmlinux = vmlinuxBtf();
+      using m = BpfMap.create<BtfValue, BtfValue>({ kernel, type: 'array', maxEntries: 2, btf: { value: { btf: vmlinux, type: 'struct iphdr' } } }) as BpfMap<BtfValue, BtfValue>;
+      assert.equal(m.valueSize, vmlinux.sizeOf(vmlinux.get('struct iphdr')));
+      const hdr = { ihl: 5, version: 4, tos: 0, tot_len: 0x5400, id: 0x3412, frag_off: 0x40, ttl: 64, protocol: 1, check: 0xe7b7, saddr: 0x0100a8c0, daddr: 0x0200a8c0 };
+      m.set(1, hdr);
+      const raw = BpfMap.fromId(m.id, { raw: true, kernel });
+      try {
+        assert.equal((raw.get(u32(1)) as Buffer).toString('hex'), '45000054123440004001b7e7c0a80001c0a80002');
+      } finally {
+        raw.close();
+      }
+      assert.deepEqual(m.get(1), { ...hdr, addrs: { saddr: hdr.saddr, daddr: hdr.daddr } });
+    });
+
+
+    test('per-CPU maps with BTF decode one value per CPU', (t) => {
+      if (!K.available(t)) return;
+        const kernel = K.kernel();
+      const b = new BtfBuilder();
+      const c = b.struct('stat', [{ name: 'n', type: b.int('unsigned int', 4) }, { name: 'ok', type: b.int('_Bool', 1, { bool: true }) }]);
+      using m = BpfMap.create<BtfValue, BtfValue>({ kernel, type: 'percpu_array', maxEntries: 1, btf: { value: { btf: b.btf(), type: c } } }) as BpfMap<BtfValue, BtfValue>;
+      const values = Array.from({ length: m.cpus }, (_, i) => ({ n: i * 3, ok: i % 2 === 0 }));
+      m.set(0, values);
+      assert.deepEqual(m.get(0), values);
+    });
+
+
+    test('bad BTF references and mismatched sizes are clear errors before the map exists', (t) => {
+      if (!K.available(t)) return;
+        const kernel = K.kernel();
+      const btf = flowTypes();
+      assert.throws(() => BpfMap.create({ kernel, type: 'hash', maxEntries: 1, btf: { key: { btf, type: 'struct nope' }, value: { btf, type: 'struct flow' } } }), /"struct nope" is not in the given BTF/);
+      assert.throws(() => BpfMap.create({ kernel, type: 'hash', maxEntries: 1, valueSize: 8, btf: { key: { btf, type: 'struct flow_key' }, value: { btf, type: 'struct flow' } } }), /64-byte values, but the map would have \d+ and 8/);
+      assert.throws(() => BpfMap.create({ kernel, type: 'hash', maxEntries: 1, btf: { value: { btf, type: 'struct flow' } } }), /keySize/);
+    });
   });
 
+  describe(`BPF_F_LOCK on ${K.name}`, () => {
+    test('get/set with lock on a spin-locked value', (t) => {
+      if (!K.available(t)) return;
+        const kernel = K.kernel();
+      using m = flowMap(kernel, 'lock_single');
+      m.set(key(1), flow(1), { lock: true, flags: 'noexist' }); // BPF_F_LOCK on create: the kernel copies without the lock word
+      assert.deepEqual(m.get(key(1), { lock: true }), withLock(flow(1)));
+      m.set(key(1), flow(5), { lock: true, flags: 'exist' });
+      assert.deepEqual(m.get(key(1), { lock: true }), withLock(flow(5)));
+      assert.throws(() => m.set(key(9), flow(9), { lock: true, flags: 'exist' }), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT');
+    });
+
+    test('lookupBatch/updateBatch with lock on a spin-locked value', (t) => {
+      if (!K.available(t)) return;
+        const kernel = K.kernel();
+      using m = flowMap(kernel, 'lock_batch');
+      const n = 10;
+      const entries = Array.from({ length: n }, (_, i) => [key(i), flow(i)] as const);
+      assert.equal(m.updateBatch(entries, { lock: true }), n);
+      const got = m.lookupBatch({ lock: true, count: 16 });
+      assert.equal(got.count, n);
+      const seen = new Map(got.keys.map((k, i) => [JSON.stringify(k), got.values[i]]));
+      for (const [k, v] of entries) assert.deepEqual(seen.get(JSON.stringify(k)), withLock(v));
+    });
+
+    test('lock on a map without a spin lock is EINVAL with a hint, single and batch', (t) => {
+      if (!K.available(t)) return;
+        const kernel = K.kernel();
+      using m = BpfMap.create({ kernel, type: 'hash', keySize: 4, valueSize: 8, maxEntries: 4, name: 'no_lock' });
+      m.set(u32(1), u64(1));
+      const einval = (e: unknown): boolean => {
+        assert.ok(e instanceof BpfError, String(e));
+        assert.equal(e.code, 'EINVAL');
+        assert.match(e.message, /BPF_F_LOCK needs a map whose value holds a struct bpf_spin_lock/);
+        return true;
+      };
+      assert.throws(() => m.get(u32(1), { lock: true }), einval);
+      assert.throws(() => m.set(u32(1), u64(2), { lock: true }), einval);
+      assert.throws(() => m.lookupBatch({ lock: true }), einval);
+      assert.throws(() => m.updateBatch([[u32(2), u64(2)]], { lock: true }), einval);
+      assert.deepEqual(m.get(u32(1)), u64(1), 'nothing was written');
+    });
+  });
+}
+
+describe('maps with BTF as bpftool sees them (real kernel)', () => {
   test('bpftool map dump -j prints the field names and values bpfmap decodes', (t) => {
     if (!linuxAvailable(t)) return;
     const tool = bpftool(t);
     if (!tool) return;
-    using flows = flowMap('btf_dump');
+    using flows = flowMap(openKernel(), 'btf_dump');
     for (let n = 1; n <= 4; n++) flows.set(key(n), flow(n));
     // A kernel type too: sub-byte bitfields and anonymous unions, as programs' maps have them.
     const vmlinux = vmlinuxBtf();
@@ -131,6 +224,7 @@ describe('maps with BTF (real kernel)', () => {
       assert.deepEqual(theirs.sort(byKey), ours.sort(byKey));
     }
   });
+
 
   test('codec descriptions become the map\'s BTF: bpftool and a BTF-typed open see the same values', (t) => {
     if (!linuxAvailable(t)) return;
@@ -163,78 +257,4 @@ describe('maps with BTF (real kernel)', () => {
     }
   });
 
-  test('a kernel type (vmlinux struct iphdr, with bitfields) as a map value', (t) => {
-    if (!linuxAvailable(t)) return;
-    const vmlinux = vmlinuxBtf();
-    using m = BpfMap.create<BtfValue, BtfValue>({ type: 'array', maxEntries: 2, btf: { value: { btf: vmlinux, type: 'struct iphdr' } } }) as BpfMap<BtfValue, BtfValue>;
-    assert.equal(m.valueSize, vmlinux.sizeOf(vmlinux.get('struct iphdr')));
-    const hdr = { ihl: 5, version: 4, tos: 0, tot_len: 0x5400, id: 0x3412, frag_off: 0x40, ttl: 64, protocol: 1, check: 0xe7b7, saddr: 0x0100a8c0, daddr: 0x0200a8c0 };
-    m.set(1, hdr);
-    const raw = BpfMap.fromId(m.id, { raw: true });
-    try {
-      assert.equal((raw.get(u32(1)) as Buffer).toString('hex'), '45000054123440004001b7e7c0a80001c0a80002');
-    } finally {
-      raw.close();
-    }
-    assert.deepEqual(m.get(1), { ...hdr, addrs: { saddr: hdr.saddr, daddr: hdr.daddr } });
-  });
-
-  test('per-CPU maps with BTF decode one value per CPU', (t) => {
-    if (!linuxAvailable(t)) return;
-    const b = new BtfBuilder();
-    const c = b.struct('stat', [{ name: 'n', type: b.int('unsigned int', 4) }, { name: 'ok', type: b.int('_Bool', 1, { bool: true }) }]);
-    using m = BpfMap.create<BtfValue, BtfValue>({ type: 'percpu_array', maxEntries: 1, btf: { value: { btf: b.btf(), type: c } } }) as BpfMap<BtfValue, BtfValue>;
-    const values = Array.from({ length: m.cpus }, (_, i) => ({ n: i * 3, ok: i % 2 === 0 }));
-    m.set(0, values);
-    assert.deepEqual(m.get(0), values);
-  });
-
-  test('bad BTF references and mismatched sizes are clear errors before the map exists', (t) => {
-    if (!linuxAvailable(t)) return;
-    const btf = flowTypes();
-    assert.throws(() => BpfMap.create({ type: 'hash', maxEntries: 1, btf: { key: { btf, type: 'struct nope' }, value: { btf, type: 'struct flow' } } }), /"struct nope" is not in the given BTF/);
-    assert.throws(() => BpfMap.create({ type: 'hash', maxEntries: 1, valueSize: 8, btf: { key: { btf, type: 'struct flow_key' }, value: { btf, type: 'struct flow' } } }), /64-byte values, but the map would have \d+ and 8/);
-    assert.throws(() => BpfMap.create({ type: 'hash', maxEntries: 1, btf: { value: { btf, type: 'struct flow' } } }), /keySize/);
-  });
-});
-
-describe('BPF_F_LOCK (real kernel)', () => {
-  test('get/set with lock on a spin-locked value', (t) => {
-    if (!linuxAvailable(t)) return;
-    using m = flowMap('lock_single');
-    m.set(key(1), flow(1), { lock: true, flags: 'noexist' }); // BPF_F_LOCK on create: the kernel copies without the lock word
-    assert.deepEqual(m.get(key(1), { lock: true }), withLock(flow(1)));
-    m.set(key(1), flow(5), { lock: true, flags: 'exist' });
-    assert.deepEqual(m.get(key(1), { lock: true }), withLock(flow(5)));
-    assert.throws(() => m.set(key(9), flow(9), { lock: true, flags: 'exist' }), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT');
-  });
-
-  test('lookupBatch/updateBatch with lock on a spin-locked value', (t) => {
-    if (!linuxAvailable(t)) return;
-    using m = flowMap('lock_batch');
-    const n = 10;
-    const entries = Array.from({ length: n }, (_, i) => [key(i), flow(i)] as const);
-    assert.equal(m.updateBatch(entries, { lock: true }), n);
-    const got = m.lookupBatch({ lock: true, count: 16 });
-    assert.equal(got.count, n);
-    const seen = new Map(got.keys.map((k, i) => [JSON.stringify(k), got.values[i]]));
-    for (const [k, v] of entries) assert.deepEqual(seen.get(JSON.stringify(k)), withLock(v));
-  });
-
-  test('lock on a map without a spin lock is EINVAL with a hint, single and batch', (t) => {
-    if (!linuxAvailable(t)) return;
-    using m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 4, name: 'no_lock' });
-    m.set(u32(1), u64(1));
-    const einval = (e: unknown): boolean => {
-      assert.ok(e instanceof BpfError, String(e));
-      assert.equal(e.code, 'EINVAL');
-      assert.match(e.message, /BPF_F_LOCK needs a map whose value holds a struct bpf_spin_lock/);
-      return true;
-    };
-    assert.throws(() => m.get(u32(1), { lock: true }), einval);
-    assert.throws(() => m.set(u32(1), u64(2), { lock: true }), einval);
-    assert.throws(() => m.lookupBatch({ lock: true }), einval);
-    assert.throws(() => m.updateBatch([[u32(2), u64(2)]], { lock: true }), einval);
-    assert.deepEqual(m.get(u32(1)), u64(1), 'nothing was written');
-  });
 });
