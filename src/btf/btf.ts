@@ -275,8 +275,8 @@ export class Btf {
   private validateOne(id: number, t: BtfType): void {
     switch (t.kind) {
       case 'int':
-        if (![1, 2, 4, 8, 16].includes(t.size)) throw new BtfError(`int of ${t.size} bytes (1, 2, 4, 8 or 16 expected)`, id);
-        if (t.bits === 0 || t.bitOffset + t.bits > t.size * 8)
+        // The kernel takes any size its bits fit in; only ints used as values need 1..16 bytes.
+        if (t.bits > 128 || t.bitOffset + t.bits > t.size * 8)
           throw new BtfError(`int of ${t.bits} bits at bit ${t.bitOffset} does not fit its ${t.size} bytes`, id);
         break;
       case 'ptr':

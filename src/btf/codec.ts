@@ -180,6 +180,7 @@ function build(btf: Btf, id: number, depth: number): Part {
 }
 
 function intType(t: BtfInt): Part {
+  if (t.bits === 0) throw new BtfError(`int ${t.name || '(anon)'} has no bits: no value to decode`);
   return intPart(t.size, t.bitOffset, t.bits, t.signed, t.bool, t.name);
 }
 
@@ -312,6 +313,7 @@ function fields(btf: Btf, t: BtfComposite, base: number, depth: number, out: Fie
       if (r.kind === 'int' && (r.bits !== r.size * 8 || r.bitOffset !== 0 || m.bitOffset % 8 !== 0))
         bitfield = { bit: m.bitOffset + r.bitOffset, bits: r.bits };
     }
+    if (bitfield?.bits === 0) continue; // a zero-width bitfield only aligns what follows
     if (bitfield) {
       const r = btf.type(btf.resolve(m.type)) as BtfType;
       const signed = (r.kind === 'int' || r.kind === 'enum' || r.kind === 'enum64') && r.signed;

@@ -50,6 +50,9 @@ export function parseHeader(buf: Uint8Array): BtfHeader {
   if (h.version !== BTF_VERSION) throw new BtfError(`BTF version ${h.version} is not supported (1 expected)`);
   if (h.flags !== 0) throw new BtfError(`BTF header flags 0x${h.flags.toString(16)} are not supported`);
   if (h.hdrLen < BTF_HEADER_SIZE || h.hdrLen > b.length) throw new BtfError(`BTF header length ${h.hdrLen} is outside the ${b.length}-byte blob`);
+  // A longer header is a newer format: readable only when what this parser does not know is zero.
+  for (let i = BTF_HEADER_SIZE; i < h.hdrLen; i++)
+    if (b[i] !== 0) throw new BtfError(`BTF header of ${h.hdrLen} bytes has unknown fields set (byte ${i})`);
   const data = b.length - h.hdrLen;
   if (h.typeOff % 4 !== 0) throw new BtfError(`type section offset ${h.typeOff} is not 4-byte aligned`);
   if (h.typeLen % 4 !== 0) throw new BtfError(`type section length ${h.typeLen} is not a multiple of 4`);

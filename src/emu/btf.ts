@@ -50,8 +50,66 @@ export function parseEmuBtf(blob: Uint8Array): Btf {
     // The kernel reports a loop with EEXIST, anything else malformed with EINVAL.
     throw new EmuBtfRefused(/contains itself|loops/.test(e.message) ? errno.EEXIST : errno.EINVAL, e.message);
   }
-  for (let id = 1; id < btf.count; id++) checkSpecialFields(btf, id);
+  for (let id = 1; id < btf.count; id++) {
+    checkNames(btf, id);
+    checkSpecialFields(btf, id);
+  }
   return btf;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECTION = /^[A-Za-z0-9_.?]+$/;
+
+/** The kernel's name rules (btf_name_valid_identifier and kin), stricter than reading needs. */
+function checkNames(btf: Btf, id: number): void {
+  const t = btf.type(id) as BtfType;
+  const refuse = (why: string): never => {
+    throw new EmuBtfRefused(errno.EINVAL, `${btf.describe(id)}: ${why}`);
+  };
+  const ident = (n: string, what: string, optional: boolean): void => {
+    if (n === '' ? !optional : !IDENT.test(n)) refuse(`invalid ${what} name "${n}"`);
+  };
+  switch (t.kind) {
+    case 'ptr':
+    case 'array':
+    case 'const':
+    case 'volatile':
+    case 'restrict':
+    case 'func_proto':
+      if (t.name !== '') refuse(`a ${t.kind} has no name, got "${t.name}"`);
+      if (t.kind === 'func_proto') for (const p of t.params) ident(p.name, 'parameter', true);
+      break;
+    case 'struct':
+    case 'union':
+      ident(t.name, t.kind, true);
+      for (const m of t.members) ident(m.name, 'member', true);
+      break;
+    case 'enum':
+    case 'enum64':
+      ident(t.name, 'enum', true);
+      for (const v of t.values) ident(v.name, 'enumerator', false);
+      break;
+    case 'typedef':
+    case 'fwd':
+    case 'func':
+    case 'var':
+      ident(t.name, t.kind, false);
+      break;
+    case 'datasec':
+      if (!SECTION.test(t.name)) refuse(`invalid section name "${t.name}"`);
+      break;
+    case 'float':
+    case 'decl_tag':
+    case 'type_tag':
+      if (t.name === '') refuse(`a ${t.kind} needs a name`);
+      break;
+  }
+  if (t.kind === 'decl_tag' && t.componentIdx >= 0) {
+    const target = btf.type(t.type);
+    const proto = target.kind === 'func' ? btf.type(target.type) : undefined;
+    const n = target.kind === 'struct' || target.kind === 'union' ? target.members.length : proto?.kind === 'func_proto' ? proto.params.length : -1;
+    if (t.componentIdx >= n) refuse(`component_idx ${t.componentIdx} is past the ${Math.max(n, 0)} components of ${btf.describe(t.type)}`);
+  }
 }
 
 /** Offsets of the bpf_spin_locks a struct holds by value, nested structs included. */

@@ -6,6 +6,10 @@ import { BtfError } from '../../src/btf/error.js';
 import { BtfBuilder, encodeBtf } from '../../src/btf/encode.js';
 import { parseBtf } from '../../src/btf/parse.js';
 import type { BtfType } from '../../src/btf/types.js';
+import { BpfError } from '../../src/kernel/error.js';
+import { EmulatedKernel } from '../../src/kernel/emulated.js';
+import { openKernel } from '../../src/kernel/open.js';
+import { linuxAvailable } from '../helpers/kernel.js';
 import { everyKind } from './fixtures.js';
 
 /** mulberry32: a small seeded PRNG, so a failing blob can be reproduced from its seed. */
@@ -130,4 +134,45 @@ test('fuzz: thousands of mutated blobs parse or fail with BtfError, never anythi
   assert.ok(parsed > 0, 'some mutations stay valid');
   assert.ok(codecs > 0, 'codecs were exercised');
   assert.ok(reasons.size >= 15, `only ${reasons.size} distinct errors: ${[...reasons.keys()].join('; ')}`);
+});
+
+test('fuzz against the kernel: every mutated blob BTF_LOAD accepts, parseBtf reads too', { timeout: 120_000 }, (t) => {
+  if (!linuxAvailable(t)) return;
+  const k = openKernel();
+  const emu = new EmulatedKernel();
+  const seed = everyKind().build();
+  const r = rng(0xb7f);
+  const tries = 2000;
+  let accepted = 0;
+  let agree = 0;
+  for (let i = 0; i < tries; i++) {
+    const blob = mutate(seed, r);
+    let kernelOk = false;
+    try {
+      k.close(k.btfLoad(blob));
+      kernelOk = true;
+      accepted++;
+    } catch (e) {
+      if (!(e instanceof BpfError) && !(e instanceof TypeError)) throw e;
+    }
+    let parsed = true;
+    try {
+      parseBtf(blob);
+    } catch (e) {
+      if (!(e instanceof BtfError)) throw e;
+      parsed = false;
+    }
+    if (kernelOk) assert.ok(parsed, `blob ${i} (seed 0xb7f): the kernel loads it, parseBtf refuses it\n${blob.toString('hex')}`);
+    let emuOk = false;
+    try {
+      emu.close(emu.btfLoad(blob));
+      emuOk = true;
+    } catch (e) {
+      if (!(e instanceof BpfError) && !(e instanceof TypeError)) throw e;
+    }
+    if (emuOk === kernelOk) agree++;
+  }
+  assert.ok(accepted > 0, 'some mutations stay loadable');
+  // The emulator's checks are the parser's plus the kernel's main rules; the kernel has more.
+  console.log(`kernel fuzz: ${tries} blobs, ${accepted} loaded by the kernel (all parsed), emulator agrees on ${agree}`);
 });

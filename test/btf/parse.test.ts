@@ -130,7 +130,7 @@ describe('parseBtf on built blobs', () => {
         { kind: 'array', name: '', type: 1, indexType: 1, nelems: 0x7fffffff }], /larger than 4 GiB/],
       [[{ kind: 'fwd', name: 'f', union: false },
         { kind: 'struct', name: 's', size: 8, bitfields: false, members: [{ name: 'x', type: 1, bitOffset: 0, bitSize: 0 }] }], /has no size/],
-      [[{ kind: 'int', name: 'u', size: 3, signed: false, char: false, bool: false, bitOffset: 0, bits: 24 }], /int of 3 bytes/],
+      [[{ kind: 'int', name: 'u', size: 4, signed: false, char: false, bool: false, bitOffset: 0, bits: 40 }], /int of 40 bits at bit 0 does not fit its 4 bytes/],
     ];
     for (const [types, msg] of cases)
       assert.throws(() => parseBtf(encodeBtf(types)), (e: unknown) => e instanceof BtfError && msg.test(e.message), msg.source);
