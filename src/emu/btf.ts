@@ -181,11 +181,22 @@ export class BtfTable {
   private readonly fds = new Map<number, EmuBtf>();
   private lastId = 0;
 
+  /** BTF_LOAD: a new object and an fd on it. */
   load(blob: Uint8Array): number {
+    return this.open(this.add(blob));
+  }
+
+  /** A new object without an fd (a pinned map's BTF, taken in from the store). */
+  add(blob: Uint8Array): EmuBtf {
     const btf = parseEmuBtf(blob);
     const obj: EmuBtf = { id: ++this.lastId, blob: Buffer.from(blob), btf, fds: 0, maps: new Set() };
     this.byIdMap.set(obj.id, obj);
-    return this.open(obj);
+    return obj;
+  }
+
+  /** The blob of a BTF object, by id, whether or not anything still holds it. */
+  blobOf(id: number): Buffer | undefined {
+    return this.byIdMap.get(id)?.blob;
   }
 
   open(obj: EmuBtf): number {

@@ -33,6 +33,8 @@ export interface StoredMap {
   /** Possible CPUs the per-CPU values were laid out for. */
   cpus: number;
   entries: Array<[string, string]>;
+  /** The map's BTF blob (hex), when it has one: ids are per kernel, the blob travels. */
+  btf?: string;
 }
 
 interface PinRecord {

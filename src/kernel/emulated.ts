@@ -321,10 +321,14 @@ export class EmulatedKernel implements Kernel {
     const attr = { ...data.attr };
     const perCpu = attr.valueBytes !== attr.valueSize || data.cpus !== this.cpus;
     if (perCpu) attr.valueBytes = perCpuStride(attr.valueSize) * this.cpus;
+    // The map's BTF is loaded into this kernel under a new id.
+    const btf = attr.btf && data.btf !== undefined ? this.btfs.add(Buffer.from(data.btf, 'hex')) : undefined;
+    if (attr.btf) attr.btf = btf ? { ...attr.btf, id: btf.id } : undefined;
     const m = buildMap(attr, { seed: data.seed });
     this.fill(m, data);
     this.table.register(m);
     this.table.hold(m);
+    btf?.maps.add(m);
     this.persisted.set(m, { oid, stamp });
     return m;
   }
@@ -346,6 +350,7 @@ export class EmulatedKernel implements Kernel {
   }
 
   private stored(m: EmuMap): StoredMap {
+    const btf = m.attr.btf && this.btfs.blobOf(m.attr.btf.id);
     return {
       version: 1,
       attr: m.attr,
@@ -353,6 +358,7 @@ export class EmulatedKernel implements Kernel {
       frozen: m.frozen,
       cpus: this.cpus,
       entries: encodeEntries(m.dump()),
+      ...(btf ? { btf: btf.toString('hex') } : {}),
     };
   }
 

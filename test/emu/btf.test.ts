@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
+import type { BtfValue } from '../../src/btf/codec.js';
 import { BtfBuilder, encodeBtf } from '../../src/btf/encode.js';
+import { EmulatedKernel } from '../../src/kernel/emulated.js';
+import { BpfMap } from '../../src/map/map.js';
 import { BpfError } from '../../src/kernel/error.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import { BPF_ANY, BPF_F_LOCK, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH } from '../../src/sys/constants.js';
@@ -124,4 +130,27 @@ test('emulated BTF objects: by id while held, refused loads say why', () => {
   k.close(fd);
   assert.throws(() => k.btfFdById(id), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT');
   assert.throws(() => k.btfLoad(encodeBtf([{ kind: 'ptr', name: '', type: 7 }])), /emulated kernel's BTF check says: .*past the last type/);
+});
+
+test('emulated: a pinned map keeps its BTF for other processes (a second kernel on the same store)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-btf-pins-'));
+  try {
+    const k1 = new EmulatedKernel({ dir });
+    const b = new BtfBuilder();
+    const v = b.struct('val', [{ name: 'lock', type: b.spinLock() }, { name: 'name', type: b.array(b.int('char', 1), 8) }]);
+    const path = '/sys/fs/bpf/btf-pin-test';
+    {
+      using m = BpfMap.create<BtfValue, BtfValue>({ kernel: k1, type: 'hash', maxEntries: 4, btf: { value: { btf: b.btf(), type: v } }, keySize: 4 }) as BpfMap<BtfValue, BtfValue>;
+      m.set(7, { name: 'seven' });
+      m.pin(path);
+    }
+    const k2 = new EmulatedKernel({ dir });
+    using again = BpfMap.openPinned<BtfValue, BtfValue>(path, { kernel: k2 });
+    assert.ok(again.info().btfId > 0);
+    assert.deepEqual(again.get(7), { lock: { val: 0 }, name: 'seven' });
+    assert.deepEqual(again.get(7, { lock: true }), { lock: { val: 0 }, name: 'seven' }, 'the spin lock travels too');
+    k2.unpin(path);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
