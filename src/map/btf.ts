@@ -6,7 +6,9 @@ import { btfTypeOfCodec } from '../btf/from-codec.js';
 import { loadBtf, openBtf, type LoadedBtf } from '../btf/load.js';
 import type { Codec } from '../codec/codec.js';
 import { isPerCpu, perCpu, type PerCpu, type PerCpuValue } from '../codec/percpu.js';
+import { BpfError } from '../kernel/error.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
+import { isPerCpuType } from '../kernel/sizes.js';
 import {
   BPF_MAP_TYPE_ARRAY,
   BPF_MAP_TYPE_BLOOM_FILTER,
@@ -119,8 +121,20 @@ export function withCodecsOf<K, V>(spec: MapBtf, opts: { key?: Codec<K>; value?:
   return out;
 }
 
-/** Codecs from a map's own BTF (its btf_id); a side without BTF, or whose type has no codec, stays raw. */
-export function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
+/**
+ * Codecs from a map's own BTF (its btf_id). A side without BTF, or whose type has no codec,
+ * stays raw; so do both when the BTF cannot be read (privileges, a freed object).
+ */
+export function readMapCodecs(kernel: Kernel, info: MapInfo): { key?: Codec<BtfValue>; value?: Codec<BtfValue> | PerCpu<BtfValue> } {
+  try {
+    return codecsFromMapBtf(kernel, info, isPerCpuType(info.type));
+  } catch (e) {
+    if (e instanceof BpfError || e instanceof BtfError) return {};
+    throw e;
+  }
+}
+
+function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
   key?: Codec<BtfValue>;
   value?: Codec<BtfValue> | PerCpu<BtfValue>;
 } {

@@ -41,7 +41,7 @@ import {
   walkChunks,
   type WalkOptions,
 } from './walk.js';
-import { codecsFromMapBtf, impliedKeySize, mapBtfSpec, prepareMapBtf, withCodecsOf, type MapBtf, type PreparedMapBtf } from './btf.js';
+import { impliedKeySize, readMapCodecs, mapBtfSpec, prepareMapBtf, withCodecsOf, type MapBtf, type PreparedMapBtf } from './btf.js';
 import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber, type MapFlagName, type MapTypeName } from './types.js';
 
 /** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
@@ -241,13 +241,10 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     }
     let o = opts;
     if (!opts.raw && info.btfId !== 0 && (opts.key === undefined || opts.value === undefined)) {
-      try {
-        const typed = codecsFromMapBtf(kernel, info, isPerCpuType(info.type)) as OpenOptions<K, V>;
-        o = { ...opts, key: opts.key ?? typed.key, value: opts.value ?? typed.value };
-      } catch (e) {
-        kernel.close(fd);
-        throw e;
-      }
+      // Reading BTF may be refused where the map is not (BTF_GET_FD_BY_ID wants CAP_SYS_ADMIN):
+      // the map then opens with raw bytes, as without BTF.
+      const typed = readMapCodecs(kernel, info) as OpenOptions<K, V>;
+      o = { ...opts, key: opts.key ?? typed.key, value: opts.value ?? typed.value };
     }
     return new BpfMap<K, V>(kernel, fd, info, o, path);
   }

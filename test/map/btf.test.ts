@@ -14,6 +14,8 @@ import { ipv4 } from '../../src/codec/ip.js';
 import { struct } from '../../src/codec/struct.js';
 import { union } from '../../src/codec/union.js';
 import { BpfError } from '../../src/kernel/error.js';
+import { BPF_BTF_GET_FD_BY_ID } from '../../src/sys/constants.js';
+import { errno } from '../../src/sys/errno.js';
 import { openKernel } from '../../src/kernel/open.js';
 import { BpfMap } from '../../src/map/map.js';
 import { bpftool, runBpftool } from '../helpers/bpftool.js';
@@ -141,6 +143,21 @@ for (const K of btfKernels()) {
       assert.throws(() => BpfMap.create({ kernel, type: 'hash', maxEntries: 1, valueSize: 8, btf: { key: { btf, type: 'struct flow_key' }, value: { btf, type: 'struct flow' } } }), /64-byte values, but the map would have \d+ and 8/);
       assert.throws(() => BpfMap.create({ kernel, type: 'hash', maxEntries: 1, btf: { value: { btf, type: 'struct flow' } } }), /keySize/);
     });
+  });
+
+  test(`${K.name}: a map whose BTF cannot be read (BTF_GET_FD_BY_ID refused) opens with raw bytes`, (t) => {
+    if (!K.available(t)) return;
+    const kernel = K.kernel();
+    using m = flowMap(kernel, 'btf_refused');
+    m.set(key(1), flow(1));
+    // As for a process with CAP_BPF but not CAP_SYS_ADMIN.
+    const refusing: Kernel = Object.create(kernel, {
+      btfFdById: { value: () => { throw new BpfError(BPF_BTF_GET_FD_BY_ID, errno.EPERM); } },
+    }) as Kernel;
+    using raw = BpfMap.fromId(m.id, { kernel: refusing });
+    const v = raw.get(m.encodeKey(key(1)));
+    assert.ok(Buffer.isBuffer(v));
+    assert.deepEqual(m.valueCodec.decode(v, 0), withLock(flow(1)));
   });
 
   describe(`BPF_F_LOCK on ${K.name}`, () => {
