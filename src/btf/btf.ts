@@ -98,7 +98,11 @@ export class Btf {
     const m = TAGGED.exec(name);
     if (!m) return this.names.get(name) ?? [];
     const [, kind, bare] = m as unknown as [string, string, string];
-    return (this.names.get(bare) ?? []).filter((id) => this.types[id]?.kind === kind);
+    // "enum x" finds 64-bit enums too, as C spells both the same.
+    return (this.names.get(bare) ?? []).filter((id) => {
+      const k = this.types[id]?.kind;
+      return k === kind || (kind === 'enum' && k === 'enum64');
+    });
   }
 
   /** Like find, but a BtfError naming what was looked for when there is no such type. */

@@ -82,6 +82,9 @@ describe('parseBtf on this machine\'s vmlinux', () => {
     assert.equal(btf.find('struct no_such_type_anywhere'), undefined);
     assert.throws(() => btf.get('struct no_such_type_anywhere'), BtfError);
     assert.ok(btf.findAll('struct sk_buff').every((id) => btf.type(id).kind === 'struct'));
+    const e64 = btf.types.findIndex((x) => x.kind === 'enum64' && x.name !== '');
+    assert.ok(e64 > 0);
+    assert.ok(btf.findAll(`enum ${btf.type(e64).name}`).includes(e64), 'enum names find 64-bit enums');
   });
 });
 
