@@ -47,7 +47,7 @@ const ENOENT = errno.ENOENT;
 const BTF_LOG_SIZE = 64 * 1024;
 
 /** The lines of a BTF log that say what is wrong: the complaint, with the type it is about. */
-export function btfLogHint(log: string): string {
+function btfLogHint(log: string): string {
   const lines = log.split('\n').map((l) => l.trim()).filter((l) => l !== '');
   const last = lines[lines.length - 1];
   if (last === undefined) return 'the kernel rejected the BTF blob (no log)';

@@ -33,9 +33,6 @@ function nested(offset: number): number {
   return 0x80000000 + offset;
 }
 
-/** The smallest log buffer the kernel accepts with a log level set. */
-export const BTF_LOG_MIN = 128;
-
 /** BPF_BTF_LOAD: [fd or -errno, the log's full size as the kernel reports it]. */
 export function sysBtfLoad(blob: Uint8Array, log: Uint8Array | null, logLevel: number): [number, number] {
   const L = BTF_LOAD_ATTR;
