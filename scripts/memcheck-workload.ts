@@ -4,7 +4,7 @@
 // commands (our own length checks guard those) and wrongly requires GET_NEXT_KEY's key even when it
 // is NULL, which the kernel defines as "the first key": that one call stays out of the run. With
 // --canary, makes one deliberate overrun through the raw native call, proving the checker sees it.
-import { BpfMap, perCpu, u32, u64 } from '../src/index.js';
+import { BpfMap, perCpu, struct, u32, u64, vmlinuxBtf } from '../src/index.js';
 import { nativeBpf } from '../src/sys/native.js';
 
 if (process.argv.includes('--canary')) {
@@ -60,5 +60,16 @@ for (const type of ['hash', 'lru_hash', 'array'] as const) {
   using again = BpfMap.fromId(m.id);
   BpfMap.fromName('memcheck').close();
   again.freeze();
+}
+{
+  // BTF: load a blob (BTF_LOAD, with its log buffer), create a map with it, open the map again so
+  // its BTF is read back through bpf_btf_info's nested pointer, then a kernel type as a value.
+  const stats = struct({ packets: u64, bytes: u64 });
+  using m = BpfMap.create({ type: 'hash', key: u32, value: stats, maxEntries: 4, btf: true });
+  m.set(1, { packets: 1n, bytes: 2n });
+  using again = BpfMap.fromId(m.id);
+  again.get(1 as never);
+  using ip = BpfMap.create({ type: 'array', maxEntries: 1, btf: { value: { btf: vmlinuxBtf(), type: 'struct iphdr' } } });
+  ip.dump();
 }
 console.log('memcheck workload done');
