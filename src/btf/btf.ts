@@ -318,7 +318,8 @@ export class Btf {
       case 'datasec':
         for (const v of t.vars) {
           this.ref(id, v.type, `datasec ${t.name} entry`);
-          if (v.offset + v.size > t.size) throw new BtfError(`datasec ${t.name} entry past its ${t.size} bytes`, id);
+          if (this.types[v.type]?.kind !== 'var') throw new BtfError(`datasec ${t.name} entry ${v.type} is not a var`, id);
+          if (v.size === 0 || v.offset + v.size > t.size) throw new BtfError(`datasec ${t.name} entry of ${v.size} bytes at ${v.offset} does not fit its ${t.size} bytes`, id);
         }
         break;
       case 'float':
@@ -335,8 +336,16 @@ export class Btf {
 
   /** Sizes and extents, once references are known good and nothing contains itself. */
   private checkLayout(id: number, t: BtfVoid | BtfType): void {
+    if (t.kind === 'datasec') {
+      for (const v of t.vars)
+        if (this.size(v.type, 0) > v.size) throw new BtfError(`datasec ${t.name}: var ${this.describe(v.type)} is larger than its ${v.size}-byte entry`, id);
+    }
     if (t.kind === 'struct' || t.kind === 'union') {
+      let last = 0;
       for (const m of t.members) {
+        // Struct members come in offset order (the kernel refuses others); union members all start at 0.
+        if (t.kind === 'struct' && m.bitOffset < last) throw new BtfError(`member "${m.name}" at bit ${m.bitOffset} comes before the previous member's bit ${last}`, id);
+        last = m.bitOffset;
         const s = this.sized(id, m.type, `member "${m.name}"`);
         let end = m.bitOffset + s * 8;
         if (m.bitSize > 0) {

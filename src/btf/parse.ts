@@ -189,6 +189,7 @@ export function parseBtf(buf: Uint8Array, opts: { pointerSize?: number } = {}): 
       }
       case 'fwd':
         noVlen();
+        if (sizeOrType !== 0) throw new BtfError(`fwd ${name} with size/type ${sizeOrType} (0 expected)`, id);
         types.push({ kind, name, union: kflag });
         break;
       case 'func':
