@@ -14,8 +14,10 @@ test('under valgrind, every bpf() path of the library touches only addressable b
   assert.equal(clean.status, 0, `memcheck found errors:\n${clean.stderr.split('\n').filter((l) => /Invalid|unaddressable|uninitialised|at 0x|by 0x/.test(l)).slice(0, 30).join('\n')}`);
   assert.match(clean.stdout, /memcheck workload done/);
   assert.match(clean.stderr, /ERROR SUMMARY: 0 errors/);
-  // The same checker, shown a kernel write past a buffer (the addon lied to on purpose), reports it.
+  // The same checker, shown a kernel write past a buffer (the addon lied to on purpose), reports it
+  // before the syscall. The write then really happens and may corrupt valgrind's own heap records,
+  // so valgrind can abort afterwards instead of exiting with the error code: the report is the proof.
   const canary = valgrind(['--canary']);
-  assert.equal(canary.status, 9, 'the overrun is reported');
+  assert.notEqual(canary.status, 0, 'the overrun is not passed over');
   assert.match(canary.stderr, /Syscall param bpf\(attr->value\) points to unaddressable byte/);
 });
