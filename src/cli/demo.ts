@@ -68,10 +68,15 @@ function ms(t: number): string {
 
 /** Creates the demo map afresh at path, filled with n flows. */
 function recreate(kernel: Kernel, path: string, n: number): FlowMap {
-  try {
-    unlinkSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  // The emulated kernel keeps its pins in its own store, and removes them itself.
+  const emulated = kernel as Kernel & { unpin?: (path: string) => boolean };
+  if (emulated.unpin) emulated.unpin(path);
+  else {
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
   const map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: n, name: 'demo_flows' });
   try {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
-import { lines, runCli, tool } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, lines, runCli, tool } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32 } from '../helpers/kernel.js';
 import { closeFixture, fixture, type FixtureType } from '../helpers/maps.js';
 
@@ -144,5 +145,28 @@ describe('bpfmap dump', () => {
     assert.deepEqual(lines(r.stdout).map((l) => JSON.parse(l)), [{ key: '05000000', value: sum.toString('hex') }]);
     const e = await runCli(['dump', 'id', String(empty.id), '--format', 'json']);
     assert.deepEqual(JSON.parse(e.stdout), []);
+  });
+
+  test('streams: a map whose JSON is larger than the whole JS heap still dumps', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const n = 300_000;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 16, valueSize: 16, maxEntries: n });
+    const keys = Buffer.alloc(n * 16);
+    for (let i = 0; i < n; i++) keys.writeUInt32LE(i, i * 16);
+    map.updateBatch({ keys, values: Buffer.alloc(n * 16, 0xab) });
+    // 86 bytes of JSON per entry: about 26 MB of text, under a 16 MB heap.
+    const child = spawn(process.execPath, ['--max-old-space-size=16', CLI, 'dump', 'id', String(map.id), '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    let newlines = 0;
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      bytes += b.length;
+      for (const c of b) if (c === 10) newlines++;
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.equal(newlines, n + 2, 'the brackets and one line per entry');
+    assert.ok(bytes > 16 * 2 ** 20, `${bytes} bytes of JSON`);
   });
 });
