@@ -159,7 +159,8 @@ export function perCpuModeOf(given: string | undefined, fallback: PerCpuMode): P
   return mode;
 }
 
-/** The view a command shows map's entries in. */
+/** The view a command shows map's entries in: through the codecs its BTF gave it, else hex. */
 export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): EntryView {
-  return hexView(map, perCpu);
+  if (map.info().btfId === 0) return hexView(map, perCpu);
+  return codecView(map, map.keyCodec, map.cpuCodec ?? map.valueCodec, perCpu);
 }
