@@ -4,7 +4,7 @@ import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { CLI_BATCH, FORMAT_HELP, PERCPU_HELP } from './dump.js';
 import { entryWriter, formatOf } from './formats.js';
 import { kernelFrom } from './kernel-option.js';
-import { exitOnClosedPipe, Output } from './output.js';
+import { closedOutputLoses, Output } from './output.js';
 import { progressFor } from './progress.js';
 import { openMap, parseSelector } from './selector.js';
 import { streamChunks } from './stream.js';
@@ -26,7 +26,7 @@ export function drainCommand(): Command {
       using map = openMap(sel, kernelFrom(o.kernel));
       const view = viewOf(map, perCpu);
       const chunks = drainChunks(map, { batchSize: o.batch });
-      exitOnClosedPipe(process.stdout);
+      closedOutputLoses('entries drained from the map but not yet written are lost');
       await streamChunks(chunks, entryWriter(format, view, map.keySize, map.valueBytes), new Output(process.stdout), progressFor(map, 'drain', o.progress));
     });
 }

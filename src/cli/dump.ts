@@ -4,7 +4,7 @@ import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { UsageError } from './errors.js';
 import { entryWriter, formatOf } from './formats.js';
 import { kernelFrom } from './kernel-option.js';
-import { exitOnClosedPipe, Output } from './output.js';
+import { Output } from './output.js';
 import { progressFor } from './progress.js';
 import { openMap, parseSelector } from './selector.js';
 import { streamChunks } from './stream.js';
@@ -54,7 +54,6 @@ export function dumpCommand(): Command {
       const view = viewOf(map, perCpu);
       const opts = { batchSize: o.batch, mode: walk };
       const mode = resolveMode(map, opts);
-      exitOnClosedPipe(process.stdout);
       await streamChunks(walkChunks(map, mode, opts), entryWriter(format, view, map.keySize, map.valueBytes), new Output(process.stdout),
         progressFor(map, 'dump', o.progress), o.limit);
     });

@@ -4,6 +4,7 @@ import { BpfMap } from '../../src/map/map.js';
 import { spawn } from 'node:child_process';
 import { CLI, lines, runCli, tool } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32 } from '../helpers/kernel.js';
+import { Tmux } from '../helpers/tmux.js';
 import { closeFixture, fixture, type FixtureType } from '../helpers/maps.js';
 
 interface Entry {
@@ -99,6 +100,21 @@ describe('bpfmap dump', () => {
       } finally {
         closeFixture(f);
       }
+    }
+  });
+
+  test('a terminal gets a table by default', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmux = tool(t, 'tmux');
+    if (!tmux) return;
+    const f = fixture(LINUX.kernel(), 'array', 3);
+    try {
+      using term = new Tmux(tmux);
+      term.type(`node ${CLI} dump id ${f.map.id}; echo EXIT=$?`);
+      const s = await term.waitFor(/EXIT=\d/);
+      assert.match(s, /^key {7}value\n-{8} {2}-{16}\n00000000 {2}[0-9a-f]{16}\n01000000 {2}[0-9a-f]{16}\n02000000 {2}[0-9a-f]{16}\nEXIT=0/m);
+    } finally {
+      closeFixture(f);
     }
   });
 
