@@ -78,7 +78,8 @@ function recreate(kernel: Kernel, path: string, n: number): FlowMap {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
-  const map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: n, name: 'demo_flows' });
+  // btf: true describes the codecs to the kernel, so dump, show and bpftool print typed flows.
+  const map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: n, name: 'demo_flows', btf: true });
   try {
     map.updateBatch(demoFlows(n), { chunkSize: CLI_BATCH });
     map.pin(path);

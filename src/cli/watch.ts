@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import type { Codec } from '../codec/codec.js';
-import { sumPerCpu } from '../codec/percpu.js';
 import type { BpfMap } from '../map/map.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { CLI_BATCH } from './dump.js';
 import { UsageError } from './errors.js';
 import { kernelFrom } from './kernel-option.js';
 import { Screen } from './screen.js';
-import { openMap, parseSelector, selectorText } from './selector.js';
+import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
 
 const WIDTHS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
@@ -57,8 +56,8 @@ function pick(v: unknown, path: string): unknown {
 }
 
 /**
- * A value field by name, through the codec of a map with BTF (per-CPU: summed with the codec's
- * add): `bytes`, `stats.packets`; by default the value itself when it is a number, else its first
+ * A value field by name, through the codec of a map with BTF (per-CPU: summed over the CPUs):
+ * `bytes`, `stats.packets`; by default the value itself when it is a number, else its first
  * numeric field.
  */
 export function namedFieldReader(map: BpfMap<unknown, unknown>, elem: Codec<unknown>, path: string | undefined): { name: string; read: FieldReader } {
@@ -67,12 +66,14 @@ export function namedFieldReader(map: BpfMap<unknown, unknown>, elem: Codec<unkn
   if (name === undefined) throw new UsageError(`${elem.name} values have no numeric field to watch`);
   if (!fields.includes(name))
     throw new UsageError(`--field ${name} is not a numeric field of ${elem.name} (fields: ${fields.join(', ') || 'none'})`);
-  if (map.perCpu && elem.add === undefined) throw new UsageError(`${elem.name} values cannot be added over CPUs`);
   const stride = map.perCpu ? map.valueBytes / map.cpus : map.valueBytes;
   const cpus = map.perCpu ? map.cpus : 1;
-  const value = cpus === 1 ? (b: Buffer, o: number) => elem.decode(b, o)
-    : (b: Buffer, o: number) => sumPerCpu(elem, Array.from({ length: cpus }, (_, c) => elem.decode(b, o + c * stride)));
-  return { name: name || 'value', read: (b, o) => Number(pick(value(b, o), name)) };
+  const read: FieldReader = (b, o) => {
+    let sum = 0;
+    for (let c = 0; c < cpus; c++) sum += Number(pick(elem.decode(b, o + c * stride), name));
+    return sum;
+  };
+  return { name: name || 'value', read };
 }
 
 interface Row {
@@ -167,17 +168,18 @@ export function watchCommand(): Command {
     .option('--sort <by>', 'value (the field) or rate (its change per second)', 'value')
     .option('--interval <seconds>', 'seconds between reads', '1')
     .option('--batch <n>', 'entries per LOOKUP_BATCH syscall', integer(1), CLI_BATCH)
+    .option('--hex', HEX_HELP)
     .addHelpText('after', '\nKeys: q, Esc or Ctrl-C quit and give the terminal back.\n')
-    .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; kernel?: string }) => {
+    .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       if (o.sort !== 'value' && o.sort !== 'rate') throw new UsageError(`--sort must be value or rate, got "${o.sort}"`);
       const seconds = Number(o.interval);
       if (!Number.isFinite(seconds) || seconds < 0.05 || seconds > 3600) throw new UsageError(`--interval must be seconds from 0.05 to 3600, got "${o.interval}"`);
       if (!process.stdout.isTTY) throw new UsageError('watch draws on a terminal, and stdout is not one: use dump for pipes and files');
-      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true });
-      const typed = map.info().btfId !== 0;
+      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true, raw: o.hex === true });
+      const typed = o.hex !== true && map.info().btfId !== 0;
       const field = !typed || (o.field !== undefined && RAW_FIELD.test(o.field)) ? fieldReader(map, o.field) : namedFieldReader(map, map.cpuCodec ?? map.valueCodec, o.field);
-      const keys = viewOf(map, 'each');
+      const keys = viewOf(map, 'each', !typed);
       const showKey = (b: Buffer, off: number): string => {
         const text = keys.keyText(b, off);
         return text.startsWith('"') ? (JSON.parse(text) as string) : text;

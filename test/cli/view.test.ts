@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { codecView, hexView } from '../../src/cli/view.js';
+import { addJson, codecView, hexView } from '../../src/cli/view.js';
 import { u32, u64 } from '../../src/codec/int.js';
 import { perCpu } from '../../src/codec/percpu.js';
 import { struct } from '../../src/codec/struct.js';
@@ -49,5 +49,13 @@ describe('entry views', () => {
     assert.throws(() => v.parseKey('010203', k, 0), /key is 3 bytes, but the map's keys are 2 bytes/);
     assert.throws(() => v.parseKey(['0x100', '0x01'], k, 0), /byte 0/);
     assert.throws(() => v.parseValue(['00', '00', '00'], 'values', Buffer.alloc(3), 0), /"values" \(one per CPU\) is for per-CPU maps/);
+  });
+
+  test('JSON sums for codecs without add: exact integers, decimal strings past 2^53, other leaves kept', () => {
+    assert.deepEqual(addJson({ a: 1, b: [2, 3], ip: '10.0.0.1', big: '9007199254740991' }, { a: 2, b: [5, 7], ip: '10.0.0.2', big: 1 }),
+      { a: 3, b: [7, 10], ip: '10.0.0.1', big: '9007199254740992' });
+    assert.equal(addJson('18446744073709551615', '1'), '18446744073709551616');
+    assert.equal(addJson(1.5, 2.25), 3.75);
+    assert.equal(addJson(-3, 1), -2);
   });
 });
