@@ -17,10 +17,19 @@ export function cType(btf: Btf, id: number): string {
   return `${name} { ${members.join(' ')} }`;
 }
 
-/** The C types of a map's keys and values from its BTF, or null when it has none. */
+/**
+ * The C types of a map's keys and values from its BTF, or null when it has none. Reading BTF can
+ * be refused where the map is not (BTF_GET_FD_BY_ID wants CAP_SYS_ADMIN): the types then say why.
+ */
 export function mapTypes(kernel: Kernel, info: MapInfo): { id: number; key: string | null; value: string | null } | null {
   if (info.btfId === 0) return null;
-  const btf = btfFromId(info.btfId, kernel);
+  let btf: Btf;
+  try {
+    btf = btfFromId(info.btfId, kernel);
+  } catch (e) {
+    const why = `unreadable: ${(e as Error).message}`;
+    return { id: info.btfId, key: why, value: why };
+  }
   return {
     id: info.btfId,
     key: info.btfKeyTypeId ? cType(btf, info.btfKeyTypeId) : null,

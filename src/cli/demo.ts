@@ -120,6 +120,6 @@ export function demoCommand(): Command {
         ['SOURCE', 'DESTINATION', 'PROTO', 'PACKETS', 'BYTES']));
       say(`\nnext: bpfmap show pinned ${o.pin}`);
       say(`      bpfmap dump pinned ${o.pin} --limit 5`);
-      say(`      bpfmap watch pinned ${o.pin} --field u64@8`);
+      say(`      bpfmap watch pinned ${o.pin} --field bytes`);
     });
 }

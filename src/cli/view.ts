@@ -180,8 +180,14 @@ export function perCpuModeOf(given: string | undefined, fallback: PerCpuMode): P
   return mode;
 }
 
+/** Whether a codec is the raw bytes a map without (readable) BTF is opened with. */
+function isBytes(codec: Codec<unknown>): boolean {
+  return codec.name === `${codec.size} bytes`;
+}
+
 /** The view a command shows map's entries in: through the codecs its BTF gave it (unless raw), else hex. */
 export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false): EntryView {
-  if (raw || map.info().btfId === 0) return hexView(map, perCpu);
-  return codecView(map, map.keyCodec, map.cpuCodec ?? map.valueCodec, perCpu);
+  const value = map.cpuCodec ?? map.valueCodec;
+  if (raw || (isBytes(map.keyCodec) && isBytes(value))) return hexView(map, perCpu);
+  return codecView(map, map.keyCodec, value, perCpu);
 }

@@ -175,15 +175,16 @@ export function watchCommand(): Command {
       if (o.sort !== 'value' && o.sort !== 'rate') throw new UsageError(`--sort must be value or rate, got "${o.sort}"`);
       const seconds = Number(o.interval);
       if (!Number.isFinite(seconds) || seconds < 0.05 || seconds > 3600) throw new UsageError(`--interval must be seconds from 0.05 to 3600, got "${o.interval}"`);
-      if (!process.stdout.isTTY) throw new UsageError('watch draws on a terminal, and stdout is not one: use dump for pipes and files');
       using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true, raw: o.hex === true });
-      const typed = o.hex !== true && map.info().btfId !== 0;
-      const field = !typed || (o.field !== undefined && RAW_FIELD.test(o.field)) ? fieldReader(map, o.field) : namedFieldReader(map, map.cpuCodec ?? map.valueCodec, o.field);
+      const elem = map.cpuCodec ?? map.valueCodec;
+      const typed = o.hex !== true && elem.name !== `${elem.size} bytes`;
+      const field = !typed || (o.field !== undefined && RAW_FIELD.test(o.field)) ? fieldReader(map, o.field) : namedFieldReader(map, elem, o.field);
       const keys = viewOf(map, 'each', !typed);
       const showKey = (b: Buffer, off: number): string => {
         const text = keys.keyText(b, off);
         return text.startsWith('"') ? (JSON.parse(text) as string) : text;
       };
+      if (!process.stdout.isTTY) throw new UsageError('watch draws on a terminal, and stdout is not one: use dump for pipes and files');
       const watcher = new Watcher(map, field.read, o.top, o.sort, o.batch, showKey);
       const title = `${selectorText(sel)} (id ${map.id}${map.name ? ` "${map.name}"` : ''}, ${map.typeName})`;
       const screen = new Screen();

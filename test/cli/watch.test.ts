@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { flowKey, flowStats } from '../../src/cli/demo.js';
 import { namedFieldReader, Watcher } from '../../src/cli/watch.js';
 import { u32 as u32Codec, u64 as u64Codec } from '../../src/codec/int.js';
 import { perCpu } from '../../src/codec/percpu.js';
@@ -44,6 +45,25 @@ describe('bpfmap watch', () => {
     await term.waitFor(/EXIT=0/);
     assert.doesNotMatch(term.screen(), /entries 30/, 'the watch screen is gone');
     await restored(term);
+  });
+
+  test('a map with BTF: fields by name, keys decoded', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmux = tool(t, 'tmux');
+    if (!tmux) return;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', key: flowKey, value: flowStats, maxEntries: 16, btf: true });
+    for (let i = 1; i <= 5; i++) map.set({ saddr: `10.0.0.${i}`, daddr: '10.0.0.99', sport: i, dport: 53, proto: 17 }, { packets: BigInt(100 - i), bytes: BigInt(i * 1000) });
+    using term = new Tmux(tmux, 160);
+    term.type(`node ${CLI} watch id ${map.id} --field bytes --top 2; echo EXIT=$?`);
+    const s = await term.waitFor(/entries 5 /);
+    assert.match(s, /total bytes 15,000/);
+    assert.match(s, /KEY +BYTES +RATE\/s/);
+    assert.match(s, /^ +1 {2}\{"saddr":\d+,"daddr":\d+,"sport":\d+,"dport":\d+,"proto":17\} +5,000 /m);
+    term.keys('q');
+    await term.waitFor(/EXIT=0/);
+    const bad = await runCli(['watch', 'id', String(map.id), '--field', 'drops']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--field drops is not a numeric field of struct flow_stats \(fields: packets, bytes\)/);
   });
 
   test('Ctrl-C quits too and restores the terminal; without a terminal watch is a usage error', async (t) => {
