@@ -71,7 +71,8 @@ describe('bpfmap dump', () => {
     for (const type of TYPES) {
       const f = fixture(LINUX.kernel(), type, 30);
       try {
-        const formats = ['json', 'ndjson', 'csv', 'table'];
+        // Every type in the JSON formats; the tabular ones flatten the same values, two types suffice.
+        const formats = type === 'hash' || type === 'percpu_hash' ? ['json', 'ndjson', 'csv', 'table'] : ['json', 'ndjson'];
         const runs = await Promise.all(formats.map((format) => runCli(['dump', 'id', String(f.map.id), '--format', format, '--percpu', 'each'])));
         for (const [i, r] of runs.entries()) {
           const format = formats[i] as string;
