@@ -6,7 +6,7 @@ import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { UsageError } from './errors.js';
 import { InputError, inputStream, packEntries, readEntries, type InputEntry } from './input.js';
 import { kernelFrom } from './kernel-option.js';
-import { openMap, parseSelector, selectorText } from './selector.js';
+import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
 
 async function* given(keys: string[]): AsyncGenerator<InputEntry, void, void> {
@@ -31,11 +31,12 @@ export function deleteEntriesCommand(): Command {
     .option('--all', 'delete every entry (read in batches, deleted in batches)')
     .option('--file <path>', 'read entries (as dump prints them; values are ignored) from this file instead of stdin')
     .option('--batch <n>', 'keys per DELETE_BATCH syscall', integer(1), CLI_BATCH)
-    .action(async (by: string, which: string, o: { key: string[]; all?: boolean; file?: string; batch: number; kernel?: string }) => {
+    .option('--hex', HEX_HELP)
+    .action(async (by: string, which: string, o: { key: string[]; all?: boolean; file?: string; batch: number; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       if (o.all && (o.key.length > 0 || o.file !== undefined)) throw new UsageError('--all deletes everything: give no --key or --file with it');
       const input = o.all || o.key.length > 0 ? undefined : inputStream(o.file, 'delete-entries');
-      using map = openMap(sel, kernelFrom(o.kernel));
+      using map = openMap(sel, kernelFrom(o.kernel), { raw: o.hex === true });
       let deleted = 0;
       try {
         if (o.all) {
@@ -43,7 +44,7 @@ export function deleteEntriesCommand(): Command {
           const opts = { batchSize: o.batch };
           for (const c of walkChunks(map, resolveMode(map, opts), opts)) deleted += map.deleteBatch({ keys: c.keys.subarray(0, c.count * map.keySize) }, { chunkSize: o.batch });
         } else {
-          const view = viewOf(map, 'each');
+          const view = viewOf(map, 'each', o.hex === true);
           const packed = await packEntries(input ? readEntries(input) : given(o.key), view, map.keySize, map.valueBytes, false);
           deleted = map.deleteBatch({ keys: packed.keys }, { chunkSize: o.batch });
         }

@@ -68,12 +68,18 @@ function ms(t: number): string {
 
 /** Creates the demo map afresh at path, filled with n flows. */
 function recreate(kernel: Kernel, path: string, n: number): FlowMap {
-  try {
-    unlinkSync(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  // The emulated kernel keeps its pins in its own store, and removes them itself.
+  const emulated = kernel as Kernel & { unpin?: (path: string) => boolean };
+  if (emulated.unpin) emulated.unpin(path);
+  else {
+    try {
+      unlinkSync(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
   }
-  const map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: n, name: 'demo_flows' });
+  // btf: true describes the codecs to the kernel, so dump, show and bpftool print typed flows.
+  const map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: n, name: 'demo_flows', btf: true });
   try {
     map.updateBatch(demoFlows(n), { chunkSize: CLI_BATCH });
     map.pin(path);
@@ -114,6 +120,6 @@ export function demoCommand(): Command {
         ['SOURCE', 'DESTINATION', 'PROTO', 'PACKETS', 'BYTES']));
       say(`\nnext: bpfmap show pinned ${o.pin}`);
       say(`      bpfmap dump pinned ${o.pin} --limit 5`);
-      say(`      bpfmap watch pinned ${o.pin} --field u64@8`);
+      say(`      bpfmap watch pinned ${o.pin} --field bytes`);
     });
 }

@@ -4,9 +4,9 @@ import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { UsageError } from './errors.js';
 import { entryWriter, formatOf } from './formats.js';
 import { kernelFrom } from './kernel-option.js';
-import { exitOnClosedPipe, Output } from './output.js';
+import { Output } from './output.js';
 import { progressFor } from './progress.js';
-import { openMap, parseSelector } from './selector.js';
+import { HEX_HELP, openMap, parseSelector } from './selector.js';
 import { streamChunks } from './stream.js';
 import { perCpuModeOf, viewOf } from './view.js';
 
@@ -23,6 +23,7 @@ export interface DumpOptions {
   limit?: number;
   walk: string;
   progress: boolean;
+  hex?: boolean;
   kernel?: string;
 }
 
@@ -32,7 +33,7 @@ function walkOf(s: string): 'auto' | WalkMode {
 }
 
 export function dumpCommand(): Command {
-  return withKernel(withMapArgs(newCommand('dump', 'print every entry, read with LOOKUP_BATCH and streamed (keys and values as hex)', [
+  return withKernel(withMapArgs(newCommand('dump', 'print every entry, read with LOOKUP_BATCH and streamed (decoded by the map\'s BTF, else as hex)', [
     'bpfmap dump id 42',
     'bpfmap dump pinned /sys/fs/bpf/flows --format ndjson | jq -c .',
     'bpfmap dump name counts --format csv --percpu sum > counts.csv',
@@ -42,6 +43,7 @@ export function dumpCommand(): Command {
     .option('--format <format>', FORMAT_HELP)
     .option('--percpu <mode>', PERCPU_HELP)
     .option('--batch <n>', 'entries per LOOKUP_BATCH syscall', integer(1), CLI_BATCH)
+    .option('--hex', HEX_HELP)
     .option('--limit <n>', 'stop after n entries', integer(0))
     .option('--walk <mode>', 'auto (batch where supported) | batch | per-element (GET_NEXT_KEY + LOOKUP_ELEM)', 'auto')
     .option('--no-progress', 'never draw the progress bar (drawn on stderr for large maps when stderr is a terminal)')
@@ -50,11 +52,10 @@ export function dumpCommand(): Command {
       const format = formatOf(o.format, process.stdout.isTTY === true);
       const perCpu = perCpuModeOf(o.percpu, format === 'table' ? 'sum' : 'each');
       const walk = walkOf(o.walk);
-      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true });
-      const view = viewOf(map, perCpu);
+      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true, raw: o.hex === true });
+      const view = viewOf(map, perCpu, o.hex === true);
       const opts = { batchSize: o.batch, mode: walk };
       const mode = resolveMode(map, opts);
-      exitOnClosedPipe(process.stdout);
       await streamChunks(walkChunks(map, mode, opts), entryWriter(format, view, map.keySize, map.valueBytes), new Output(process.stdout),
         progressFor(map, 'dump', o.progress), o.limit);
     });

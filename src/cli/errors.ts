@@ -1,7 +1,6 @@
 import { BpfError } from '../kernel/error.js';
 
 /** Exit codes of the CLI: documented in every command's help. */
-export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
 

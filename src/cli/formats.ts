@@ -18,15 +18,18 @@ export interface EntryWriter {
   end(): string;
 }
 
+/** A cell: column name, text, and whether it holds a number (right-aligned in tables). */
+type Cell = [string, string, boolean];
+
 /** Cells of one entry: nested values flattened to dotted/indexed column names. */
-function flatten(v: unknown, name: string, out: Array<[string, string]>): void {
+function flatten(v: unknown, name: string, out: Cell[]): void {
   if (Array.isArray(v)) v.forEach((x, i) => flatten(x, `${name}[${i}]`, out));
   else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) flatten(x, `${name}.${k}`, out);
-  else out.push([name, v === null || v === undefined ? '' : String(v)]);
+  else out.push([name, v === null || v === undefined ? '' : String(v), typeof v === 'number']);
 }
 
-function cells(view: EntryView, keys: Buffer, ko: number, values: Buffer, vo: number): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+function cells(view: EntryView, keys: Buffer, ko: number, values: Buffer, vo: number): Cell[] {
+  const out: Cell[] = [];
   flatten(view.key(keys, ko), 'key', out);
   flatten(view.value(values, vo), view.valueField, out);
   return out;
@@ -79,7 +82,7 @@ function csvWriter(view: EntryView, ks: number, vs: number): EntryWriter {
           columns = row.map(([c]) => c);
           text += columns.map(csvCell).join(',') + '\n';
         }
-        const byName = new Map(row);
+        const byName = new Map(row.map(([c, v]) => [c, v]));
         text += columns.map((c) => csvCell(byName.get(c) ?? '')).join(',') + '\n';
       }
       return text;
@@ -87,8 +90,6 @@ function csvWriter(view: EntryView, ks: number, vs: number): EntryWriter {
     end: () => '',
   };
 }
-
-const NUMBER = /^-?[0-9]+(\.[0-9]+)?$/;
 
 /** Aligned columns; widths come from the first piece, since a streamed table cannot look ahead. */
 function tableWriter(view: EntryView, ks: number, vs: number): EntryWriter {
@@ -101,17 +102,19 @@ function tableWriter(view: EntryView, ks: number, vs: number): EntryWriter {
     begin: () => '',
     chunk: (k, v, n) => {
       const rows: string[][] = [];
+      const isNumber: boolean[][] = [];
       for (let i = 0; i < n; i++) {
         const row = cells(view, k, i * ks, v, i * vs);
         if (!columns) columns = row.map(([c]) => c);
-        const byName = new Map(row);
-        rows.push(columns.map((c) => byName.get(c) ?? ''));
+        const byName = new Map(row.map((c) => [c[0], c]));
+        rows.push(columns.map((c) => byName.get(c)?.[1] ?? ''));
+        isNumber.push(columns.map((c) => byName.get(c)?.[2] ?? false));
       }
       let text = '';
       if (columns && widths.length === 0 && rows.length > 0) {
         const cols = columns;
         widths = cols.map((c, j) => Math.max(c.length, ...rows.map((r) => (r[j] as string).length)));
-        numeric = cols.map((_, j) => rows.every((r) => NUMBER.test(r[j] as string)));
+        numeric = cols.map((_, j) => isNumber.every((r) => r[j]));
         text += line(cols) + line(widths.map((w) => '-'.repeat(w)));
       }
       return text + rows.map(line).join('');

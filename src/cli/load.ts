@@ -4,7 +4,7 @@ import { CLI_BATCH } from './dump.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { InputError, inputStream, packEntries, readEntries } from './input.js';
 import { kernelFrom } from './kernel-option.js';
-import { openMap, parseSelector, selectorText } from './selector.js';
+import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
 
 export function loadCommand(): Command {
@@ -15,12 +15,13 @@ export function loadCommand(): Command {
   ])))
     .option('--file <path>', 'read the entries from this file instead of stdin')
     .option('--batch <n>', 'entries per UPDATE_BATCH syscall', integer(1), CLI_BATCH)
+    .option('--hex', HEX_HELP)
     .addHelpText('after', `\nThe whole input is checked before the first write: bad input (bad JSON, a key of the wrong size,\nan unknown field) writes nothing. A kernel error part-way says how many entries were applied.\nPer-CPU maps take "values" (one per CPU, as dump prints by default) or a summed "value", written to CPU 0.\n`)
-    .action(async (by: string, which: string, o: { file?: string; batch: number; kernel?: string }) => {
+    .action(async (by: string, which: string, o: { file?: string; batch: number; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       const input = inputStream(o.file, 'load');
-      using map = openMap(sel, kernelFrom(o.kernel));
-      const view = viewOf(map, 'each');
+      using map = openMap(sel, kernelFrom(o.kernel), { raw: o.hex === true });
+      const view = viewOf(map, 'each', o.hex === true);
       let packed;
       try {
         packed = await packEntries(readEntries(input), view, map.keySize, map.valueBytes, true);

@@ -8,6 +8,7 @@ import { dumpCommand } from './dump.js';
 import { EXIT_CODES, usageLine } from './command.js';
 import { errorLine, EXIT_USAGE, exitCodeOf } from './errors.js';
 import { listCommand } from './list.js';
+import { exitOnClosedPipe } from './output.js';
 import { loadCommand } from './load.js';
 import { pinCommand } from './pin.js';
 import { showCommand } from './show.js';
@@ -45,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(p.helpInformation());
     return EXIT_USAGE;
   }
+  exitOnClosedPipe(process.stdout);
   try {
     await p.parseAsync(argv, { from: 'user' });
     return 0;

@@ -30,13 +30,22 @@ export class Output {
   }
 }
 
+let lossOnClose: string | undefined;
+
+/** What a closed output loses (drain: entries already removed from the map); it then exits 1 saying so. */
+export function closedOutputLoses(what: string): void {
+  lossOnClose = what;
+}
+
 /**
  * A reader that goes away (`bpfmap dump ... | head`) ends the output: exit quietly, like other
- * Unix tools, instead of printing a stack trace for EPIPE.
+ * Unix tools, instead of printing a stack trace for EPIPE; unless that loses data.
  */
 export function exitOnClosedPipe(stream: NodeJS.WritableStream): void {
   stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    if (e.code !== 'EPIPE') throw e;
+    if (lossOnClose === undefined) process.exit(0);
+    process.stderr.write(`bpfmap: the output closed early: ${lossOnClose}\n`);
+    process.exit(1);
   });
 }

@@ -29,16 +29,22 @@ export function selectorText(s: Selector): string {
   return s.kind === 'id' ? `id ${s.id}` : s.kind === 'pinned' ? `pinned ${s.path}` : `name ${s.name}`;
 }
 
-/** Opens the selected map; a failure says which selector it was about. */
-export function openMap(s: Selector, kernel: Kernel, access: { readOnly?: boolean } = {}): BpfMap {
+export const HEX_HELP = 'keys and values as hex, even when the map has BTF';
+
+/**
+ * Opens the selected map, typed by its BTF unless raw (or it has none); a failure says which
+ * selector it was about.
+ */
+export function openMap(s: Selector, kernel: Kernel, opts: { readOnly?: boolean; raw?: boolean } = {}): BpfMap<unknown, unknown> {
+  const raw = opts.raw ?? false;
   try {
     switch (s.kind) {
       case 'id':
-        return BpfMap.fromId(s.id, { kernel });
+        return BpfMap.fromId(s.id, { kernel, raw });
       case 'pinned':
-        return BpfMap.openPinned(s.path, { kernel, readOnly: access.readOnly ?? false });
+        return BpfMap.openPinned(s.path, { kernel, raw, readOnly: opts.readOnly ?? false });
       case 'name':
-        return BpfMap.fromName(s.name, { kernel });
+        return BpfMap.fromName(s.name, { kernel, raw });
     }
   } catch (e) {
     const what = s.kind === 'id' ? `id ${s.id}` : s.kind === 'pinned' ? s.path : `"${s.name}"`;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mapTypes } from './btf-types.js';
 import { alignColumns, toJsonText } from './columns.js';
 import { newCommand, withKernel, withMapArgs } from './command.js';
 import { kernelFrom } from './kernel-option.js';
@@ -13,9 +14,11 @@ export function showCommand(): Command {
     .option('--json', 'the info as one JSON object')
     .action((by: string, which: string, o: { json?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
-      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true });
+      const kernel = kernelFrom(o.kernel);
+      using map = openMap(sel, kernel, { readOnly: true, raw: true });
       const info = map.info();
-      const btf = info.btfId ? { id: info.btfId, keyTypeId: info.btfKeyTypeId, valueTypeId: info.btfValueTypeId } : null;
+      const types = mapTypes(kernel, info);
+      const btf = types ? { id: info.btfId, keyTypeId: info.btfKeyTypeId, valueTypeId: info.btfValueTypeId, key: types.key, value: types.value } : null;
       if (o.json) {
         const { typeName, flagNames, type, ...rest } = info;
         process.stdout.write(toJsonText({ ...rest, type: typeName, typeNumber: type, flagNames, cpus: map.perCpu ? map.cpus : undefined, pinned: sel.kind === 'pinned' ? sel.path : undefined, btf }, 2) + '\n');
@@ -29,8 +32,10 @@ export function showCommand(): Command {
         ['value', `${info.valueSize} bytes${map.perCpu ? ` per CPU, ${map.cpus} possible CPUs` : ''}`],
         ['max_entries', String(info.maxEntries)],
         ['flags', info.flagNames.join(',') || '-'],
-        ['btf', btf ? `id ${btf.id}, key type ${btf.keyTypeId}, value type ${btf.valueTypeId}` : 'none (keys and values shown as hex)'],
+        ['btf', btf ? `id ${btf.id}` : 'none (keys and values shown as hex)'],
       ];
+      if (btf?.key) rows.push(['key type', btf.key]);
+      if (btf?.value) rows.push(['value type', btf.value]);
       if (sel.kind === 'pinned') rows.push(['pinned', sel.path]);
       process.stdout.write(alignColumns(rows));
     });

@@ -1,4 +1,4 @@
-import { fromJSONValue, toJSONValue, type Codec } from '../codec/codec.js';
+import { fromJSONValue, toJSONValue, type Codec, type JsonValue } from '../codec/codec.js';
 import { sumPerCpu } from '../codec/percpu.js';
 import type { BpfMap } from '../map/map.js';
 import { UsageError } from './errors.js';
@@ -109,9 +109,32 @@ export function hexView(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): Entr
   };
 }
 
+const INTEGER = /^-?[0-9]+$/;
+
+/**
+ * The sum of two JSON values of the same type, for codecs without add (those from BTF): integers
+ * (numbers, or decimal strings past 2^53) are added exactly, leaves that are not numbers (text,
+ * addresses) are kept from the first.
+ */
+export function addJson(a: JsonValue, b: JsonValue): JsonValue {
+  const int = (x: JsonValue): bigint | undefined =>
+    typeof x === 'number' && Number.isSafeInteger(x) ? BigInt(x) : typeof x === 'string' && INTEGER.test(x) ? BigInt(x) : undefined;
+  if (typeof a === 'number' && typeof b === 'number' && !(Number.isSafeInteger(a) && Number.isSafeInteger(b))) return a + b;
+  const x = int(a);
+  const y = int(b);
+  if (x !== undefined && y !== undefined) {
+    const sum = x + y;
+    return sum >= BigInt(Number.MIN_SAFE_INTEGER) && sum <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(sum) : sum.toString();
+  }
+  if (Array.isArray(a) && Array.isArray(b)) return a.map((v, i) => (i < b.length ? addJson(v, b[i] as JsonValue) : v));
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b))
+    return Object.fromEntries(Object.entries(a).map(([k, v]) => [k, k in b ? addJson(v, b[k] as JsonValue) : v]));
+  return a;
+}
+
 /**
  * Keys and values through codecs (a map's BTF): JSON as the codecs write it, read back with
- * their fromJSON. Per-CPU sums use the codec's exact add.
+ * their fromJSON. Per-CPU sums use the codec's exact add, or addJson.
  */
 export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, value: Codec<unknown>, perCpu: PerCpuMode): EntryView {
   const { cpus } = map;
@@ -120,10 +143,8 @@ export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, va
   let show: (b: Buffer, o: number) => unknown;
   if (!map.perCpu) show = (b, o) => toJSONValue(value, value.decode(b, o));
   else if (perCpu === 'each') show = (b, o) => each(b, o).map((v) => toJSONValue(value, v));
-  else {
-    if (value.add === undefined) throw new UsageError(`--percpu sum: ${value.name} values cannot be added; use --percpu each`);
-    show = (b, o) => toJSONValue(value, sumPerCpu(value, each(b, o)));
-  }
+  else if (value.add !== undefined) show = (b, o) => toJSONValue(value, sumPerCpu(value, each(b, o)));
+  else show = (b, o) => each(b, o).map((v) => toJSONValue(value, v)).reduce(addJson);
   const showKey = (b: Buffer, o: number): unknown => toJSONValue(key, key.decode(b, o));
   return {
     valueField: map.perCpu && perCpu === 'each' ? 'values' : 'value',
@@ -159,7 +180,14 @@ export function perCpuModeOf(given: string | undefined, fallback: PerCpuMode): P
   return mode;
 }
 
-/** The view a command shows map's entries in. */
-export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): EntryView {
-  return hexView(map, perCpu);
+/** Whether a codec is the raw bytes a map without (readable) BTF is opened with. */
+function isBytes(codec: Codec<unknown>): boolean {
+  return codec.name === `${codec.size} bytes`;
+}
+
+/** The view a command shows map's entries in: through the codecs its BTF gave it (unless raw), else hex. */
+export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false): EntryView {
+  const value = map.cpuCodec ?? map.valueCodec;
+  if (raw || (isBytes(map.keyCodec) && isBytes(value))) return hexView(map, perCpu);
+  return codecView(map, map.keyCodec, value, perCpu);
 }

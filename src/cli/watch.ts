@@ -1,13 +1,16 @@
 import type { Command } from 'commander';
+import type { Codec } from '../codec/codec.js';
 import type { BpfMap } from '../map/map.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { CLI_BATCH } from './dump.js';
 import { UsageError } from './errors.js';
 import { kernelFrom } from './kernel-option.js';
 import { Screen } from './screen.js';
-import { openMap, parseSelector, selectorText } from './selector.js';
+import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
+import { viewOf } from './view.js';
 
 const WIDTHS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
+const RAW_FIELD = /^(u8|u16|u32|u64)@([0-9]+)$/;
 
 /** Reads the watched number of one entry's value (per-CPU: summed over the CPUs). */
 export type FieldReader = (values: Buffer, off: number) => number;
@@ -24,8 +27,8 @@ export function fieldReader(map: BpfMap<unknown, unknown>, spec: string | undefi
     at = 0;
     if (map.valueSize < 8 && width === 8) width = [4, 2, 1].find((w) => w <= map.valueSize) as number;
   } else {
-    const m = /^(u8|u16|u32|u64)@([0-9]+)$/.exec(spec);
-    if (!m) throw new UsageError(`--field must look like u64@0 (an unsigned integer type and a byte offset in the value), got "${spec}"`);
+    const m = RAW_FIELD.exec(spec);
+    if (!m) throw new UsageError(`--field must look like u64@0 (an unsigned integer type and a byte offset in the value; field names need the map's BTF), got "${spec}"`);
     width = WIDTHS[m[1] as string] as number;
     at = Number(m[2]);
   }
@@ -41,7 +44,40 @@ export function fieldReader(map: BpfMap<unknown, unknown>, spec: string | undefi
   return { name: `u${width * 8}@${at}`, read };
 }
 
+/** The numeric leaves of a decoded value, as dotted paths ("" for a value that is a number). */
+function numericPaths(v: unknown, prefix = ''): string[] {
+  if (typeof v === 'number' || typeof v === 'bigint') return [prefix];
+  if (v === null || typeof v !== 'object') return [];
+  return Object.entries(v).flatMap(([k, x]) => numericPaths(x, prefix ? `${prefix}.${k}` : k));
+}
+
+function pick(v: unknown, path: string): unknown {
+  return path === '' ? v : path.split('.').reduce<unknown>((x, k) => (x !== null && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), v);
+}
+
+/**
+ * A value field by name, through the codec of a map with BTF (per-CPU: summed over the CPUs):
+ * `bytes`, `stats.packets`; by default the value itself when it is a number, else its first
+ * numeric field.
+ */
+export function namedFieldReader(map: BpfMap<unknown, unknown>, elem: Codec<unknown>, path: string | undefined): { name: string; read: FieldReader } {
+  const fields = numericPaths(elem.decode(Buffer.alloc(elem.size), 0));
+  const name = path ?? fields[0];
+  if (name === undefined) throw new UsageError(`${elem.name} values have no numeric field to watch`);
+  if (!fields.includes(name))
+    throw new UsageError(`--field ${name} is not a numeric field of ${elem.name} (fields: ${fields.join(', ') || 'none'})`);
+  const stride = map.perCpu ? map.valueBytes / map.cpus : map.valueBytes;
+  const cpus = map.perCpu ? map.cpus : 1;
+  const read: FieldReader = (b, o) => {
+    let sum = 0;
+    for (let c = 0; c < cpus; c++) sum += Number(pick(elem.decode(b, o + c * stride), name));
+    return sum;
+  };
+  return { name: name || 'value', read };
+}
+
 interface Row {
+  index: number;
   key: string;
   value: number;
   rate: number | undefined;
@@ -68,6 +104,7 @@ export class Watcher {
     private readonly top: number,
     private readonly by: 'value' | 'rate',
     private readonly batchSize: number,
+    private readonly showKey: (keys: Buffer, off: number) => string,
   ) {}
 
   read(): Frame {
@@ -89,7 +126,7 @@ export class Watcher {
       const score = this.by === 'rate' ? rate ?? -Infinity : value;
       const last = best[best.length - 1];
       if (best.length < this.top || (last && score > (this.by === 'rate' ? last.rate ?? -Infinity : last.value))) {
-        const row = { key, value, rate };
+        const row = { index: i, key, value, rate };
         const at = best.findIndex((r) => score > (this.by === 'rate' ? r.rate ?? -Infinity : r.value));
         best.splice(at < 0 ? best.length : at, 0, row);
         if (best.length > this.top) best.pop();
@@ -99,6 +136,7 @@ export class Watcher {
     this.prev = next;
     this.prevTotal = total;
     this.prevAt = t0;
+    for (const r of best) r.key = this.showKey(d.keys, r.index * keySize);
     return { count: d.count, readMs, mode: d.mode, total, totalRate, top: best };
   }
 }
@@ -126,20 +164,28 @@ export function watchCommand(): Command {
     'bpfmap watch id 42 --field u64@8 --sort rate --interval 0.5',
   ])))
     .option('--top <n>', 'entries shown', integer(1), 20)
-    .option('--field <field>', 'the value field to rank by: u8|u16|u32|u64@OFFSET in bytes (default: the whole value, or its first 8 bytes); per-CPU values are summed')
+    .option('--field <field>', 'the value field to rank by: a field name of a map with BTF (default: its first number), or u8|u16|u32|u64@OFFSET in bytes (default: the whole value, or its first 8 bytes); per-CPU values are summed')
     .option('--sort <by>', 'value (the field) or rate (its change per second)', 'value')
     .option('--interval <seconds>', 'seconds between reads', '1')
     .option('--batch <n>', 'entries per LOOKUP_BATCH syscall', integer(1), CLI_BATCH)
+    .option('--hex', HEX_HELP)
     .addHelpText('after', '\nKeys: q, Esc or Ctrl-C quit and give the terminal back.\n')
-    .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; kernel?: string }) => {
+    .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       if (o.sort !== 'value' && o.sort !== 'rate') throw new UsageError(`--sort must be value or rate, got "${o.sort}"`);
       const seconds = Number(o.interval);
       if (!Number.isFinite(seconds) || seconds < 0.05 || seconds > 3600) throw new UsageError(`--interval must be seconds from 0.05 to 3600, got "${o.interval}"`);
+      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true, raw: o.hex === true });
+      const elem = map.cpuCodec ?? map.valueCodec;
+      const typed = o.hex !== true && elem.name !== `${elem.size} bytes`;
+      const field = !typed || (o.field !== undefined && RAW_FIELD.test(o.field)) ? fieldReader(map, o.field) : namedFieldReader(map, elem, o.field);
+      const keys = viewOf(map, 'each', !typed);
+      const showKey = (b: Buffer, off: number): string => {
+        const text = keys.keyText(b, off);
+        return text.startsWith('"') ? (JSON.parse(text) as string) : text;
+      };
       if (!process.stdout.isTTY) throw new UsageError('watch draws on a terminal, and stdout is not one: use dump for pipes and files');
-      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true });
-      const field = fieldReader(map, o.field);
-      const watcher = new Watcher(map, field.read, o.top, o.sort, o.batch);
+      const watcher = new Watcher(map, field.read, o.top, o.sort, o.batch, showKey);
       const title = `${selectorText(sel)} (id ${map.id}${map.name ? ` "${map.name}"` : ''}, ${map.typeName})`;
       const screen = new Screen();
       screen.enter();

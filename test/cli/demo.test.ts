@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
 import { flowKey, flowStats } from '../../src/cli/demo.js';
@@ -29,6 +32,27 @@ describe('bpfmap demo', () => {
       assert.equal(second.dump().count, 500);
     } finally {
       unpin(path);
+    }
+  });
+
+  test('runs on the emulated kernel, whose pins the next command finds', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpfmap-cli-emu-'));
+    const env = { BPFMAP_KERNEL: 'emulated', BPFMAP_EMU_DIR: dir };
+    const path = '/sys/fs/bpf/bpfmap_cli_emu_demo';
+    try {
+      for (let run = 0; run < 2; run++) {
+        const r = await runCli(['demo', '--pin', path, '--entries', '3000', '--top', '3'], { env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /with 3,000 flows, pinned at \/sys\/fs\/bpf\/bpfmap_cli_emu_demo \(emulated kernel\)/);
+        assert.match(r.stdout, /read with LOOKUP_BATCH: +3,000 entries/);
+      }
+      const [list, dump] = await Promise.all([runCli(['list', '--json'], { env }), runCli(['dump', 'pinned', path, '--kernel', 'emulated'], { env })]);
+      const maps = (JSON.parse(list.stdout) as Array<{ name: string; maxEntries: number }>).filter((m) => m.name === 'demo_flows');
+      assert.deepEqual(maps.map((m) => m.maxEntries), [3000], 'the second run replaced the first map');
+      assert.equal(dump.code, 0, dump.stderr);
+      assert.equal(dump.stdout.trim().split('\n').length, 3000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

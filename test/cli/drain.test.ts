@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { lines, runCli } from '../helpers/cli.js';
+import { lines, runCli, runCliClosingEarly } from '../helpers/cli.js';
+import { BpfMap } from '../../src/map/map.js';
 import { LINUX, linuxAvailable } from '../helpers/kernel.js';
 import { closeFixture, fixture } from '../helpers/maps.js';
 
@@ -37,5 +38,20 @@ describe('bpfmap drain', () => {
     } finally {
       closeFixture(f);
     }
+  });
+
+  test('an output that closes early is an error for drain (what was removed is lost), not for dump', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const n = 100_000;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 8, maxEntries: n });
+    const keys = Buffer.alloc(n * 4);
+    for (let i = 0; i < n; i++) keys.writeUInt32LE(i, i * 4);
+    map.updateBatch({ keys, values: Buffer.alloc(n * 8) });
+    const dump = await runCliClosingEarly(['dump', 'id', String(map.id), '--batch', '64']);
+    assert.deepEqual(dump, { code: 0, stderr: '' });
+    const drain = await runCliClosingEarly(['drain', 'id', String(map.id), '--batch', '64']);
+    assert.equal(drain.code, 1);
+    assert.equal(drain.stderr, 'bpfmap: the output closed early: entries drained from the map but not yet written are lost\n');
+    assert.ok(map.dump().count < n, 'drain removed entries before the output closed');
   });
 });

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { flowKey, flowStats } from '../../src/cli/demo.js';
+import { u32 as u32Codec, u64 as u64Codec } from '../../src/codec/int.js';
+import { perCpu } from '../../src/codec/percpu.js';
+import { struct } from '../../src/codec/struct.js';
 import { BpfMap } from '../../src/map/map.js';
-import { lines, runCli, tool } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { CLI, lines, runCli, tool } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32 } from '../helpers/kernel.js';
+import { Tmux } from '../helpers/tmux.js';
 import { closeFixture, fixture, type FixtureType } from '../helpers/maps.js';
 
 interface Entry {
@@ -65,7 +71,8 @@ describe('bpfmap dump', () => {
     for (const type of TYPES) {
       const f = fixture(LINUX.kernel(), type, 30);
       try {
-        const formats = ['json', 'ndjson', 'csv', 'table'];
+        // Every type in the JSON formats; the tabular ones flatten the same values, two types suffice.
+        const formats = type === 'hash' || type === 'percpu_hash' ? ['json', 'ndjson', 'csv', 'table'] : ['json', 'ndjson'];
         const runs = await Promise.all(formats.map((format) => runCli(['dump', 'id', String(f.map.id), '--format', format, '--percpu', 'each'])));
         for (const [i, r] of runs.entries()) {
           const format = formats[i] as string;
@@ -98,6 +105,21 @@ describe('bpfmap dump', () => {
       } finally {
         closeFixture(f);
       }
+    }
+  });
+
+  test('a terminal gets a table by default', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmux = tool(t, 'tmux');
+    if (!tmux) return;
+    const f = fixture(LINUX.kernel(), 'array', 3);
+    try {
+      using term = new Tmux(tmux);
+      term.type(`node ${CLI} dump id ${f.map.id}; echo EXIT=$?`);
+      const s = await term.waitFor(/EXIT=\d/);
+      assert.match(s, /^key {7}value\n-{8} {2}-{16}\n00000000 {2}[0-9a-f]{16}\n01000000 {2}[0-9a-f]{16}\n02000000 {2}[0-9a-f]{16}\nEXIT=0/m);
+    } finally {
+      closeFixture(f);
     }
   });
 
@@ -144,5 +166,60 @@ describe('bpfmap dump', () => {
     assert.deepEqual(lines(r.stdout).map((l) => JSON.parse(l)), [{ key: '05000000', value: sum.toString('hex') }]);
     const e = await runCli(['dump', 'id', String(empty.id), '--format', 'json']);
     assert.deepEqual(JSON.parse(e.stdout), []);
+  });
+
+  test('streams: a map whose JSON is larger than the whole JS heap still dumps', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const n = 300_000;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 16, valueSize: 16, maxEntries: n });
+    const keys = Buffer.alloc(n * 16);
+    for (let i = 0; i < n; i++) keys.writeUInt32LE(i, i * 16);
+    map.updateBatch({ keys, values: Buffer.alloc(n * 16, 0xab) });
+    // 86 bytes of JSON per entry: about 26 MB of text, under a 16 MB heap.
+    const child = spawn(process.execPath, ['--max-old-space-size=16', CLI, 'dump', 'id', String(map.id), '--format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let bytes = 0;
+    let newlines = 0;
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => {
+      bytes += b.length;
+      for (const c of b) if (c === 10) newlines++;
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    assert.equal(newlines, n + 2, 'the brackets and one line per entry');
+    assert.ok(bytes > 16 * 2 ** 20, `${bytes} bytes of JSON`);
+  });
+
+  test('maps with BTF: keys and values decoded, the same as bpftool\'s formatted dump; --hex for the bytes', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const bpftool = tool(t, 'bpftool');
+    if (!bpftool) return;
+    const { execFileSync } = await import('node:child_process');
+    const kernel = LINUX.kernel();
+    const stats = struct({ packets: u64Codec, bytes: u64Codec }, { name: 'stats' });
+    using flows = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: 64, btf: true });
+    using counts = BpfMap.create({ kernel, type: 'percpu_hash', key: u32Codec, value: perCpu(stats), maxEntries: 64, btf: true });
+    for (let i = 0; i < 40; i++) {
+      flows.set({ saddr: `10.0.0.${i}`, daddr: '192.168.1.1', sport: 1000 + i, dport: 443, proto: 6 }, { packets: BigInt(i), bytes: BigInt(i * 1500) });
+      counts.set(i, Array.from({ length: counts.cpus }, (_, c) => ({ packets: BigInt(i + c), bytes: BigInt(i * 100 + c) })));
+    }
+    type Formatted = { formatted: { key: unknown; value?: unknown; values?: Array<{ cpu: number; value: unknown }> } };
+    const theirs = (id: number): string[] =>
+      (JSON.parse(execFileSync(bpftool, ['map', 'dump', 'id', String(id), '-j'], { encoding: 'utf8' })) as Formatted[])
+        .map(({ formatted: f }) => JSON.stringify(f.values ? { key: f.key, values: f.values.map((v) => v.value) } : f)).sort();
+    for (const map of [flows, counts]) {
+      const ours = await runCli(['dump', 'id', String(map.id), '--format', 'json']);
+      assert.equal(ours.code, 0, ours.stderr);
+      const mine = (JSON.parse(ours.stdout) as unknown[]).map((e) => JSON.stringify(e)).sort();
+      assert.equal(mine.length, 40);
+      assert.deepEqual(mine, theirs(map.id), map.typeName);
+    }
+    const summed = await runCli(['dump', 'id', String(counts.id), '--percpu', 'sum', '--format', 'ndjson']);
+    const three = lines(summed.stdout).map((l) => JSON.parse(l) as { key: number; value: { packets: number; bytes: number } }).find((e) => e.key === 3);
+    const n = counts.cpus;
+    assert.deepEqual(three?.value, { packets: 3 * n + (n * (n - 1)) / 2, bytes: 300 * n + (n * (n - 1)) / 2 });
+    const hex = await runCli(['dump', 'id', String(flows.id), '--hex', '--limit', '1']);
+    assert.match(hex.stdout, /^\{"key":"0a0000[0-9a-f]{2}c0a80101[0-9a-f]{4}01bb06000000","value":"[0-9a-f]{32}"\}\n$/);
   });
 });

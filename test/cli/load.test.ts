@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
+import { flowKey, flowStats } from '../../src/cli/demo.js';
 import { BpfMap } from '../../src/map/map.js';
 import { runCli } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32, u64 } from '../helpers/kernel.js';
@@ -82,5 +83,31 @@ describe('bpfmap load', () => {
     assert.match(r.stderr, /BPF_MAP_UPDATE_BATCH .*E2BIG/);
     assert.match(r.stderr, /5 of 8 entries were applied/);
     assert.equal(map.dump().count, 5);
+  });
+
+  test('maps with BTF: typed entries round-trip; a field the type lacks is an error naming it', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const kernel = LINUX.kernel();
+    const make = (): BpfMap<unknown, unknown> => BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: 300, btf: true }) as BpfMap<unknown, unknown>;
+    using src = make();
+    using dst = make();
+    for (let i = 0; i < 250; i++)
+      (src as unknown as BpfMap<unknown, unknown>).set({ saddr: `10.1.0.${i}`, daddr: '10.2.0.1', sport: i, dport: 80, proto: 17 }, { packets: BigInt(i), bytes: 2n ** 62n + BigInt(i) });
+    const dumped = await runCli(['dump', 'id', String(src.id), '--format', 'ndjson']);
+    assert.match(dumped.stdout.split('\n')[0] as string, /^\{"key":\{"saddr":\d+,"daddr":\d+,"sport":\d+,"dport":\d+,"proto":17\},"value":\{"packets":\d+,"bytes":"\d+"\}\}$/);
+    const loaded = await runCli(['load', 'id', String(dst.id)], { input: dumped.stdout });
+    assert.equal(loaded.code, 0, loaded.stderr);
+    const raw = (m: BpfMap<unknown, unknown>): string[] => {
+      const d = m.dump();
+      return Array.from({ length: d.count }, (_, i) => `${d.keys.toString('hex', i * 16, i * 16 + 16)}=${d.values.toString('hex', i * 16, i * 16 + 16)}`).sort();
+    };
+    assert.deepEqual(raw(dst), raw(src));
+    using empty = make();
+    const bad = await runCli(['load', 'id', String(empty.id)], {
+      input: `${dumped.stdout.split('\n')[0]}\n{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":5},"value":{"packets":1,"bytez":2}}\n`,
+    });
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^bpfmap load: line 2: value: struct flow_stats has no field "bytez" \(fields: packets, bytes\); nothing was written \(0 entries applied\)\n$/);
+    assert.equal(empty.dump().count, 0);
   });
 });

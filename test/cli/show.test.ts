@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { flowKey, flowStats } from '../../src/cli/demo.js';
 import { BpfMap } from '../../src/map/map.js';
 import { runCli } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
@@ -30,5 +31,17 @@ describe('bpfmap show', () => {
     } finally {
       unpin(path);
     }
+  });
+
+  test('shows the key and value types of a map with BTF, as C declares them', async (t) => {
+    if (!linuxAvailable(t)) return;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', key: flowKey, value: flowStats, maxEntries: 4, btf: true });
+    const [text, json] = await Promise.all([runCli(['show', 'id', String(map.id)]), runCli(['show', 'id', String(map.id), '--json'])]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^key type +struct flow \{ __be32 saddr; __be32 daddr; __be16 sport; __be16 dport; unsigned char proto; \}$/m);
+    assert.match(text.stdout, /^value type +struct flow_stats \{ (long long unsigned int|__u64|u64) packets; \1 bytes; \}$/m);
+    const btf = (JSON.parse(json.stdout) as { btf: { id: number; key: string } }).btf;
+    assert.equal(btf.id, map.info().btfId);
+    assert.match(btf.key, /^struct flow \{/);
   });
 });

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { flowKey, flowStats } from '../../src/cli/demo.js';
+import { namedFieldReader, Watcher } from '../../src/cli/watch.js';
+import { u32 as u32Codec, u64 as u64Codec } from '../../src/codec/int.js';
+import { perCpu } from '../../src/codec/percpu.js';
+import { struct } from '../../src/codec/struct.js';
 import { BpfMap } from '../../src/map/map.js';
 import { CLI, runCli, tool } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32, u64 } from '../helpers/kernel.js';
@@ -42,6 +47,25 @@ describe('bpfmap watch', () => {
     await restored(term);
   });
 
+  test('a map with BTF: fields by name, keys decoded', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmux = tool(t, 'tmux');
+    if (!tmux) return;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', key: flowKey, value: flowStats, maxEntries: 16, btf: true });
+    for (let i = 1; i <= 5; i++) map.set({ saddr: `10.0.0.${i}`, daddr: '10.0.0.99', sport: i, dport: 53, proto: 17 }, { packets: BigInt(100 - i), bytes: BigInt(i * 1000) });
+    using term = new Tmux(tmux, 160);
+    term.type(`node ${CLI} watch id ${map.id} --field bytes --top 2; echo EXIT=$?`);
+    const s = await term.waitFor(/entries 5 /);
+    assert.match(s, /total bytes 15,000/);
+    assert.match(s, /KEY +BYTES +RATE\/s/);
+    assert.match(s, /^ +1 {2}\{"saddr":\d+,"daddr":\d+,"sport":\d+,"dport":\d+,"proto":17\} +5,000 /m);
+    term.keys('q');
+    await term.waitFor(/EXIT=0/);
+    const bad = await runCli(['watch', 'id', String(map.id), '--field', 'drops']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--field drops is not a numeric field of struct flow_stats \(fields: packets, bytes\)/);
+  });
+
   test('Ctrl-C quits too and restores the terminal; without a terminal watch is a usage error', async (t) => {
     if (!linuxAvailable(t)) return;
     const tmux = tool(t, 'tmux');
@@ -56,5 +80,28 @@ describe('bpfmap watch', () => {
     const piped = await runCli(['watch', 'id', String(map.id)]);
     assert.equal(piped.code, 2);
     assert.match(piped.stderr, /watch draws on a terminal, and stdout is not one/);
+  });
+
+  test('fields by name through codecs: per-CPU sums, default first number, unknown names listed; rates from deltas', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const stats = struct({ packets: u64Codec, bytes: u64Codec }, { name: 'stats' });
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'percpu_hash', key: u32Codec, value: perCpu(stats), maxEntries: 8 });
+    const elem = map.cpuCodec as typeof stats;
+    for (let k = 1; k <= 3; k++) map.set(k, Array.from({ length: map.cpus }, () => ({ packets: BigInt(k), bytes: BigInt(k * 100) })));
+    assert.equal(namedFieldReader(map, elem, undefined).name, 'packets');
+    assert.throws(() => namedFieldReader(map, elem, 'drops'), /--field drops is not a numeric field of struct stats \(fields: packets, bytes\)/);
+    const bytes = namedFieldReader(map, elem, 'bytes');
+    const w = new Watcher(map, bytes.read, 2, 'value', 16, (b, o) => String(b.readUInt32LE(o)));
+    const first = w.read();
+    assert.equal(first.count, 3);
+    assert.equal(first.total, 600 * map.cpus);
+    assert.deepEqual(first.top.map((r) => [r.key, r.value, r.rate]), [['3', 300 * map.cpus, undefined], ['2', 200 * map.cpus, undefined]]);
+    map.set(1, Array.from({ length: map.cpus }, () => ({ packets: 1n, bytes: 10_000n })));
+    await new Promise((r) => setTimeout(r, 20));
+    const second = w.read();
+    assert.equal(second.top[0]?.key, '1');
+    assert.ok((second.top[0]?.rate ?? 0) > 0, 'a rate from the delta');
+    assert.equal(second.top[1]?.rate, 0, 'an unchanged counter has rate 0');
+    assert.ok((second.totalRate ?? 0) > 0);
   });
 });

@@ -46,3 +46,15 @@ export function tool(t: TestContext, name: string): string | null {
 export function unpin(path: string): void {
   rmSync(path, { force: true });
 }
+
+/** Runs the CLI and closes its stdout after the first output, as `| head -1` does. */
+export function runCliClosingEarly(args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stderr }));
+  });
+}

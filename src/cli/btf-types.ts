@@ -1,0 +1,38 @@
+import { btfFromId } from '../btf/load.js';
+import type { Btf } from '../btf/btf.js';
+import type { Kernel, MapInfo } from '../kernel/kernel.js';
+
+/** A type as C spells it, structs and unions with their members: `struct flow { unsigned int saddr; ... }`. */
+export function cType(btf: Btf, id: number): string {
+  const t = btf.type(btf.resolve(id));
+  const name = btf.describe(id);
+  if (t.kind !== 'struct' && t.kind !== 'union') return name;
+  const members = t.members.map((m) => {
+    const type = btf.describe(m.type);
+    // Arrays read as C declares them: the size after the name.
+    const arr = /^(.*)(\[\d+\])$/.exec(type);
+    const decl = arr ? `${arr[1]} ${m.name}${arr[2]}` : `${type} ${m.name}`;
+    return `${decl}${m.bitSize ? `:${m.bitSize}` : ''};`;
+  });
+  return `${name} { ${members.join(' ')} }`;
+}
+
+/**
+ * The C types of a map's keys and values from its BTF, or null when it has none. Reading BTF can
+ * be refused where the map is not (BTF_GET_FD_BY_ID wants CAP_SYS_ADMIN): the types then say why.
+ */
+export function mapTypes(kernel: Kernel, info: MapInfo): { id: number; key: string | null; value: string | null } | null {
+  if (info.btfId === 0) return null;
+  let btf: Btf;
+  try {
+    btf = btfFromId(info.btfId, kernel);
+  } catch (e) {
+    const why = `unreadable: ${(e as Error).message}`;
+    return { id: info.btfId, key: why, value: why };
+  }
+  return {
+    id: info.btfId,
+    key: info.btfKeyTypeId ? cType(btf, info.btfKeyTypeId) : null,
+    value: info.btfValueTypeId ? cType(btf, info.btfValueTypeId) : null,
+  };
+}
