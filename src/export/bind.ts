@@ -1,6 +1,6 @@
 import type { FieldRef, MetricSpec } from './config.js';
 import { labelDecoder, valueReader, type LabelDecoder, type ValueReader } from './decoders.js';
-import { formatNumber, type Family, type HistogramSeries, type Series } from './exposition.js';
+import { formatNumber, type Family, type HistogramSeries } from './exposition.js';
 
 /** A member of a key or value type, as BTF describes it. */
 export interface ResolvedField {
@@ -30,6 +30,8 @@ export interface MapLayout {
   label: string;
   /** The map's BTF, when it has some. */
   fields?: FieldResolver;
+  /** Reads return each key at most once (batch lookups do; the per-element walk may repeat keys). */
+  uniqueKeys?: boolean;
 }
 
 /** The config does not fit the map it reads (a field outside the key, a name BTF does not know). */
@@ -56,7 +58,25 @@ function resolve(ref: FieldRef, side: 'key' | 'value', layout: MapLayout, what: 
 interface BoundLabel {
   prefix: string;
   offset: number;
+  size: number;
+  /** Different bytes always give different text. */
+  injective: boolean;
   decode: LabelDecoder;
+}
+
+const INJECTIVE = new Set(['integer', 'hex', 'ipv4', 'ipv6', 'port']);
+
+/**
+ * True when the labels tell every key apart: injective decoders over every byte of the key.
+ * Then a read that returns each key once gives each label set once, and no map of sums is needed.
+ */
+function distinctLabels(labels: BoundLabel[], keySize: number): boolean {
+  const covered = new Uint8Array(keySize);
+  for (const l of labels) {
+    if (!l.injective) return false;
+    covered.fill(1, l.offset, l.offset + l.size);
+  }
+  return covered.every((c) => c === 1);
 }
 
 function bindLabels(spec: MetricSpec, layout: MapLayout): BoundLabel[] {
@@ -67,7 +87,7 @@ function bindLabels(spec: MetricSpec, layout: MapLayout): BoundLabel[] {
     if (decoder === 'enum' && f.values) values = values ? new Map([...f.values, ...values]) : f.values;
     const d = labelDecoder(decoder, values ? { size: f.size, signed: f.signed, values } : { size: f.size, signed: f.signed });
     if (typeof d === 'string') throw new BindError(`${l.where}: ${d}`);
-    return { prefix: `${i === 0 ? '' : ','}${l.name}="`, offset: f.offset, decode: d };
+    return { prefix: `${i === 0 ? '' : ','}${l.name}="`, offset: f.offset, size: f.size, injective: INJECTIVE.has(decoder), decode: d };
   });
 }
 
@@ -105,6 +125,53 @@ function topN<T>(series: T[], n: number, weight: (s: T) => number): number {
   return dropped;
 }
 
+/** The top n of parallel label/value arrays by value, in place; returns how many were dropped. */
+function topValues(labels: string[], values: number[], n: number): number {
+  if (labels.length <= n) return 0;
+  const order = Array.from(values.keys()).sort((a, b) => (values[b] as number) - (values[a] as number)).slice(0, n);
+  const l = order.map((i) => labels[i] as string);
+  const v = order.map((i) => values[i] as number);
+  const dropped = labels.length - n;
+  labels.length = 0;
+  values.length = 0;
+  labels.push(...l);
+  values.push(...v);
+  return dropped;
+}
+
+/** Series of a metric whose label sets are all different: straight into the family's arrays. */
+function distinctSeries(spec: MetricSpec, labels: (keys: Buffer, ko: number) => string, keySize: number, valueBytes: number, vo: number,
+  read: ValueReader, cpuCount: number, stride: number, cpuLabels: string[] | undefined): BoundMetric {
+  let labelSets: string[] = [];
+  let values: number[] = [];
+  return {
+    spec,
+    add(keys, vals, count) {
+      for (let i = 0; i < count; i++) {
+        const base = labels(keys, i * keySize);
+        const at = i * valueBytes + vo;
+        if (cpuLabels) {
+          for (let c = 0; c < cpuCount; c++) {
+            labelSets.push(base + cpuLabels[c]);
+            values.push(read(vals, at + c * stride));
+          }
+        } else {
+          let v = read(vals, at);
+          for (let c = 1; c < cpuCount; c++) v += read(vals, at + c * stride);
+          labelSets.push(base);
+          values.push(v);
+        }
+      }
+    },
+    finish() {
+      const family: Family = { name: spec.name, help: spec.help, type: spec.type as 'counter' | 'gauge', labels: labelSets, values };
+      labelSets = [];
+      values = [];
+      return { family, dropped: topValues(family.labels, family.values, spec.maxSeries) };
+    },
+  };
+}
+
 /** A metric bound to one map's layout: fed every chunk of a scrape's read, then finished. */
 export interface BoundMetric {
   readonly spec: MetricSpec;
@@ -115,13 +182,15 @@ export interface BoundMetric {
 
 /** Compiles a metric's labels, value and buckets against a map; a BindError when they do not fit. */
 export function bindMetric(spec: MetricSpec, layout: MapLayout): BoundMetric {
-  const labels = labelsOf(bindLabels(spec, layout));
+  const bound = bindLabels(spec, layout);
+  const labels = labelsOf(bound);
   const { keySize, valueBytes, perCpu, cpus } = layout;
   const stride = perCpu ? valueBytes / cpus : 0;
   const cpuLabels = spec.percpu === 'cpu' && perCpu ? Array.from({ length: cpus }, (_, c) => `${spec.labels.length > 0 ? ',' : ''}cpu="${c}"`) : undefined;
   const cpuCount = perCpu ? cpus : 1;
   if (spec.type !== 'histogram') {
     const { offset: vo, read } = bindValue(spec, layout);
+    if (layout.uniqueKeys && distinctLabels(bound, keySize)) return distinctSeries(spec, labels, keySize, valueBytes, vo, read, cpuCount, stride, cpuLabels);
     const sums = new Map<string, number>();
     return {
       spec,
@@ -142,11 +211,11 @@ export function bindMetric(spec: MetricSpec, layout: MapLayout): BoundMetric {
         }
       },
       finish() {
-        const series: Series[] = [];
-        for (const [l, value] of sums) series.push({ labels: l, value });
+        const labelSets = [...sums.keys()];
+        const values = [...sums.values()];
         sums.clear();
-        const dropped = topN(series, spec.maxSeries, (s) => s.value);
-        return { family: { name: spec.name, help: spec.help, type: spec.type as 'counter' | 'gauge', series }, dropped };
+        const dropped = topValues(labelSets, values, spec.maxSeries);
+        return { family: { name: spec.name, help: spec.help, type: spec.type as 'counter' | 'gauge', labels: labelSets, values }, dropped };
       },
     };
   }

@@ -1,9 +1,10 @@
 import type { Kernel } from '../kernel/kernel.js';
 import type { BpfMap } from '../map/map.js';
+import { resolveMode } from '../map/walk.js';
 import { BindError, bindMetric, type BoundMetric, type FieldResolver, type MapLayout } from './bind.js';
 import type { ExportConfig, MetricSpec } from './config.js';
 import { escapeLabel } from './decoders.js';
-import type { Family, Series } from './exposition.js';
+import { family, type Family } from './exposition.js';
 import { MapSource } from './source.js';
 
 /** Anything that produces the families of one scrape. */
@@ -34,7 +35,15 @@ interface MapState {
 }
 
 export function layoutOf(map: BpfMap, fields: FieldResolver | undefined): MapLayout {
-  const l: MapLayout = { keySize: map.keySize, valueSize: map.valueSize, valueBytes: map.valueBytes, perCpu: map.perCpu, cpus: map.cpus, label: map.label() };
+  const l: MapLayout = {
+    keySize: map.keySize,
+    valueSize: map.valueSize,
+    valueBytes: map.valueBytes,
+    perCpu: map.perCpu,
+    cpus: map.cpus,
+    label: map.label(),
+    uniqueKeys: resolveMode(map, { mode: 'auto' }) === 'batch',
+  };
   if (fields) l.fields = fields;
   return l;
 }
@@ -138,20 +147,16 @@ export class Exporter implements Collector {
     const out: Family[] = [];
     for (const st of this.maps) await this.readMap(st, out);
     const scrapeSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const per = (f: (st: MapState) => number): Series[] => this.maps.map((st) => ({ labels: `map="${escapeLabel(st.source.text)}"`, value: f(st) }));
+    const per = (f: (st: MapState) => number): [string, number][] => this.maps.map((st) => [`map="${escapeLabel(st.source.text)}"`, f(st)]);
     out.push(
-      { name: 'bpfmap_export_errors_total', help: 'Scrapes in which a map could not be read (see the exporter\'s log).', type: 'counter', series: per((st) => st.errors) },
-      { name: 'bpfmap_export_read_duration_seconds', help: 'Time the last scrape took to read a map, with batch lookups.', type: 'gauge', series: per((st) => st.readSeconds) },
-      { name: 'bpfmap_export_entries', help: 'Entries read from a map in the last scrape.', type: 'gauge', series: per((st) => st.entries) },
-      { name: 'bpfmap_export_map_id', help: 'Kernel id of the map a selector led to in the last scrape that found one.', type: 'gauge', series: per((st) => st.source.id) },
-      { name: 'bpfmap_export_map_replaced_total', help: 'Times a selector led to a different map (reloaded program, new pin).', type: 'counter', series: per((st) => st.source.replaced) },
-      {
-        name: 'bpfmap_export_series_dropped',
-        help: 'Series left out of a metric in the last scrape by its max_series limit (the smallest values).',
-        type: 'gauge',
-        series: [...this.dropped].map(([name, n]) => ({ labels: `metric="${name}"`, value: n })),
-      },
-      { name: 'bpfmap_export_scrape_duration_seconds', help: 'Time this scrape took to read and convert every map.', type: 'gauge', series: [{ labels: '', value: scrapeSeconds }] },
+      family('bpfmap_export_errors_total', 'Scrapes in which a map could not be read (see the exporter\'s log).', 'counter', per((st) => st.errors)),
+      family('bpfmap_export_read_duration_seconds', 'Time the last scrape took to read a map, with batch lookups.', 'gauge', per((st) => st.readSeconds)),
+      family('bpfmap_export_entries', 'Entries read from a map in the last scrape.', 'gauge', per((st) => st.entries)),
+      family('bpfmap_export_map_id', 'Kernel id of the map a selector led to in the last scrape that found one.', 'gauge', per((st) => st.source.id)),
+      family('bpfmap_export_map_replaced_total', 'Times a selector led to a different map (reloaded program, new pin).', 'counter', per((st) => st.source.replaced)),
+      family('bpfmap_export_series_dropped', 'Series left out of a metric in the last scrape by its max_series limit (the smallest values).', 'gauge',
+        [...this.dropped].map(([name, n]) => [`metric="${name}"`, n])),
+      family('bpfmap_export_scrape_duration_seconds', 'Time this scrape took to read and convert every map.', 'gauge', [['', scrapeSeconds]]),
     );
     return out;
   }

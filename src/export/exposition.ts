@@ -1,12 +1,6 @@
 // The Prometheus text format (0.0.4) and OpenMetrics 1.0, written by hand: a scrape of a large map
 // is one string built in a loop, with label sets already escaped when they were decoded.
 
-/** One sample: labels as `a="x",b="y"` (escaped), and the value. */
-export interface Series {
-  labels: string;
-  value: number;
-}
-
 export interface HistogramSeries {
   labels: string;
   /** Cumulative counts, one per upper bound of the family's les. */
@@ -15,9 +9,18 @@ export interface HistogramSeries {
   sum: number;
 }
 
+/**
+ * A metric family. Counters and gauges keep their series as two parallel arrays (label sets as
+ * `a="x",b="y"`, already escaped, and values): no object per series on a large map.
+ */
 export type Family =
-  | { name: string; help: string; type: 'counter' | 'gauge'; series: Series[] }
+  | { name: string; help: string; type: 'counter' | 'gauge'; labels: string[]; values: number[] }
   | { name: string; help: string; type: 'histogram'; les: string[]; series: HistogramSeries[] };
+
+/** A counter or gauge family from (labels, value) pairs: for the few series of the exporter's own metrics. */
+export function family(name: string, help: string, type: 'counter' | 'gauge', series: readonly (readonly [string, number])[]): Family {
+  return { name, help, type, labels: series.map((s) => s[0]), values: series.map((s) => s[1]) };
+}
 
 export type Format = 'text' | 'openmetrics';
 
@@ -33,10 +36,10 @@ export function formatFor(accept: string | undefined): Format {
 
 /** A sample value as both formats spell it. */
 export function formatNumber(v: number): string {
+  if (Number.isFinite(v)) return String(v);
   if (Number.isNaN(v)) return 'NaN';
   if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  return String(v);
+  return '-Inf';
 }
 
 function escapeHelp(s: string): string {
@@ -51,24 +54,34 @@ function withLabel(labels: string, extra: string): string {
   return `{${labels === '' ? '' : `${labels},`}${extra}}`;
 }
 
-/** Writes families in the text format or OpenMetrics (counters then named without _total in TYPE and HELP). */
+/**
+ * Writes families in the text format or OpenMetrics (counters then named without _total in TYPE
+ * and HELP). Lines are collected and joined once: one flat string, no deep rope to flatten.
+ */
 export function render(families: readonly Family[], format: Format): string {
   const om = format === 'openmetrics';
-  let out = '';
+  const out: string[] = [];
   for (const f of families) {
     const head = om && f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
-    out += `# HELP ${head} ${escapeHelp(f.help)}\n# TYPE ${head} ${f.type}\n`;
+    out.push(`# HELP ${head} ${escapeHelp(f.help)}\n# TYPE ${head} ${f.type}\n`);
     if (f.type === 'histogram') {
       for (const s of f.series) {
-        for (let i = 0; i < f.les.length; i++) out += `${f.name}_bucket${withLabel(s.labels, `le="${f.les[i]}"`)} ${s.buckets[i]}\n`;
-        out += `${f.name}_bucket${withLabel(s.labels, 'le="+Inf"')} ${s.count}\n`;
+        for (let i = 0; i < f.les.length; i++) out.push(`${f.name}_bucket${withLabel(s.labels, `le="${f.les[i]}"`)} ${s.buckets[i]}\n`);
+        out.push(`${f.name}_bucket${withLabel(s.labels, 'le="+Inf"')} ${s.count}\n`);
         const l = braces(s.labels);
-        out += `${f.name}_sum${l} ${formatNumber(s.sum)}\n${f.name}_count${l} ${s.count}\n`;
+        out.push(`${f.name}_sum${l} ${formatNumber(s.sum)}\n${f.name}_count${l} ${s.count}\n`);
       }
     } else {
-      const name = f.name;
-      for (const s of f.series) out += `${name}${braces(s.labels)} ${formatNumber(s.value)}\n`;
+      const { name, labels, values } = f;
+      const bare = `${name} `;
+      const open = `${name}{`;
+      for (let i = 0; i < labels.length; i++) {
+        const l = labels[i] as string;
+        const v = values[i] as number;
+        out.push(l === '' ? `${bare}${formatNumber(v)}\n` : `${open}${l}} ${formatNumber(v)}\n`);
+      }
     }
   }
-  return om ? `${out}# EOF\n` : out;
+  if (om) out.push('# EOF\n');
+  return out.join('');
 }

@@ -6,7 +6,7 @@ import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY } from '../sys/constants.
 import { errno } from '../sys/errno.js';
 import { escapeLabel } from './decoders.js';
 import type { Collector } from './exporter.js';
-import type { Family, Series } from './exposition.js';
+import { family, type Family } from './exposition.js';
 import { BatchReader } from './source.js';
 
 /** Arrays hold every index from creation on: their entry count is max_entries without a walk. */
@@ -47,11 +47,11 @@ export class MapsCollector implements Collector {
 
   async collect(): Promise<Family[]> {
     const t0 = process.hrtime.bigint();
-    const max: Series[] = [];
-    const entries: Series[] = [];
-    const fill: Series[] = [];
-    const memory: Series[] = [];
-    const sizes: Series[] = [];
+    const max: [string, number][] = [];
+    const entries: [string, number][] = [];
+    const fill: [string, number][] = [];
+    const memory: [string, number][] = [];
+    const sizes: [string, number][] = [];
     let id = 0;
     for (;;) {
       const next = this.kernel.nextMapId(id);
@@ -68,9 +68,9 @@ export class MapsCollector implements Collector {
       }
       try {
         const labels = `id="${map.id}",name="${escapeLabel(map.name)}",type="${map.typeName}"`;
-        max.push({ labels, value: map.maxEntries });
-        memory.push({ labels, value: memoryOf(this.kernel, map) });
-        sizes.push({ labels: `${labels},part="key"`, value: map.keySize }, { labels: `${labels},part="value"`, value: map.valueSize });
+        max.push([labels, map.maxEntries]);
+        memory.push([labels, memoryOf(this.kernel, map)]);
+        sizes.push([`${labels},part="key"`, map.keySize], [`${labels},part="value"`, map.valueSize]);
         let n: number | undefined;
         if (ALWAYS_FULL.has(map.type)) n = map.maxEntries;
         else {
@@ -81,21 +81,21 @@ export class MapsCollector implements Collector {
           }
         }
         if (n !== undefined) {
-          entries.push({ labels, value: n });
-          if (map.maxEntries > 0) fill.push({ labels, value: n / map.maxEntries });
+          entries.push([labels, n]);
+          if (map.maxEntries > 0) fill.push([labels, n / map.maxEntries]);
         }
       } finally {
         map.close();
       }
     }
     return [
-      { name: 'bpfmap_map_max_entries', help: 'max_entries of a BPF map.', type: 'gauge', series: max },
-      { name: 'bpfmap_map_entries', help: 'Entries in a BPF map (arrays: max_entries; absent for types that cannot be walked).', type: 'gauge', series: entries },
-      { name: 'bpfmap_map_fill_ratio', help: 'Entries over max_entries: 1 is full, and hash maps refuse new keys.', type: 'gauge', series: fill },
-      { name: 'bpfmap_map_memory_bytes', help: 'Memory the kernel charges for a BPF map (fdinfo memlock).', type: 'gauge', series: memory },
-      { name: 'bpfmap_map_size_bytes', help: 'Bytes of a key or of a value (per CPU for per-CPU maps).', type: 'gauge', series: sizes },
-      { name: 'bpfmap_export_errors_total', help: 'Maps that could not be opened.', type: 'counter', series: [{ labels: '', value: this.errors }] },
-      { name: 'bpfmap_export_scrape_duration_seconds', help: 'Time this scrape took to read every map.', type: 'gauge', series: [{ labels: '', value: Number(process.hrtime.bigint() - t0) / 1e9 }] },
+      family('bpfmap_map_max_entries', 'max_entries of a BPF map.', 'gauge', max),
+      family('bpfmap_map_entries', 'Entries in a BPF map (arrays: max_entries; absent for types that cannot be walked).', 'gauge', entries),
+      family('bpfmap_map_fill_ratio', 'Entries over max_entries: 1 is full, and hash maps refuse new keys.', 'gauge', fill),
+      family('bpfmap_map_memory_bytes', 'Memory the kernel charges for a BPF map (fdinfo memlock).', 'gauge', memory),
+      family('bpfmap_map_size_bytes', 'Bytes of a key or of a value (per CPU for per-CPU maps).', 'gauge', sizes),
+      family('bpfmap_export_errors_total', 'Maps that could not be opened.', 'counter', [['', this.errors]]),
+      family('bpfmap_export_scrape_duration_seconds', 'Time this scrape took to read every map.', 'gauge', [['', Number(process.hrtime.bigint() - t0) / 1e9]]),
     ];
   }
 }

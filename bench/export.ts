@@ -1,0 +1,64 @@
+// One Prometheus scrape of a map (read with batch lookups, labels decoded, exposition rendered)
+// beside `bpfmap dump --format ndjson` of the same map (the CLI's read, hex formatting and
+// writes to /dev/null), both in this process so neither pays for starting node.
+// Run: npm run bench (a row of its table), or node dist/bench/export.js [entries]
+import { createWriteStream } from 'node:fs';
+import { entryWriter } from '../src/cli/formats.js';
+import { Output } from '../src/cli/output.js';
+import { progressFor } from '../src/cli/progress.js';
+import { streamChunks } from '../src/cli/stream.js';
+import { viewOf } from '../src/cli/view.js';
+import { parseConfig } from '../src/export/config.js';
+import { Exporter } from '../src/export/exporter.js';
+import { render } from '../src/export/exposition.js';
+import { BpfMap } from '../src/index.js';
+import { walkChunks } from '../src/map/walk.js';
+import { type Row, table, type Timing } from './harness.js';
+
+async function timeAsync(reps: number, fn: () => Promise<number>): Promise<Timing> {
+  await fn();
+  const runs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = process.hrtime.bigint();
+    const n = await fn();
+    runs.push(Number(process.hrtime.bigint() - t0) / Math.max(n, 1));
+  }
+  runs.sort((a, b) => a - b);
+  return { median: runs[Math.floor(runs.length / 2)] as number, min: runs[0] as number, max: runs[runs.length - 1] as number };
+}
+
+export async function exportRows(n: number, reps: number): Promise<Row[]> {
+  using map = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: n, name: 'bench_export' });
+  const keys = Buffer.alloc(4 * n);
+  const values = Buffer.alloc(8 * n);
+  for (let i = 0; i < n; i++) {
+    keys.writeUInt32LE(i, 4 * i);
+    values.writeBigUInt64LE(BigInt(i * 3), 8 * i);
+  }
+  map.updateBatch({ keys, values });
+  const batch = 4096;
+  const devNull = createWriteStream('/dev/null');
+  const dump = await timeAsync(reps, () =>
+    streamChunks(walkChunks(map, 'batch', { batchSize: batch }), entryWriter('ndjson', viewOf(map, 'each'), map.keySize, map.valueBytes),
+      new Output(devNull), progressFor(map, 'dump', false)));
+  devNull.end();
+  const exporter = new Exporter(parseConfig(`batch_size: ${batch}
+metrics:
+  - { name: flow_packets_total, help: Packets., type: counter, map: id ${map.id}, max_series: ${n}, labels: [{ name: flow, offset: 0, size: 4 }] }
+`), { kernel: map.kernel });
+  let bytes = 0;
+  const scrape = await timeAsync(reps, async () => {
+    bytes = Buffer.byteLength(render(await exporter.collect(), 'text'));
+    return n;
+  });
+  return [{
+    what: `export: one scrape of ${n} entries (${(bytes / 2 ** 20).toFixed(1)} MiB of text)`,
+    bpfmap: scrape,
+    baseline: dump.median,
+    baselineName: 'bpfmap dump --format ndjson',
+    target: 3,
+  }];
+}
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) console.log(table(await exportRows(Number(process.argv[2] ?? 100_000), 7)));
