@@ -52,7 +52,7 @@ function resolve(ref: FieldRef, side: 'key' | 'value', layout: MapLayout, what: 
   const size = ref.size ?? total;
   if (offset + size > total)
     throw new BindError(`${ref.where}: ${what} at offset ${offset}, ${size} bytes, is past the end of map ${layout.label}'s ${total}-byte ${side}`);
-  return { offset, size, signed: ref.signed ?? false, kind: 'other' };
+  return { offset, size, signed: ref.signed ?? false, kind: [1, 2, 4, 8].includes(size) ? 'int' : 'other' };
 }
 
 interface BoundLabel {
@@ -82,7 +82,7 @@ function distinctLabels(labels: BoundLabel[], keySize: number): boolean {
 function bindLabels(spec: MetricSpec, layout: MapLayout): BoundLabel[] {
   return spec.labels.map((l, i) => {
     const f = resolve(l, 'key', layout, `label "${l.name}"`);
-    const decoder = l.decoder ?? (f.kind === 'enum' ? 'enum' : f.kind === 'chars' ? 'string' : f.kind === 'int' || f.size <= 8 ? 'integer' : 'hex');
+    const decoder = l.decoder ?? (f.kind === 'enum' ? 'enum' : f.kind === 'chars' ? 'string' : f.kind === 'int' ? 'integer' : 'hex');
     let values = l.values;
     if (decoder === 'enum' && f.values) values = values ? new Map([...f.values, ...values]) : f.values;
     const d = labelDecoder(decoder, values ? { size: f.size, signed: f.signed, values } : { size: f.size, signed: f.signed });
