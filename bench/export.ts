@@ -3,6 +3,7 @@
 // writes to /dev/null), both in this process so neither pays for starting node.
 // Run: npm run bench (a row of its table), or node dist/bench/export.js [entries]
 import { createWriteStream } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { entryWriter } from '../src/cli/formats.js';
 import { Output } from '../src/cli/output.js';
 import { progressFor } from '../src/cli/progress.js';
@@ -10,7 +11,7 @@ import { streamChunks } from '../src/cli/stream.js';
 import { viewOf } from '../src/cli/view.js';
 import { parseConfig } from '../src/export/config.js';
 import { Exporter } from '../src/export/exporter.js';
-import { render } from '../src/export/exposition.js';
+import { renderAsync } from '../src/export/exposition.js';
 import { BpfMap } from '../src/index.js';
 import { walkChunks } from '../src/map/walk.js';
 import { type Row, table, type Timing } from './harness.js';
@@ -48,9 +49,18 @@ metrics:
 `), { kernel: map.kernel });
   let bytes = 0;
   const scrape = await timeAsync(reps, async () => {
-    bytes = Buffer.byteLength(render(await exporter.collect(), 'text'));
+    bytes = (await renderAsync(await exporter.collect(), 'text')).length;
     return n;
   });
+  // The longest the event loop waits during one scrape (the server's: read and render yield
+  // between batches and pieces).
+  const stall = monitorEventLoopDelay({ resolution: 1 });
+  stall.enable();
+  await renderAsync(await exporter.collect(), 'text');
+  // Let the monitor's timer run once more, so the stretch just ended is recorded.
+  await new Promise((r) => setTimeout(r, 20));
+  stall.disable();
+  console.log(`export: longest event-loop stall during one scrape of ${n} entries: ${(stall.max / 1e6).toFixed(1)} ms`);
   return [{
     what: `export: one scrape of ${n} entries (${(bytes / 2 ** 20).toFixed(1)} MiB of text)`,
     bpfmap: scrape,

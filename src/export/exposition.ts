@@ -54,13 +54,17 @@ function withLabel(labels: string, extra: string): string {
   return `{${labels === '' ? '' : `${labels},`}${extra}}`;
 }
 
+/** Lines rendered between two yields of renderAsync: a few milliseconds of work. */
+const PIECE_LINES = 4096;
+
 /**
- * Writes families in the text format or OpenMetrics (counters then named without _total in TYPE
- * and HELP). Lines are collected and joined once: one flat string, no deep rope to flatten.
+ * The exposition in pieces of about PIECE_LINES lines each: families in the text format or
+ * OpenMetrics (counters then named without _total in TYPE and HELP). Each piece's lines are
+ * joined once: a flat string, no deep rope to flatten.
  */
-export function render(families: readonly Family[], format: Format): string {
+function* pieces(families: readonly Family[], format: Format): Generator<string, void, void> {
   const om = format === 'openmetrics';
-  const out: string[] = [];
+  let out: string[] = [];
   for (const f of families) {
     const head = om && f.type === 'counter' ? f.name.replace(/_total$/, '') : f.name;
     out.push(`# HELP ${head} ${escapeHelp(f.help)}\n# TYPE ${head} ${f.type}\n`);
@@ -70,6 +74,10 @@ export function render(families: readonly Family[], format: Format): string {
         out.push(`${f.name}_bucket${withLabel(s.labels, 'le="+Inf"')} ${s.count}\n`);
         const l = braces(s.labels);
         out.push(`${f.name}_sum${l} ${formatNumber(s.sum)}\n${f.name}_count${l} ${s.count}\n`);
+        if (out.length >= PIECE_LINES) {
+          yield out.join('');
+          out = [];
+        }
       }
     } else {
       const { name, labels, values } = f;
@@ -79,9 +87,30 @@ export function render(families: readonly Family[], format: Format): string {
         const l = labels[i] as string;
         const v = values[i] as number;
         out.push(l === '' ? `${bare}${formatNumber(v)}\n` : `${open}${l}} ${formatNumber(v)}\n`);
+        if (out.length >= PIECE_LINES) {
+          yield out.join('');
+          out = [];
+        }
       }
     }
   }
   if (om) out.push('# EOF\n');
-  return out.join('');
+  yield out.join('');
+}
+
+/** The whole exposition at once. */
+export function render(families: readonly Family[], format: Format): string {
+  return [...pieces(families, format)].join('');
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The exposition as one Buffer, yielding to the event loop between pieces so a large one never stalls it. */
+export async function renderAsync(families: readonly Family[], format: Format): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (const p of pieces(families, format)) {
+    parts.push(Buffer.from(p));
+    await tick();
+  }
+  return Buffer.concat(parts);
 }

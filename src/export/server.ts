@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Collector } from './exporter.js';
-import { CONTENT_TYPES, formatFor, render, type Family, type Format } from './exposition.js';
+import { CONTENT_TYPES, formatFor, renderAsync, type Family, type Format } from './exposition.js';
 
 /** host:port to listen on; the host may be an IPv6 address in brackets. */
 export function parseListen(text: string): { host: string; port: number } | string {
@@ -25,7 +25,7 @@ export class MetricsServer {
     this.server.requestTimeout = 60_000;
   }
 
-  private collect(): Promise<{ families: Family[]; rendered: Map<Format, Buffer> }> {
+  private collect(): Promise<{ families: Family[]; rendered: Map<Format, Promise<Buffer>> }> {
     let p = this.inflight;
     if (!p) {
       p = this.collector.collect();
@@ -36,7 +36,7 @@ export class MetricsServer {
       p.then(clear, clear);
     }
     return p.then((families) => {
-      const cache = renderCache.get(families) ?? new Map<Format, Buffer>();
+      const cache = renderCache.get(families) ?? new Map<Format, Promise<Buffer>>();
       renderCache.set(families, cache);
       return { families, rendered: cache };
     });
@@ -59,8 +59,9 @@ export class MetricsServer {
     try {
       const format = formatFor(req.headers.accept);
       const { families, rendered } = await this.collect();
-      let body = rendered.get(format);
-      if (!body) rendered.set(format, (body = Buffer.from(render(families, format))));
+      let pending = rendered.get(format);
+      if (!pending) rendered.set(format, (pending = renderAsync(families, format)));
+      const body = await pending;
       res.writeHead(200, { 'content-type': CONTENT_TYPES[format], 'content-length': body.length });
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch (e) {
@@ -89,4 +90,4 @@ export class MetricsServer {
 }
 
 // Renders of one collection, shared by the scrapes that got it; dropped with the families.
-const renderCache = new WeakMap<Family[], Map<Format, Buffer>>();
+const renderCache = new WeakMap<Family[], Map<Format, Promise<Buffer>>>();
