@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { promisify } from 'node:util';
+import { constants, gzip } from 'node:zlib';
 import type { Collector } from './exporter.js';
 import { CONTENT_TYPES, formatFor, renderAsync, type Family, type Format } from './exposition.js';
 
@@ -25,7 +27,7 @@ export class MetricsServer {
     this.server.requestTimeout = 60_000;
   }
 
-  private collect(): Promise<{ families: Family[]; rendered: Map<Format, Promise<Buffer>> }> {
+  private collect(): Promise<{ families: Family[]; rendered: Map<string, Promise<Buffer>> }> {
     let p = this.inflight;
     if (!p) {
       p = this.collector.collect();
@@ -36,7 +38,7 @@ export class MetricsServer {
       p.then(clear, clear);
     }
     return p.then((families) => {
-      const cache = renderCache.get(families) ?? new Map<Format, Promise<Buffer>>();
+      const cache = renderCache.get(families) ?? new Map<string, Promise<Buffer>>();
       renderCache.set(families, cache);
       return { families, rendered: cache };
     });
@@ -59,10 +61,11 @@ export class MetricsServer {
     try {
       const format = formatFor(req.headers.accept);
       const { families, rendered } = await this.collect();
-      let pending = rendered.get(format);
-      if (!pending) rendered.set(format, (pending = renderAsync(families, format)));
-      const body = await pending;
-      res.writeHead(200, { 'content-type': CONTENT_TYPES[format], 'content-length': body.length });
+      const gz = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+      const body = await cached(rendered, format, gz ? 'gzip' : 'identity', () => renderAsync(families, format));
+      const headers: Record<string, string | number> = { 'content-type': CONTENT_TYPES[format], 'content-length': body.length };
+      if (gz) headers['content-encoding'] = 'gzip';
+      res.writeHead(200, headers);
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch (e) {
       // Collectors turn map failures into metrics; anything reaching here is a bug worth a 500, not a crash.
@@ -90,4 +93,21 @@ export class MetricsServer {
 }
 
 // Renders of one collection, shared by the scrapes that got it; dropped with the families.
-const renderCache = new WeakMap<Family[], Map<Format, Promise<Buffer>>>();
+const renderCache = new WeakMap<Family[], Map<string, Promise<Buffer>>>();
+
+const gzipAsync = promisify(gzip);
+
+/**
+ * A collection's body in a format and encoding, made once. Compression runs on libuv's thread
+ * pool (the event loop stays free); level 1: most of the size gain of text this repetitive, for
+ * a fraction of the time.
+ */
+function cached(cache: Map<string, Promise<Buffer>>, format: Format, encoding: 'gzip' | 'identity', make: () => Promise<Buffer>): Promise<Buffer> {
+  const key = `${format} ${encoding}`;
+  let p = cache.get(key);
+  if (!p) {
+    p = encoding === 'identity' ? make() : cached(cache, format, 'identity', make).then((b) => gzipAsync(b, { level: constants.Z_BEST_SPEED }));
+    cache.set(key, p);
+  }
+  return p;
+}

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import type { Collector } from '../../src/export/exporter.js';
 import { family, type Family } from '../../src/export/exposition.js';
 import { MetricsServer, parseListen } from '../../src/export/server.js';
@@ -32,6 +34,23 @@ test('scrapes that overlap share one collection; Accept picks the format; other 
   const om = await fetch(`${url}/metrics`, { headers: { accept: 'application/openmetrics-text; version=1.0.0' } });
   assert.equal(om.headers.get('content-type'), 'application/openmetrics-text; version=1.0.0; charset=utf-8');
   assert.equal(await om.text(), '# HELP collections Collections.\n# TYPE collections counter\ncollections_total 2\n# EOF\n');
+  // gzip when asked (fetch asks, and inflates), identity otherwise.
+  const zipped = await new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
+    get(`${url}/metrics`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (b: Buffer) => parts.push(b));
+      res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(parts) }));
+    }).on('error', reject);
+  });
+  assert.equal(zipped.encoding, 'gzip');
+  assert.equal(gunzipSync(zipped.body).toString(), '# HELP collections_total Collections.\n# TYPE collections_total counter\ncollections_total 3\n');
+  const plain = await new Promise<string | undefined>((resolve, reject) => {
+    get(`${url}/metrics`, (res) => {
+      res.resume();
+      resolve(res.headers['content-encoding']);
+    }).on('error', reject);
+  });
+  assert.equal(plain, undefined);
   const head = await fetch(`${url}/metrics`, { method: 'HEAD' });
   assert.equal(head.status, 200);
   assert.equal(await head.text(), '');
