@@ -125,18 +125,18 @@ function topN<T>(series: T[], n: number, weight: (s: T) => number): number {
   return dropped;
 }
 
-/** The top n of parallel label/value arrays by value, in place; returns how many were dropped. */
-function topValues(labels: string[], values: number[], n: number): number {
-  if (labels.length <= n) return 0;
-  const order = Array.from(values.keys()).sort((a, b) => (values[b] as number) - (values[a] as number)).slice(0, n);
-  const l = order.map((i) => labels[i] as string);
-  const v = order.map((i) => values[i] as number);
-  const dropped = labels.length - n;
-  labels.length = 0;
-  values.length = 0;
-  labels.push(...l);
-  values.push(...v);
-  return dropped;
+/** A counter or gauge family of at most spec.maxSeries series: the largest values (NaN last). */
+function counterFamily(spec: MetricSpec, labels: string[], values: number[]): { family: Family; dropped: number } {
+  const type = spec.type as 'counter' | 'gauge';
+  const n = spec.maxSeries;
+  if (labels.length <= n) return { family: { name: spec.name, help: spec.help, type, labels, values }, dropped: 0 };
+  const weight = (i: number): number => {
+    const v = values[i] as number;
+    return Number.isNaN(v) ? -Infinity : v;
+  };
+  const order = Array.from(values.keys()).sort((a, b) => weight(b) - weight(a)).slice(0, n);
+  const family: Family = { name: spec.name, help: spec.help, type, labels: order.map((i) => labels[i] as string), values: order.map((i) => values[i] as number) };
+  return { family, dropped: labels.length - n };
 }
 
 /** Series of a metric whose label sets are all different: straight into the family's arrays. */
@@ -164,10 +164,10 @@ function distinctSeries(spec: MetricSpec, labels: (keys: Buffer, ko: number) => 
       }
     },
     finish() {
-      const family: Family = { name: spec.name, help: spec.help, type: spec.type as 'counter' | 'gauge', labels: labelSets, values };
+      const done = counterFamily(spec, labelSets, values);
       labelSets = [];
       values = [];
-      return { family, dropped: topValues(family.labels, family.values, spec.maxSeries) };
+      return done;
     },
   };
 }
@@ -214,8 +214,7 @@ export function bindMetric(spec: MetricSpec, layout: MapLayout): BoundMetric {
         const labelSets = [...sums.keys()];
         const values = [...sums.values()];
         sums.clear();
-        const dropped = topValues(labelSets, values, spec.maxSeries);
-        return { family: { name: spec.name, help: spec.help, type: spec.type as 'counter' | 'gauge', labels: labelSets, values }, dropped };
+        return counterFamily(spec, labelSets, values);
       },
     };
   }

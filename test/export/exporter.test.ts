@@ -165,6 +165,29 @@ metrics:
     assert.equal(all.get('bpfmap_export_series_dropped{metric="top"}'), 45);
   });
 
+  test('max_series on a large map (200,000 entries, 150,000 kept)', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const n = 200_000;
+    using m = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 4, maxEntries: n });
+    const keys = Buffer.alloc(4 * n);
+    const values = Buffer.alloc(4 * n);
+    for (let i = 0; i < n; i++) {
+      keys.writeUInt32LE(i, 4 * i);
+      values.writeUInt32LE(i, 4 * i);
+    }
+    m.updateBatch({ keys, values });
+    const e = exporterFor(`
+metrics:
+  - { name: big, help: Big., type: gauge, map: id ${m.id}, max_series: 150000, labels: [{ name: k, offset: 0, size: 4 }] }
+`);
+    const { all } = await scrape(e);
+    const kept = Object.values(of(all, 'big'));
+    assert.equal(kept.length, 150_000);
+    assert.equal(Math.min(...kept.slice(0, 1000)) >= 50_000, true);
+    assert.equal(kept.reduce((a, b) => a + b, 0), (50_000 + 199_999) * 150_000 / 2, 'exactly the 150,000 largest');
+    assert.equal(all.get('bpfmap_export_series_dropped{metric="big"}'), 50_000);
+  });
+
   test('a map replaced under its pin is followed; a deleted one is an error metric and one log line, the others still served', async (t) => {
     if (!linuxAvailable(t)) return;
     const kernel = LINUX.kernel();
