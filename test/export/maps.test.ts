@@ -5,7 +5,6 @@ import { MapsCollector } from '../../src/export/maps.js';
 import { render } from '../../src/export/exposition.js';
 import { BpfMap } from '../../src/map/map.js';
 import { u32, u64 } from '../../src/index.js';
-import { runCli } from '../helpers/cli.js';
 import { LINUX, linuxAvailable } from '../helpers/kernel.js';
 import { prometheusAvailable, promtoolCheck } from '../helpers/prometheus.js';
 
@@ -36,24 +35,4 @@ test("--maps: every map's type, max entries, entries, fill ratio and memory", as
   assert.equal(line('bpfmap_map_max_entries', q), 5);
   assert.equal(line('bpfmap_map_entries', q), undefined, 'a queue cannot be walked');
   if (prometheusAvailable(t)) assert.deepEqual(promtoolCheck(text), { status: 0, output: '' });
-});
-
-test('bpfmap export usage errors exit 2 with one line', async (t) => {
-  if (!linuxAvailable(t)) return;
-  const cases: [string[], RegExp][] = [
-    [[], /give --config FILE or --maps/],
-    [['--maps', '--config', 'x.yaml'], /give --config FILE or --maps/],
-    [['--maps', '--listen', 'nowhere'], /--listen: expected HOST:PORT/],
-    [['--config', '/nonexistent/x.yaml'], /cannot read --config \/nonexistent\/x\.yaml/],
-    [['--maps', '--once', '--format', 'xml'], /--format must be text or openmetrics/],
-  ];
-  for (const [args, re] of cases) {
-    const r = await runCli(['export', ...args]);
-    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-    assert.match(r.stderr, re);
-    assert.match(r.stderr, /^bpfmap export: .*\(see bpfmap export --help\)\n$/s);
-  }
-  const once = await runCli(['export', '--maps', '--once']);
-  assert.equal(once.code, 0, once.stderr);
-  assert.match(once.stdout, /^# HELP bpfmap_map_max_entries /);
 });
