@@ -4,6 +4,7 @@ import { BindError } from '../export/bind.js';
 import { ConfigError, DEFAULT_BATCH_SIZE, parseConfig } from '../export/config.js';
 import { Exporter, type Collector } from '../export/exporter.js';
 import { render, type Format } from '../export/exposition.js';
+import { fieldsOf } from '../export/btf-fields.js';
 import { MapsCollector } from '../export/maps.js';
 import { MetricsServer, parseListen } from '../export/server.js';
 import { integer, newCommand, withKernel } from './command.js';
@@ -40,7 +41,7 @@ function collectorOf(o: ExportOptions): Collector {
     throw e;
   }
   if (o.batch !== undefined) config.batchSize = o.batch;
-  const exporter = new Exporter(config, { kernel });
+  const exporter = new Exporter(config, { kernel, fields: fieldsOf });
   try {
     exporter.check();
   } catch (e) {

@@ -59,7 +59,7 @@ export class MapsCollector implements Collector {
       id = next;
       let map: BpfMap;
       try {
-        map = BpfMap.fromId(id, { kernel: this.kernel });
+        map = BpfMap.fromId(id, { kernel: this.kernel, raw: true });
       } catch (e) {
         // Freed between the id walk and the open.
         if (e instanceof BpfError && e.errno === errno.ENOENT) continue;

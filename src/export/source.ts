@@ -109,7 +109,8 @@ export class MapSource {
   /** Opens the map the selector names now; the caller closes it after the scrape. */
   open(): BpfMap {
     const s = this.selector;
-    const opts = { kernel: this.kernel };
+    // Raw bytes: the exporter decodes by offsets (found in BTF once per map, not at every scrape).
+    const opts = { kernel: this.kernel, raw: true };
     const map = s.kind === 'id' ? BpfMap.fromId(s.id, opts) : s.kind === 'pinned' ? BpfMap.openPinned(s.path, { ...opts, readOnly: true }) : BpfMap.fromName(s.name, opts);
     if (this.id !== 0 && map.id !== this.id) this.replaced++;
     this.id = map.id;

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { be16, ipv4, perCpu, struct, u32, u64, u8 } from '../../src/index.js';
+import { BtfBuilder } from '../../src/btf/encode.js';
+import type { BtfComposite } from '../../src/btf/types.js';
+import { cstring } from '../../src/codec/cstring.js';
+import { be16, i32, ipv4, perCpu, struct, u16, u32, u64, u8 } from '../../src/index.js';
 import { parseConfig } from '../../src/export/config.js';
+import { fieldsOf } from '../../src/export/btf-fields.js';
 import { Exporter } from '../../src/export/exporter.js';
 import { render } from '../../src/export/exposition.js';
 import { BpfMap } from '../../src/map/map.js';
@@ -69,6 +73,73 @@ metrics:
     assert.equal(all.get(`bpfmap_export_entries{map="pinned ${path}"}`), 4);
     assert.equal(all.get(`bpfmap_export_errors_total{map="pinned ${path}"}`), 0);
     assert.equal(all.get(`bpfmap_export_map_id{map="pinned ${path}"}`), m.id);
+  });
+
+  test('labels and values by BTF member name: ipv4, port, enum names, char arrays, nested members; entries with equal labels added', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const b = new BtfBuilder();
+    const be32 = b.typedef('__be32', b.int('unsigned int', 4));
+    const be16t = b.typedef('__be16', b.int('short unsigned int', 2));
+    const u8t = b.int('unsigned char', 1);
+    const dir = b.enum('flow_dir', { INGRESS: 0, EGRESS: 1 });
+    const inner = b.struct('vlan_tag', [{ name: 'vlan', type: b.int('short unsigned int', 2) }]);
+    const keyId = b.struct('flow_key', [
+      { name: 'saddr', type: be32 },
+      { name: 'dport', type: be16t },
+      { name: 'proto', type: u8t },
+      { name: 'dir', type: dir },
+      { name: 'comm', type: b.array(b.int('char', 1, { char: true }), 8) },
+      { name: 'tag', type: inner },
+    ]);
+    const u64t = b.int('long long unsigned int', 8);
+    const valueId = b.struct('flow_stats', [{ name: 'packets', type: u64t }, { name: 'bytes', type: u64t }]);
+    const btf = b.btf();
+    // The same layout as codecs, to fill the map; checked against the BTF's own offsets.
+    const key = struct({ saddr: ipv4, dport: be16, proto: u8, dir: i32, comm: cstring(8), tag: struct({ vlan: u16 }) });
+    const value = struct({ packets: u64, bytes: u64 });
+    const members = (btf.type(keyId) as BtfComposite).members;
+    assert.deepEqual(members.map((m) => m.bitOffset / 8), Object.values(key.offsets));
+    assert.equal(btf.sizeOf(keyId), key.size);
+    const kernel = LINUX.kernel();
+    using raw = BpfMap.create({ kernel, type: 'hash', maxEntries: 16, btf: { key: { btf, type: keyId }, value: { btf, type: valueId } }, raw: true });
+    using m = BpfMap.fromId(raw.id, { kernel, key, value });
+    m.set({ saddr: '10.0.0.1', dport: 443, proto: 6, dir: 1, comm: 'curl', tag: { vlan: 7 } }, { packets: 3n, bytes: 300n });
+    m.set({ saddr: '10.0.0.1', dport: 443, proto: 17, dir: 1, comm: 'curl', tag: { vlan: 7 } }, { packets: 1n, bytes: 20n });
+    m.set({ saddr: '10.0.0.2', dport: 53, proto: 17, dir: 0, comm: 'dig "x"', tag: { vlan: 0 } }, { packets: 2n, bytes: 128n });
+    m.set({ saddr: '10.0.0.3', dport: 22, proto: 6, dir: 5, comm: 'ssh', tag: { vlan: 1 } }, { packets: 1n, bytes: 64n });
+    const logs: string[] = [];
+    const e = new Exporter(parseConfig(`
+metrics:
+  - name: flow_bytes_total
+    help: Bytes.
+    type: counter
+    map: id ${m.id}
+    labels:
+      - { name: saddr, field: saddr, decoder: ipv4 }
+      - { name: dport, field: dport, decoder: port }
+      - { name: dir, field: dir }
+      - { name: comm, field: comm }
+      - { name: vlan, field: tag.vlan }
+    value: { field: bytes }
+`, 'btf.yaml'), { kernel, log: (l) => logs.push(l), fields: fieldsOf });
+    e.check();
+    const { all } = await scrape(e);
+    assert.deepEqual(of(all, 'flow_bytes_total'), {
+      'flow_bytes_total{saddr="10.0.0.1",dport="443",dir="EGRESS",comm="curl",vlan="7"}': 320,
+      'flow_bytes_total{saddr="10.0.0.2",dport="53",dir="INGRESS",comm="dig \\"x\\"",vlan="0"}': 128,
+      'flow_bytes_total{saddr="10.0.0.3",dport="22",dir="5",comm="ssh",vlan="1"}': 64,
+    });
+    assert.deepEqual(logs, []);
+    const bad = (yaml: string): Exporter => new Exporter(parseConfig(yaml, 'btf.yaml'), { kernel, fields: fieldsOf });
+    assert.throws(() => bad(`metrics: [{ name: a, help: A., type: gauge, map: id ${m.id}, labels: [{ name: x, field: sadr }], value: { field: bytes } }]`).check(),
+      /btf\.yaml:1:\d+: metrics\[0\]\.labels\[0\]\.field: struct flow_key has no member "sadr" \(members: saddr, dport, proto, dir, comm, tag\)/);
+    assert.throws(() => bad(`metrics: [{ name: a, help: A., type: gauge, map: id ${m.id}, value: { field: packets, size: 4 } }]`).check(),
+      /metrics\[0\]\.value\.size: 4, but BTF says value member "packets" is 8 bytes/);
+    assert.throws(() => bad(`metrics: [{ name: a, help: A., type: gauge, map: id ${m.id} }]`).check(),
+      /metrics\[0\]: a value is an integer of 1, 2, 4 or 8 bytes, the field has 16: pick a field/);
+    using plain = BpfMap.create({ kernel, type: 'hash', keySize: 4, valueSize: 8, maxEntries: 1 });
+    assert.throws(() => bad(`metrics: [{ name: a, help: A., type: gauge, map: id ${plain.id}, labels: [{ name: x, field: saddr }] }]`).check(),
+      new RegExp(`labels\\[0\\]\\.field: map id ${plain.id} has no BTF to find "saddr" in: give offset and size instead`));
   });
 
   test('per-CPU values: summed, or one series per CPU with a cpu label; a value field of a struct', async (t) => {

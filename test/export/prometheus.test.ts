@@ -30,8 +30,8 @@ test('Prometheus scrapes bpfmap export and finds the exact contents of the maps;
   });
   const keep = <K, V>(m: BpfMap<K, V>): BpfMap<K, V> => (maps.push(m as BpfMap<unknown, unknown>), m);
 
-  // A hash with a struct key: source address and port in network order, protocol by name.
-  const flows = keep(BpfMap.create({ kernel, type: 'hash', key: flow, value: u64, maxEntries: 64 }));
+  // A hash with a struct key and BTF (described from the codecs): labels by member name.
+  const flows = keep(BpfMap.create({ kernel, type: 'hash', key: flow, value: u64, maxEntries: 64, btf: true }));
   flows.set({ saddr: '10.1.0.1', daddr: '10.1.0.2', sport: 8080, dport: 40000, proto: 6 }, 1500n);
   flows.set({ saddr: '10.1.0.3', daddr: '10.1.0.2', sport: 53, dport: 40001, proto: 17 }, 99n);
   flows.pin(pins.flows);
@@ -58,9 +58,9 @@ metrics:
     type: counter
     map: pinned ${pins.flows}
     labels:
-      - { name: saddr, offset: 0, decoder: ipv4 }
-      - { name: sport, offset: 8, decoder: port }
-      - { name: proto, offset: 12, size: 1, decoder: static, values: { 6: tcp, 17: udp } }
+      - { name: saddr, field: saddr, decoder: ipv4 }
+      - { name: sport, field: sport, decoder: port }
+      - { name: proto, field: proto, decoder: static, values: { 6: tcp, 17: udp } }
   - { name: drops_total, help: Drops., type: counter, map: pinned ${pins.pc}, labels: [{ name: reason, offset: 0, size: 4 }] }
   - { name: drops_by_cpu_total, help: Drops per CPU., type: counter, map: pinned ${pins.pc}, percpu: cpu, labels: [{ name: reason, offset: 0, size: 4 }] }
   - name: op_latency_seconds
@@ -98,7 +98,7 @@ metrics:
 
   // Replaced mid-run: the program reloads with a new map at the same pin.
   rmSync(pins.flows);
-  const flows2 = keep(BpfMap.create({ kernel, type: 'hash', key: flow, value: u64, maxEntries: 64 }));
+  const flows2 = keep(BpfMap.create({ kernel, type: 'hash', key: flow, value: u64, maxEntries: 64, btf: true }));
   flows2.set({ saddr: '10.9.9.9', daddr: '10.1.0.2', sport: 1, dport: 2, proto: 6 }, 7n);
   flows2.pin(pins.flows);
   await p.expect('flow_bytes_total', { 'saddr=10.9.9.9,sport=1,proto=tcp': 7 }, by('saddr', 'sport', 'proto'));
