@@ -125,49 +125,107 @@ function topN<T>(series: T[], n: number, weight: (s: T) => number): number {
   return dropped;
 }
 
-/** A counter or gauge family of at most spec.maxSeries series: the largest values (NaN last). */
-function counterFamily(spec: MetricSpec, labels: string[], values: number[]): { family: Family; dropped: number } {
-  const type = spec.type as 'counter' | 'gauge';
-  const n = spec.maxSeries;
-  if (labels.length <= n) return { family: { name: spec.name, help: spec.help, type, labels, values }, dropped: 0 };
+/** Samples rendered per chunk: one flat string per batch-sized run of lines. */
+const CHUNK_LINES = 4096;
+
+/** A sample line: the same in the text format and OpenMetrics. */
+function sampleLine(name: string, labels: string, value: number): string {
+  return labels === '' ? `${name} ${formatNumber(value)}\n` : `${name}{${labels}} ${formatNumber(value)}\n`;
+}
+
+/** The indexes of the n largest values (NaN last), in order. */
+function largest(values: ArrayLike<number>, n: number): number[] {
   const weight = (i: number): number => {
     const v = values[i] as number;
     return Number.isNaN(v) ? -Infinity : v;
   };
-  const order = Array.from(values.keys()).sort((a, b) => weight(b) - weight(a)).slice(0, n);
-  const family: Family = { name: spec.name, help: spec.help, type, labels: order.map((i) => labels[i] as string), values: order.map((i) => values[i] as number) };
-  return { family, dropped: labels.length - n };
+  return Array.from({ length: values.length }, (_, i) => i).sort((a, b) => weight(b) - weight(a)).slice(0, n);
 }
 
-/** Series of a metric whose label sets are all different: straight into the family's arrays. */
+function joinLines(lines: readonly string[]): string[] {
+  const chunks: string[] = [];
+  for (let i = 0; i < lines.length; i += CHUNK_LINES) chunks.push(lines.slice(i, i + CHUNK_LINES).join(''));
+  return chunks;
+}
+
+/** A counter or gauge family from summed label sets, of at most spec.maxSeries series (the largest). */
+function summedFamily(spec: MetricSpec, sums: Map<string, number>): { family: Family; dropped: number } {
+  let labels = [...sums.keys()];
+  let values = [...sums.values()];
+  let dropped = 0;
+  if (labels.length > spec.maxSeries) {
+    const keep = largest(values, spec.maxSeries);
+    dropped = labels.length - keep.length;
+    labels = keep.map((i) => labels[i] as string);
+    values = keep.map((i) => values[i] as number);
+  }
+  const lines = labels.map((l, i) => sampleLine(spec.name, l, values[i] as number));
+  return { family: { name: spec.name, help: spec.help, type: spec.type as 'counter' | 'gauge', samples: joinLines(lines), count: lines.length }, dropped };
+}
+
+/** Values in a Float64Array that grows: no heap number per value. */
+class Values {
+  data = new Float64Array(1024);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const d = new Float64Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
+    this.data[this.length++] = v;
+  }
+}
+
+/**
+ * Series of a metric whose label sets are all different: each batch's sample lines are rendered
+ * and joined as they are read, so a large map leaves one string per batch, not one per series.
+ */
 function distinctSeries(spec: MetricSpec, labels: (keys: Buffer, ko: number) => string, keySize: number, valueBytes: number, vo: number,
   read: ValueReader, cpuCount: number, stride: number, cpuLabels: string[] | undefined): BoundMetric {
-  let labelSets: string[] = [];
-  let values: number[] = [];
+  const type = spec.type as 'counter' | 'gauge';
+  const bare = spec.labels.length === 0 && !cpuLabels;
+  const open = bare ? `${spec.name} ` : `${spec.name}{`;
+  const close = bare ? '' : '} ';
+  let chunks: string[] = [];
+  let values = new Values();
   return {
     spec,
     add(keys, vals, count) {
+      const lines: string[] = [];
       for (let i = 0; i < count; i++) {
-        const base = labels(keys, i * keySize);
+        const base = open + labels(keys, i * keySize);
         const at = i * valueBytes + vo;
         if (cpuLabels) {
           for (let c = 0; c < cpuCount; c++) {
-            labelSets.push(base + cpuLabels[c]);
-            values.push(read(vals, at + c * stride));
+            const v = read(vals, at + c * stride);
+            lines.push(`${base}${cpuLabels[c]}${close}${formatNumber(v)}\n`);
+            values.push(v);
           }
         } else {
           let v = read(vals, at);
           for (let c = 1; c < cpuCount; c++) v += read(vals, at + c * stride);
-          labelSets.push(base);
+          lines.push(`${base}${close}${formatNumber(v)}\n`);
           values.push(v);
         }
       }
+      chunks.push(lines.join(''));
     },
     finish() {
-      const done = counterFamily(spec, labelSets, values);
-      labelSets = [];
-      values = [];
-      return done;
+      const n = values.length;
+      let samples = chunks;
+      let dropped = 0;
+      if (n > spec.maxSeries) {
+        // Rare: the lines of the chunks, in the order of the values, cut to the largest.
+        const lines = chunks.join('').split('\n');
+        const keep = largest(values.data.subarray(0, n), spec.maxSeries);
+        samples = joinLines(keep.map((i) => `${lines[i] as string}\n`));
+        dropped = n - keep.length;
+      }
+      chunks = [];
+      values = new Values();
+      return { family: { name: spec.name, help: spec.help, type, samples, count: n - dropped }, dropped };
     },
   };
 }
@@ -211,10 +269,9 @@ export function bindMetric(spec: MetricSpec, layout: MapLayout): BoundMetric {
         }
       },
       finish() {
-        const labelSets = [...sums.keys()];
-        const values = [...sums.values()];
+        const done = summedFamily(spec, sums);
         sums.clear();
-        return counterFamily(spec, labelSets, values);
+        return done;
       },
     };
   }

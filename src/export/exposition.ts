@@ -10,16 +10,20 @@ export interface HistogramSeries {
 }
 
 /**
- * A metric family. Counters and gauges keep their series as two parallel arrays (label sets as
- * `a="x",b="y"`, already escaped, and values): no object per series on a large map.
+ * A metric family. Counters and gauges hold their sample lines already rendered (they are the
+ * same in both formats), a run of lines per string: no object per series on a large map.
  */
 export type Family =
-  | { name: string; help: string; type: 'counter' | 'gauge'; labels: string[]; values: number[] }
+  | { name: string; help: string; type: 'counter' | 'gauge'; samples: string[]; count: number }
   | { name: string; help: string; type: 'histogram'; les: string[]; series: HistogramSeries[] };
 
-/** A counter or gauge family from (labels, value) pairs: for the few series of the exporter's own metrics. */
+/**
+ * A counter or gauge family from (labels, value) pairs, labels as `a="x",b="y"` (escaped): for
+ * the few series of the exporter's own metrics.
+ */
 export function family(name: string, help: string, type: 'counter' | 'gauge', series: readonly (readonly [string, number])[]): Family {
-  return { name, help, type, labels: series.map((s) => s[0]), values: series.map((s) => s[1]) };
+  const samples = series.map(([l, v]) => (l === '' ? `${name} ${formatNumber(v)}\n` : `${name}{${l}} ${formatNumber(v)}\n`));
+  return { name, help, type, samples, count: samples.length };
 }
 
 export type Format = 'text' | 'openmetrics';
@@ -56,6 +60,8 @@ function withLabel(labels: string, extra: string): string {
 
 /** Lines rendered between two yields of renderAsync: a few milliseconds of work. */
 const PIECE_LINES = 4096;
+/** Pre-rendered sample chunks (of up to 4096 lines each) passed on between two yields. */
+const PIECES_PER_YIELD = 4;
 
 /**
  * The exposition in pieces of about PIECE_LINES lines each: families in the text format or
@@ -80,14 +86,9 @@ function* pieces(families: readonly Family[], format: Format): Generator<string,
         }
       }
     } else {
-      const { name, labels, values } = f;
-      const bare = `${name} `;
-      const open = `${name}{`;
-      for (let i = 0; i < labels.length; i++) {
-        const l = labels[i] as string;
-        const v = values[i] as number;
-        out.push(l === '' ? `${bare}${formatNumber(v)}\n` : `${open}${l}} ${formatNumber(v)}\n`);
-        if (out.length >= PIECE_LINES) {
+      for (const chunk of f.samples) {
+        out.push(chunk);
+        if (out.length >= PIECES_PER_YIELD) {
           yield out.join('');
           out = [];
         }
