@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BtfBuilder } from '../../src/btf/encode.js';
 import type { BtfComposite } from '../../src/btf/types.js';
@@ -8,6 +10,7 @@ import { be16, i32, ipv4, perCpu, struct, u16, u32, u64, u8 } from '../../src/in
 import { parseConfig } from '../../src/export/config.js';
 import { fieldsOf } from '../../src/export/btf-fields.js';
 import { Exporter } from '../../src/export/exporter.js';
+import { EmulatedKernel } from '../../src/kernel/emulated.js';
 import { render } from '../../src/export/exposition.js';
 import { BpfMap } from '../../src/map/map.js';
 import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
@@ -40,6 +43,31 @@ async function scrape(e: Exporter): Promise<{ text: string; all: Map<string, num
 function exporterFor(yaml: string, logs: string[] = []): Exporter {
   return new Exporter(parseConfig(yaml, 'test.yaml'), { kernel: LINUX.kernel(), log: (l) => logs.push(l) });
 }
+
+test('the exporter on the emulated kernel: BTF labels, per-CPU sums, a pin replaced', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-emu-export-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const kernel = new EmulatedKernel({ dir, cpus: 3 });
+  const path = '/sys/fs/bpf/emu-export';
+  const first = BpfMap.create({ kernel, type: 'percpu_hash', key: flow, value: perCpu(u64), maxEntries: 8, btf: true });
+  first.set({ saddr: '10.0.0.1', daddr: '10.0.0.2', sport: 80, dport: 9, proto: 6 }, [1n, 2n, 4n]);
+  first.pin(path);
+  first.close();
+  const e = new Exporter(parseConfig(`
+metrics:
+  - { name: b_total, help: B., type: counter, map: pinned ${path}, labels: [{ name: saddr, field: saddr, decoder: ipv4 }, { name: sport, field: sport, decoder: port }] }
+`), { kernel, fields: fieldsOf, log: () => {} });
+  e.check();
+  let all = samples(render(await e.collect(), 'text'));
+  assert.deepEqual(of(all, 'b_total'), { 'b_total{saddr="10.0.0.1",sport="80"}': 7 });
+  kernel.unpin(path);
+  using second = BpfMap.create({ kernel, type: 'hash', key: flow, value: u64, maxEntries: 8, btf: true });
+  second.set({ saddr: '10.0.0.3', daddr: '10.0.0.2', sport: 443, dport: 9, proto: 6 }, 5n);
+  second.pin(path);
+  all = samples(render(await e.collect(), 'text'));
+  assert.deepEqual(of(all, 'b_total'), { 'b_total{saddr="10.0.0.3",sport="443"}': 5 });
+  assert.equal(all.get(`bpfmap_export_map_id{map="pinned ${path}"}`), second.id);
+});
 
 describe('exporter on the real kernel', () => {
   test('a struct key by offsets: ipv4, port (network order), static mapping; equal label sets are added', async (t) => {

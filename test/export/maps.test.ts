@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { MapsCollector } from '../../src/export/maps.js';
 import { render } from '../../src/export/exposition.js';
+import { EmulatedKernel } from '../../src/kernel/emulated.js';
 import { BpfMap } from '../../src/map/map.js';
 import { u32, u64 } from '../../src/index.js';
 import { LINUX, linuxAvailable } from '../helpers/kernel.js';
@@ -35,4 +38,17 @@ test("--maps: every map's type, max entries, entries, fill ratio and memory", as
   assert.equal(line('bpfmap_map_max_entries', q), 5);
   assert.equal(line('bpfmap_map_entries', q), undefined, 'a queue cannot be walked');
   if (prometheusAvailable(t)) assert.deepEqual(promtoolCheck(text), { status: 0, output: '' });
+});
+
+test('--maps on the emulated kernel: entries counted, memory estimated from the sizes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-emu-maps-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const kernel = new EmulatedKernel({ dir });
+  using hash = BpfMap.create({ kernel, type: 'hash', key: u32, value: u64, maxEntries: 10, name: 'emu_meta' });
+  for (let i = 0; i < 4; i++) hash.set(i, 1n);
+  const text = render(await new MapsCollector(kernel, 3).collect(), 'text');
+  const labels = `{id="${hash.id}",name="emu_meta",type="hash"}`;
+  assert.ok(text.includes(`bpfmap_map_entries${labels} 4\n`), text);
+  assert.ok(text.includes(`bpfmap_map_fill_ratio${labels} 0.4\n`), text);
+  assert.ok(text.includes(`bpfmap_map_memory_bytes${labels} ${10 * (8 + 8)}\n`), text);
 });
