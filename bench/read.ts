@@ -2,6 +2,7 @@
 // fallback, each beside the C loop doing the same syscalls, measured in the same run.
 // Run: npm run bench -- read [entries]   (default 1,000,000 entries)
 import { BpfMap, u32, u64 } from '../src/index.js';
+import { exportRows } from './export.js';
 import { baseline, type Row, table, time } from './harness.js';
 
 export function readRows(n: number, reps: number): Row[] {
@@ -61,5 +62,5 @@ export function readRows(n: number, reps: number): Row[] {
 const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
   const n = Number(process.argv[2] ?? 1_000_000);
-  console.log(table(readRows(n, 5)));
+  console.log(table([...readRows(n, 5), ...(await exportRows(100_000, 7))]));
 }

@@ -5,6 +5,7 @@ import { deleteEntriesCommand } from './delete-entries.js';
 import { demoCommand } from './demo.js';
 import { drainCommand } from './drain.js';
 import { dumpCommand } from './dump.js';
+import { exportCommand } from './export.js';
 import { EXIT_CODES, usageLine } from './command.js';
 import { errorLine, EXIT_USAGE, exitCodeOf } from './errors.js';
 import { listCommand } from './list.js';
@@ -31,7 +32,7 @@ ${EXIT_CODES}
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(usageLine('', text)) });
   for (const c of [listCommand(), showCommand(), dumpCommand(), watchCommand(), drainCommand(), loadCommand(), createCommand(),
-    pinCommand(), deleteEntriesCommand(), demoCommand()])
+    pinCommand(), deleteEntriesCommand(), demoCommand(), exportCommand()])
     p.addCommand(c);
   return p;
 }

@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { BindError } from '../export/bind.js';
+import { ConfigError, DEFAULT_BATCH_SIZE, parseConfig } from '../export/config.js';
+import { Exporter, type Collector } from '../export/exporter.js';
+import { render, type Format } from '../export/exposition.js';
+import { fieldsOf } from '../export/btf-fields.js';
+import { MapsCollector } from '../export/maps.js';
+import { MetricsServer, parseListen } from '../export/server.js';
+import { integer, newCommand, withKernel } from './command.js';
+import { UsageError } from './errors.js';
+import { kernelFrom } from './kernel-option.js';
+
+export const DEFAULT_LISTEN = '127.0.0.1:9435';
+
+interface ExportOptions {
+  config?: string;
+  maps?: boolean;
+  listen: string;
+  batch?: number;
+  once?: boolean;
+  format: string;
+  kernel?: string;
+}
+
+function collectorOf(o: ExportOptions): Collector {
+  const kernel = kernelFrom(o.kernel);
+  if (o.maps) return new MapsCollector(kernel, o.batch ?? DEFAULT_BATCH_SIZE);
+  const file = o.config as string;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read --config ${file}: ${(e as Error).message}`);
+  }
+  let config;
+  try {
+    config = parseConfig(text, file);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (o.batch !== undefined) config.batchSize = o.batch;
+  const exporter = new Exporter(config, { kernel, fields: fieldsOf });
+  try {
+    exporter.check();
+  } catch (e) {
+    // A config that does not fit a map there now is a mistake to fix (a map not there yet is not).
+    if (e instanceof BindError) throw new UsageError(e.message);
+    throw e;
+  }
+  return exporter;
+}
+
+export function exportCommand(): Command {
+  return withKernel(newCommand('export', 'serve map contents as Prometheus metrics (/metrics), as a config says, or every map\'s metadata with --maps', [
+    'bpfmap export --config maps.yaml',
+    'bpfmap export --config maps.yaml --listen 127.0.0.1:9435',
+    'bpfmap export --maps',
+    'bpfmap export --config maps.yaml --once | promtool check metrics',
+  ]))
+    .option('--config <file>', 'metrics to export (YAML or JSON; see README "bpfmap export")')
+    .option('--maps', 'without a config: every map\'s type, max entries, entries, fill ratio and memory')
+    .option('--listen <host:port>', 'address to serve /metrics on', DEFAULT_LISTEN)
+    .option('--batch <n>', 'entries per LOOKUP_BATCH (overrides the config\'s batch_size)', integer(1))
+    .option('--once', 'print one scrape to stdout and exit instead of serving')
+    .option('--format <format>', 'with --once: text (Prometheus 0.0.4) or openmetrics', 'text')
+    .action(async (o: ExportOptions) => {
+      if (!o.config === !o.maps) throw new UsageError('give --config FILE or --maps (one of them)');
+      if (o.format !== 'text' && o.format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got "${o.format}"`);
+      const listen = parseListen(o.listen);
+      if (typeof listen === 'string') throw new UsageError(`--listen: ${listen}`);
+      const collector = collectorOf(o);
+      if (o.once) {
+        process.stdout.write(render(await collector.collect(), o.format as Format));
+        return;
+      }
+      const server = new MetricsServer(collector);
+      const addr = await server.listen(listen.host, listen.port);
+      const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+      process.stderr.write(`bpfmap export: serving http://${host}:${addr.port}/metrics\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          void server.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

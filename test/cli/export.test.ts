@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BpfMap } from '../../src/map/map.js';
+import { runCli } from '../helpers/cli.js';
+import { LINUX, linuxAvailable } from '../helpers/kernel.js';
+
+test('bpfmap export usage errors exit 2 with one line', async (t) => {
+  if (!linuxAvailable(t)) return;
+  const cases: [string[], RegExp][] = [
+    [[], /give --config FILE or --maps/],
+    [['--maps', '--config', 'x.yaml'], /give --config FILE or --maps/],
+    [['--maps', '--listen', 'nowhere'], /--listen: expected HOST:PORT/],
+    [['--config', '/nonexistent/x.yaml'], /cannot read --config \/nonexistent\/x\.yaml/],
+    [['--maps', '--once', '--format', 'xml'], /--format must be text or openmetrics/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await runCli(['export', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re);
+    assert.match(r.stderr, /^bpfmap export: .*\(see bpfmap export --help\)\n$/s);
+  }
+  const once = await runCli(['export', '--maps', '--once']);
+  assert.equal(once.code, 0, once.stderr);
+  assert.match(once.stdout, /^# HELP bpfmap_map_max_entries /);
+});
+
+test('bpfmap export --once: a config that does not parse, or does not fit its map, exits 2 pointing at the line', async (t) => {
+  if (!linuxAvailable(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-export-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  using m = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 8, maxEntries: 4 });
+  m.set(Buffer.from([1, 0, 0, 0]), Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]));
+  const file = join(dir, 'c.yaml');
+  writeFileSync(file, `metrics:\n  - name: x_total\n    help: X.\n    type: counter\n    map: id ${m.id}\n    labels: [{ name: k, offset: 0, decoder: ipv6 }]\n`);
+  const r = await runCli(['export', '--config', file, '--once']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`^bpfmap export: ${file}:6:14: metrics\\[0\\]\\.labels\\[0\\]: label "k" at offset 0, 16 bytes, is past the end of map id ${m.id}'s 4-byte key`));
+  writeFileSync(file, 'metrics:\n  - name: x_total\n    hlep: X.\n    type: counter\n    map: id 1\n');
+  const bad = await runCli(['export', '--config', file, '--once']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.stderr, `bpfmap export: invalid config:\n  ${file}:3:5: metrics[0].hlep: unknown field (expected one of: name, help, type, map, labels, value, bucket, percpu, max_series)\n  ${file}:2:5: metrics[0].help: missing (see bpfmap export --help)\n`);
+  writeFileSync(file, `metrics:\n  - { name: x_total, help: X., type: counter, map: id ${m.id}, labels: [{ name: k, offset: 0, size: 4 }] }\n`);
+  const ok = await runCli(['export', '--config', file, '--once', '--format', 'openmetrics']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^# HELP x X\.\n# TYPE x counter\nx_total\{k="1"\} 5\n/);
+  assert.ok(ok.stdout.endsWith('# EOF\n'));
+});
