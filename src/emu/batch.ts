@@ -2,7 +2,7 @@
 // walks (kernel/bpf/syscall.c generic_map_*_batch) over a map's element operations.
 import { errno } from '../sys/errno.js';
 import { EmuErrno } from './errno.js';
-import { hasLock, withoutLock, type EmuMap } from './map.js';
+import { copyBytes, hasLock, withoutLock, type EmuMap } from './map.js';
 
 export interface EmuLookupBatchArgs {
   inBatch: Uint8Array | null;
@@ -44,7 +44,7 @@ export function genericLookupBatch(map: EmuMap, a: EmuLookupBatchArgs): EmuBatch
   if (a.count === 0) return { errno: 0, count: 0 };
   const { keySize } = map.attr;
   const valueBytes = map.attr.valueBytes;
-  let prev: Uint8Array | null = a.inBatch ? a.inBatch.slice(0, keySize) : null;
+  let prev: Uint8Array | null = a.inBatch ? copyBytes(a.inBatch, 0, keySize) : null;
   const key = new Uint8Array(keySize);
   const value = new Uint8Array(valueBytes);
   let cp = 0;
@@ -66,7 +66,7 @@ export function genericLookupBatch(map: EmuMap, a: EmuLookupBatchArgs): EmuBatch
       err = errnoOf(e);
       if (err !== errno.ENOENT) return { errno: err, count: 0 };
     }
-    prev = key.slice();
+    prev = copyBytes(key);
   }
   if (cp > 0 && prev) a.outBatch.set(prev, 0);
   return { errno: err, count: cp };

@@ -21,6 +21,7 @@ import {
   BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_PERCPU_HASH,
+  BPF_MAP_TYPE_PROG_ARRAY,
   BPF_MAP_TYPE_QUEUE,
   BPF_MAP_TYPE_STACK,
   BPF_OBJ_NAME_LEN,
@@ -54,7 +55,7 @@ export interface EmuCreateAttr {
 export const EMULATED_TYPES: ReadonlySet<number> = new Set([
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_LPM_TRIE,
-  BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK,
+  BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_PROG_ARRAY,
 ]);
 
 const ACCESS_MASK = BPF_F_RDONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY | BPF_F_WRONLY_PROG;
@@ -70,7 +71,7 @@ const PCPU_MIN_UNIT_SIZE = 32 << 10;
 const LPM_DATA_SIZE_MAX = 256;
 const LPM_NODE_SIZE = 32;
 /** The largest hash table the emulator builds: its bucket array is allocated up front. */
-export const EMU_MAX_BUCKETS = 1 << 24;
+const EMU_MAX_BUCKETS = 1 << 24;
 
 function accessOk(flags: number): boolean {
   return (flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
@@ -122,6 +123,7 @@ function checkType(a: EmuCreateAttr, numa: boolean): void {
       checkArray(a, numa);
       break;
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    case BPF_MAP_TYPE_PROG_ARRAY:
       if (a.valueSize !== 4) fail(errno.EINVAL);
       if (a.mapFlags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) fail(errno.EINVAL);
       checkArray(a, numa);
@@ -144,7 +146,7 @@ function checkType(a: EmuCreateAttr, numa: boolean): void {
 }
 
 /** bpf_obj_name_cpy: the name as the attr carries it (15 bytes and a NUL), only [A-Za-z0-9_.]. */
-export function checkName(name: string): string {
+function checkName(name: string): string {
   const buf = Buffer.alloc(BPF_OBJ_NAME_LEN);
   writeObjName(buf, 0, name, BPF_OBJ_NAME_LEN);
   let end = 0;
@@ -167,6 +169,8 @@ export interface CreateContext {
 
 /** Checks attr as the kernel does and builds the map; throws EmuErrno. */
 export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
+  // map_create's first check: a key type needs a value type.
+  if ((a.btfKeyTypeId ?? 0) !== 0 && (a.btfValueTypeId ?? 0) === 0) fail(errno.EINVAL);
   if ((a.mapExtra ?? 0n) !== 0n) fail(errno.EINVAL);
   if ((a.mapFlags & BPF_F_RDONLY) && (a.mapFlags & BPF_F_WRONLY)) fail(errno.EINVAL);
   const numa = (a.mapFlags & BPF_F_NUMA_NODE) !== 0;
@@ -201,7 +205,7 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
     name,
     valueBytes: perCpuType(a.mapType) ? ((a.valueSize + 7) & ~7) * ctx.cpus : a.valueSize,
     ...(btf ? { btf } : {}),
-  }, meta ? { meta, inners: ctx.inners } : {});
+  }, { ...(meta ? { meta } : {}), inners: ctx.inners });
 }
 
 /** The map object for checked attributes (also for a map loaded from its pin). */
@@ -210,6 +214,7 @@ export function buildMap(attr: EmuMapAttr, opts: { seed?: number; meta?: InnerMe
     case BPF_MAP_TYPE_ARRAY:
     case BPF_MAP_TYPE_PERCPU_ARRAY:
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    case BPF_MAP_TYPE_PROG_ARRAY:
       return new ArrayMap(attr, opts);
     case BPF_MAP_TYPE_LPM_TRIE:
       return new LpmTrie(attr);

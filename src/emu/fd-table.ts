@@ -73,8 +73,4 @@ export class FdTable {
     for (const id of this.ids.keys()) if (id > start && (best === null || id < best)) best = id;
     return best;
   }
-
-  maps(): IterableIterator<EmuMap> {
-    return this.ids.values();
-  }
 }

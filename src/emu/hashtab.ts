@@ -15,7 +15,7 @@ import { fail } from './errno.js';
 import { htabHash } from './jhash.js';
 import { LruOrder } from './lru.js';
 import { InnerMeta, valueFd, writeId, type InnerMaps } from './map-in-map.js';
-import { checkUpdateFlags, EmuMap, withoutLock, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
+import { checkUpdateFlags, copyBytes, EmuMap, withoutLock, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
 
 interface Elem {
   key: Uint8Array;
@@ -61,10 +61,6 @@ export class HashTab extends EmuMap {
     this.lru = isLru ? new LruOrder<Elem>() : null;
     this.meta = attr.type === BPF_MAP_TYPE_HASH_OF_MAPS ? (opts.meta ?? null) : null;
     this.inners = opts.inners ?? null;
-  }
-
-  get size(): number {
-    return this.count;
   }
 
   private find(key: Uint8Array): { elem: Elem | null; hash: number } {
@@ -151,7 +147,7 @@ export class HashTab extends EmuMap {
       return;
     }
     if (!old && this.count >= this.attr.maxEntries) fail(errno.E2BIG);
-    const elem: Elem = { key: key.slice(), id: keyId(key), hash, value: inner ? new Uint8Array(0) : value.slice(0, bytes), inner, next: null };
+    const elem: Elem = { key: copyBytes(key), id: keyId(key), hash, value: inner ? new Uint8Array(0) : copyBytes(value, 0, bytes), inner, next: null };
     if (inner) this.inners!.hold(inner);
     // The new element goes to the head of its bucket, then the old one is unlinked.
     this.pushHead(elem);
@@ -204,17 +200,20 @@ export class HashTab extends EmuMap {
     let total = 0;
     let ret = 0;
     for (;;) {
-      const elems: Elem[] = [];
-      for (let e = this.buckets[batch] ?? null; e; e = e.next) elems.push(e);
-      if (elems.length > a.count - total) {
+      const head = this.buckets[batch] ?? null;
+      let n = 0;
+      for (let e = head; e; e = e.next) n++;
+      if (n > a.count - total) {
         if (total === 0) ret = errno.ENOSPC;
         break;
       }
-      for (const e of elems) {
+      for (let e = head; e;) {
+        const next = e.next;
         a.keys.set(e.key, total * keySize);
         this.readValue(e, a.values, total * stride);
         total++;
         if (del) this.drop(e);
+        e = next;
       }
       batch++;
       if (batch >= this.nBuckets) {
@@ -227,26 +226,30 @@ export class HashTab extends EmuMap {
   }
 
   dump(): EmuEntry[] {
-    // Bucket by bucket, each bucket tail first: restoring by head insertion rebuilds the same lists.
-    // LRU maps list their elements oldest first instead, which restores the recency order.
-    if (this.lru) return this.lru.list().map((e) => ({ key: e.key, value: e.value }));
+    // Bucket by bucket, each bucket tail first: restoring by head insertion rebuilds the same
+    // lists. LRU maps add each element's rank in the recency order.
+    const rank = new Map<Elem, number>(this.lru ? this.lru.list().map((e, i) => [e, i]) : []);
     const out: EmuEntry[] = [];
     for (const head of this.buckets) {
       const elems: Elem[] = [];
       for (let e = head ?? null; e; e = e.next) elems.push(e);
       for (let i = elems.length - 1; i >= 0; i--) {
         const e = elems[i] as Elem;
-        out.push({ key: e.key, value: e.value });
+        const r = rank.get(e);
+        out.push(r === undefined ? { key: e.key, value: e.value } : { key: e.key, value: e.value, rank: r });
       }
     }
     return out;
   }
 
   restore(entries: readonly EmuEntry[]): void {
-    for (const { key, value } of entries) {
-      const hash = htabHash(key, this.seed);
-      this.pushHead({ key: key.slice(), id: keyId(key), hash, value: value.slice(), inner: null, next: null });
+    const ranked: Array<[number, Elem]> = [];
+    for (const { key, value, rank } of entries) {
+      const elem: Elem = { key: copyBytes(key), id: keyId(key), hash: htabHash(key, this.seed), value: copyBytes(value), inner: null, next: null };
+      this.pushHead(elem);
+      if (rank !== undefined) ranked.push([rank, elem]);
     }
+    for (const [, e] of ranked.sort((a, b) => a[0] - b[0])) this.lru?.touch(e);
   }
 
   clear(): void {

@@ -3,7 +3,7 @@
 import { BPF_EXIST, BPF_NOEXIST } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { fail } from './errno.js';
-import { checkUpdateFlags, EmuMap, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
+import { checkUpdateFlags, copyBytes, EmuMap, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
 
 interface Node {
   prefixlen: number;
@@ -99,7 +99,7 @@ export class LpmTrie extends EmuMap {
     checkUpdateFlags(flags, false);
     const key = this.key(raw);
     if (key.prefixlen > this.maxPrefixlen) fail(errno.EINVAL);
-    const fresh: Node = { prefixlen: key.prefixlen, data: key.data.slice(), value: value.slice(0, this.attr.valueSize), child: [null, null] };
+    const fresh: Node = { prefixlen: key.prefixlen, data: copyBytes(key.data), value: copyBytes(value, 0, this.attr.valueSize), child: [null, null] };
     let slot = this.rootSlot();
     let node: Node | null;
     let matchlen = 0;
@@ -129,7 +129,7 @@ export class LpmTrie extends EmuMap {
       slot.set(fresh);
       return;
     }
-    const im: Node = { prefixlen: matchlen, data: node.data.slice(), value: null, child: [null, null] };
+    const im: Node = { prefixlen: matchlen, data: copyBytes(node.data), value: null, child: [null, null] };
     if (extractBit(key.data, matchlen)) im.child = [node, fresh];
     else im.child = [fresh, node];
     slot.set(im);

@@ -30,6 +30,8 @@ export interface BatchOps {
 export interface EmuEntry {
   key: Uint8Array;
   value: Uint8Array;
+  /** LRU maps: the element's place in the recency order (0: least recently used). */
+  rank?: number;
 }
 
 /**
@@ -67,8 +69,6 @@ export abstract class EmuMap {
   innerMaps(): EmuMap[] {
     return [];
   }
-  /** Called when the last reference goes. */
-  free(): void {}
 }
 
 /** Whether a u64 flags word has BPF_F_LOCK (flags may exceed 32 bits, so no bitwise ops). */
@@ -85,4 +85,12 @@ export function withoutLock(flags: number): number {
 export function checkUpdateFlags(flags: number, allowLock: boolean): void {
   const f = allowLock ? withoutLock(flags) : flags;
   if (f > BPF_EXIST) fail(errno.EINVAL);
+}
+
+/**
+ * A copy of bytes [start, end) as a plain Uint8Array. (Buffer#slice shares memory with the
+ * Buffer, so a map must never keep what the caller passed, nor a slice of it.)
+ */
+export function copyBytes(b: Uint8Array, start = 0, end = b.length): Uint8Array {
+  return Uint8Array.prototype.slice.call(b, start, end);
 }

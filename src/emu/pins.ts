@@ -32,7 +32,8 @@ export interface StoredMap {
   frozen: boolean;
   /** Possible CPUs the per-CPU values were laid out for. */
   cpus: number;
-  entries: Array<[string, string]>;
+  /** Key and value in hex, and the LRU rank where there is one. */
+  entries: Array<[string, string] | [string, string, number]>;
   /** The map's BTF blob (hex), when it has one: ids are per kernel, the blob travels. */
   btf?: string;
 }
@@ -46,12 +47,16 @@ function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 }
 
-export function encodeEntries(entries: readonly EmuEntry[]): Array<[string, string]> {
-  return entries.map((e) => [hex(e.key), hex(e.value)]);
+export function encodeEntries(entries: readonly EmuEntry[]): StoredMap['entries'] {
+  return entries.map((e) => (e.rank === undefined ? [hex(e.key), hex(e.value)] : [hex(e.key), hex(e.value), e.rank]));
 }
 
-export function decodeEntries(entries: ReadonlyArray<[string, string]>): EmuEntry[] {
-  return entries.map(([k, v]) => ({ key: new Uint8Array(Buffer.from(k, 'hex')), value: new Uint8Array(Buffer.from(v, 'hex')) }));
+export function decodeEntries(entries: StoredMap['entries']): EmuEntry[] {
+  return entries.map(([k, v, rank]) => {
+    const e: EmuEntry = { key: new Uint8Array(Buffer.from(k, 'hex')), value: new Uint8Array(Buffer.from(v, 'hex')) };
+    if (rank !== undefined) e.rank = rank;
+    return e;
+  });
 }
 
 export class PinStore {

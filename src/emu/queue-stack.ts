@@ -3,7 +3,7 @@
 import { BPF_MAP_TYPE_STACK, BPF_EXIST } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { fail } from './errno.js';
-import { EmuMap, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
+import { copyBytes, EmuMap, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
 
 export class QueueStack extends EmuMap {
   readonly batchOps: BatchOps = { lookup: null, lookupAndDelete: null, update: false, delete: false };
@@ -35,7 +35,7 @@ export class QueueStack extends EmuMap {
       if (flags !== BPF_EXIST) fail(errno.E2BIG);
       this.elems.shift();
     }
-    this.elems.push(value.slice(0, this.attr.valueSize));
+    this.elems.push(copyBytes(value, 0, this.attr.valueSize));
   }
 
   delete(): void {
@@ -62,6 +62,6 @@ export class QueueStack extends EmuMap {
   }
 
   restore(entries: readonly EmuEntry[]): void {
-    for (const e of entries) this.elems.push(e.value.slice());
+    for (const e of entries) this.elems.push(copyBytes(e.value));
   }
 }

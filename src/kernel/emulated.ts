@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { BtfTable, EmuBtfRefused } from '../emu/btf.js';
 import { genericDeleteBatch, genericLookupBatch, genericUpdateBatch, type EmuBatchResult } from '../emu/batch.js';
@@ -50,7 +51,16 @@ export interface EmulatedKernelOptions {
   dir?: string;
 }
 
+/** Where emulated pins live, as on Linux: the emulator's pin paths are the ones a program uses on the real kernel. */
+const EMU_BPFFS = '/sys/fs/bpf';
+
+function onEmulatedBpffs(path: string): boolean {
+  return path.startsWith(`${EMU_BPFFS}/`) && path.length > EMU_BPFFS.length + 1;
+}
+
 const LOOKUP_AND_DELETE_TYPES = new Set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
+/** EBADFD, which Node's errno constants lack. */
+const EBADFD = 77;
 const OBJ_FLAG_MASK = BPF_F_RDONLY | BPF_F_WRONLY;
 const EMULATED_NAMES = [...EMULATED_TYPES].map((t) => MAP_TYPE_NAMES[t]).join(', ');
 
@@ -172,6 +182,8 @@ export class EmulatedKernel implements Kernel {
   }
 
   mapInfo(fd: number): MapInfo {
+    // OBJ_GET_INFO_BY_FD answers EBADFD (not EBADF) for an fd that is not open.
+    if (!this.table.has(fd)) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, EBADFD);
     return this.info(this.entry(fd).map);
   }
 
@@ -275,6 +287,8 @@ export class EmulatedKernel implements Kernel {
   /** Pins the map in the store (shared with other processes through BPFMAP_EMU_DIR). */
   pin(fd: number, path: string): void {
     const m = this.entry(fd).map;
+    // Like a pin on another filesystem: the kernel refuses it with EPERM.
+    if (!onEmulatedBpffs(path)) throw new BpfError(BPF_OBJ_PIN, errno.EPERM, { map: { path }, hint: `the emulated bpf filesystem is ${EMU_BPFFS}: pin under it` });
     if (isMapInMap(m.attr.type))
       throw new BpfError(BPF_OBJ_PIN, errno.EOPNOTSUPP, { map: { path }, hint: 'the emulated kernel cannot pin a map-in-map (its inner maps are not stored)' });
     let p = this.persisted.get(m);
@@ -301,9 +315,13 @@ export class EmulatedKernel implements Kernel {
 
   objGet(path: string, fileFlags: number): number {
     if (fileFlags & ~OBJ_FLAG_MASK || (fileFlags & OBJ_FLAG_MASK) === OBJ_FLAG_MASK) throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path } });
-    const oid = this.store.readPin(path);
+    const oid = onEmulatedBpffs(path) ? this.store.readPin(path) : null;
     const m = oid === null ? undefined : this.load(oid);
-    if (!m) throw new BpfError(BPF_OBJ_GET, errno.ENOENT, { map: { path } });
+    if (!m) {
+      // As on Linux: an existing file that is no pin (or a directory) is EACCES, nothing at all ENOENT.
+      const exists = path === EMU_BPFFS || (!onEmulatedBpffs(path) && existsSync(path));
+      throw new BpfError(BPF_OBJ_GET, exists ? errno.EACCES : errno.ENOENT, { map: { path } });
+    }
     return this.table.open(m, (fileFlags & BPF_F_WRONLY) === 0, (fileFlags & BPF_F_RDONLY) === 0);
   }
 
@@ -324,7 +342,7 @@ export class EmulatedKernel implements Kernel {
     // The map's BTF is loaded into this kernel under a new id.
     const btf = attr.btf && data.btf !== undefined ? this.btfs.add(Buffer.from(data.btf, 'hex')) : undefined;
     if (attr.btf) attr.btf = btf ? { ...attr.btf, id: btf.id } : undefined;
-    const m = buildMap(attr, { seed: data.seed });
+    const m = buildMap(attr, { seed: data.seed, inners: this.inners });
     this.fill(m, data);
     this.table.register(m);
     this.table.hold(m);
@@ -466,7 +484,8 @@ export class EmulatedKernel implements Kernel {
 
   private writeLike(cmd: number, fd: number, args: WriteBatchArgs): number {
     const r = this.doBatch(cmd, fd, args, null);
-    if (r.errno !== 0) throw new BpfError(cmd, r.errno, { count: r.count, elemFlags: args.elemFlags });
+    // As LinuxKernel reads it: a count still as written means no element was touched.
+    if (r.errno !== 0) throw new BpfError(cmd, r.errno, { count: r.count, applied: r.count === args.count ? 0 : r.count, elemFlags: args.elemFlags });
     return r.count;
   }
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import { EmulatedKernel } from '../../src/kernel/emulated.js';
 import { LinuxKernel } from '../../src/kernel/linux.js';
 import {
+  BPF_F_NO_COMMON_LRU,
   BPF_F_NO_PREALLOC,
   BPF_F_ZERO_SEED,
   BPF_MAP_TYPE_HASH,
@@ -36,6 +37,9 @@ const VARIANTS: Variant[] = [
   { name: 'hash, 13-byte keys, no prealloc', type: BPF_MAP_TYPE_HASH, keySize: 13, valueSize: 4, maxEntries: 9, flags: BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC, pool: 16 },
   { name: 'hash, 16-byte keys (jhash2 mix)', type: BPF_MAP_TYPE_HASH, keySize: 16, valueSize: 4, maxEntries: 32, flags: BPF_F_ZERO_SEED, pool: 50 },
   { name: 'percpu_hash, 12-byte values', type: BPF_MAP_TYPE_PERCPU_HASH, keySize: 4, valueSize: 12, maxEntries: 16, flags: BPF_F_ZERO_SEED, pool: 30 },
+  { name: 'percpu_hash, no prealloc, 7-byte keys', type: BPF_MAP_TYPE_PERCPU_HASH, keySize: 7, valueSize: 8, maxEntries: 5, flags: BPF_F_ZERO_SEED | BPF_F_NO_PREALLOC, pool: 9 },
+  { name: 'hash, 64-byte keys', type: BPF_MAP_TYPE_HASH, keySize: 64, valueSize: 1, maxEntries: 7, flags: BPF_F_ZERO_SEED, pool: 12 },
+  { name: 'lru_percpu_hash, per-CPU LRU lists', type: BPF_MAP_TYPE_LRU_PERCPU_HASH, keySize: 4, valueSize: 4, maxEntries: 1024, flags: BPF_F_ZERO_SEED | BPF_F_NO_COMMON_LRU, pool: 60 },
   { name: 'lru_hash', type: BPF_MAP_TYPE_LRU_HASH, keySize: 4, valueSize: 8, maxEntries: 1024, flags: BPF_F_ZERO_SEED, pool: 120 },
   { name: 'lru_percpu_hash', type: BPF_MAP_TYPE_LRU_PERCPU_HASH, keySize: 8, valueSize: 4, maxEntries: 1024, flags: BPF_F_ZERO_SEED, pool: 120 },
 ];

@@ -30,7 +30,7 @@ function lpmPool(rng: Rng, dataSize: number, count: number): Hex[] {
   return [...out];
 }
 
-for (const dataSize of [4, 1, 5]) {
+for (const dataSize of [4, 1, 5, 16]) {
   test(`differential, lpm_trie with ${dataSize}-byte data: lookups, post-order iteration and errors match the real kernel`, (t) => {
     if (!linuxAvailable(t)) return;
     const linux = new LinuxKernel();

@@ -30,7 +30,7 @@ test('differential, array_of_maps: fds in, ids out, empty slots skipped, shape c
   for (const seed of seeds()) {
     const rng = prng(seed);
     const keys = Array.from({ length: 9 }, (_, i) => u32Hex(i));
-    const ops = randomOps(rng, { keys, value, updateFlags: [0, 0, 0, 1, 2], keyed: true, maxBatch: 8, cursor: 4 }, 800);
+    const ops = randomOps(rng, { keys, value, updateFlags: [0, 0, 0, 1, 2], keyed: true, maxBatch: 8, cursor: 4 }, 400);
     const map = { mapType: BPF_MAP_TYPE_ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 7, mapFlags: 0, innerMapIndex: 0 };
     assertSameOutcomes(linux, emu, { inners: INNERS, map, ops }, `array_of_maps, seed ${seed} (rerun with BPFMAP_DIFF_SEED=${seed})`);
   }
@@ -42,7 +42,7 @@ test('differential, hash_of_maps: fds in, ids out, bucket walk, shape checks', (
   const emu = new EmulatedKernel();
   for (const seed of seeds()) {
     const rng = prng(seed);
-    const ops = randomOps(rng, { keys: keyPool(rng, 4, 14), value, updateFlags: [0, 0, 0, 1, 2, 3], keyed: true, maxBatch: 6, cursor: 4 }, 800);
+    const ops = randomOps(rng, { keys: keyPool(rng, 4, 14), value, updateFlags: [0, 0, 0, 1, 2, 3], keyed: true, maxBatch: 6, cursor: 4 }, 400);
     const map = { mapType: BPF_MAP_TYPE_HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 8, mapFlags: BPF_F_ZERO_SEED, innerMapIndex: 1 };
     assertSameOutcomes(linux, emu, { inners: INNERS, map, ops }, `hash_of_maps, seed ${seed} (rerun with BPFMAP_DIFF_SEED=${seed})`);
   }

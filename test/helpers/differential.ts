@@ -25,8 +25,8 @@ export type Op =
   | { op: 'info' };
 
 export interface Scenario {
-  /** Inner maps (map-in-map), created first, referenced as { inner: i }. */
-  inners?: MapCreateAttr[];
+  /** Inner maps (map-in-map), created first, referenced as { inner: i }; one may hold an earlier one. */
+  inners?: Array<MapCreateAttr & { innerMapIndex?: number }>;
   /** The map under test; innerMapIndex picks the inner map whose fd is inner_map_fd. */
   map: MapCreateAttr & { innerMapIndex?: number };
   ops: Op[];
@@ -53,13 +53,13 @@ export function runScenario(kernel: Kernel, s: Scenario): string[] {
   const idNames = new Map<number, string>();
   const out: string[] = [];
   const errText = (e: unknown): string => {
-    if (e instanceof BpfError) return `${e.command} ${e.code}${e.count === undefined ? '' : ` count=${e.count}`}`;
+    if (e instanceof BpfError) return `${e.command} ${e.code}${e.count === undefined ? '' : ` count=${e.count} applied=${e.applied ?? '-'}`}`;
     if (e instanceof RangeError || e instanceof TypeError) return `${e.name}: ${e.message}`;
     throw e;
   };
   try {
-    for (const [i, a] of (s.inners ?? []).entries()) {
-      const fd = kernel.mapCreate(a);
+    for (const [i, { innerMapIndex, ...a }] of (s.inners ?? []).entries()) {
+      const fd = kernel.mapCreate(innerMapIndex === undefined ? a : { ...a, innerMapFd: innerFds[innerMapIndex] as number });
       fds.push(fd);
       innerFds.push(fd);
       idNames.set(kernel.mapInfo(fd).id, `inner#${i}`);

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { EmulatedKernel } from '../../src/kernel/emulated.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import { LinuxKernel } from '../../src/kernel/linux.js';
 import { probeLinux } from '../../src/kernel/open.js';
@@ -50,7 +54,23 @@ export const LINUX: KernelUnderTest = {
   kernel: () => (linux ??= new LinuxKernel()),
 };
 
+let emulated: EmulatedKernel | undefined;
+
+/** A private pin store for this test process, removed when it exits. */
+export function emuStoreDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-emu-test-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The emulated kernel runs everywhere; its pins go to a private store. */
+export const EMULATED: KernelUnderTest = {
+  name: 'emulated',
+  available: () => true,
+  kernel: () => (emulated ??= new EmulatedKernel({ dir: emuStoreDir() })),
+};
+
 /** Every kernel the shared suites run on. */
 export function testKernels(): KernelUnderTest[] {
-  return [LINUX];
+  return [LINUX, EMULATED];
 }
