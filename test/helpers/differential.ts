@@ -195,6 +195,8 @@ export function runScenario(kernel: Kernel, s: Scenario): string[] {
 export function assertSameOutcomes(a: Kernel, b: Kernel, s: Scenario, label: string): number {
   const ra = runScenario(a, s);
   const rb = runScenario(b, s);
+  tally.sequences++;
+  tally.operations += s.ops.length;
   const n = Math.max(ra.length, rb.length);
   for (let i = 0; i < n; i++) {
     if (ra[i] === rb[i]) continue;
@@ -216,9 +218,34 @@ export function prng(seed: number): () => number {
   };
 }
 
-/** Seeds for randomized runs: a fixed one, and a fresh one each run (or BPFMAP_DIFF_SEED). */
-export function seeds(): number[] {
+const tally = { sequences: 0, operations: 0, seeds: 0 };
+process.on('exit', () => {
+  if (tally.sequences > 0)
+    console.log(`differential: ${tally.sequences} sequences (${tally.seeds} random seeds), ${tally.operations} operations compared on both kernels`);
+});
+
+/**
+ * Seeds for randomized runs: BPFMAP_DIFF_SEED's list; else, under `npm run fuzz`
+ * (BPFMAP_FUZZ_SECONDS), consecutive seeds from a fresh start until that many seconds have passed;
+ * else a fixed one and a fresh one.
+ */
+export function* seeds(): Generator<number, void, void> {
   const env = process.env.BPFMAP_DIFF_SEED;
-  if (env) return env.split(',').map((s) => Number(s));
-  return [1, (Date.now() ^ (process.pid << 8)) >>> 0];
+  const fresh = (Date.now() ^ (process.pid << 8)) >>> 0;
+  const note = (seed: number): number => {
+    tally.seeds++;
+    return seed;
+  };
+  if (env) {
+    for (const s of env.split(',')) yield note(Number(s));
+    return;
+  }
+  const budget = Number(process.env.BPFMAP_FUZZ_SECONDS ?? 0);
+  if (budget > 0) {
+    const end = Date.now() + budget * 1000;
+    for (let seed = fresh; Date.now() < end; seed = (seed + 1) >>> 0) yield note(seed);
+    return;
+  }
+  yield note(1);
+  yield note(fresh);
 }
