@@ -1,6 +1,7 @@
 // MAP_CREATE as the kernel checks it (kernel/bpf/syscall.c map_create and each type's
 // map_alloc_check/map_alloc), for the emulated map types.
 import { writeObjName } from '../sys/attr.js';
+import type { MapCreateAttr } from '../sys/map-create.js';
 import {
   BPF_F_INNER_MAP,
   BPF_F_MMAPABLE,
@@ -37,20 +38,7 @@ import { QueueStack } from './queue-stack.js';
 import { checkMapBtf, type EmuBtf, type EmuMapBtf } from './btf.js';
 
 /** MAP_CREATE's attributes, as the Kernel interface passes them. */
-export interface EmuCreateAttr {
-  mapType: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  mapFlags: number;
-  innerMapFd?: number;
-  numaNode?: number;
-  name?: string;
-  btfFd?: number;
-  btfKeyTypeId?: number;
-  btfValueTypeId?: number;
-  mapExtra?: bigint;
-}
+export type EmuCreateAttr = MapCreateAttr;
 
 export const EMULATED_TYPES: ReadonlySet<number> = new Set([
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,

@@ -9,20 +9,9 @@ import type { BtfType } from '../../src/btf/types.js';
 import { BpfError } from '../../src/kernel/error.js';
 import { EmulatedKernel } from '../../src/kernel/emulated.js';
 import { openKernel } from '../../src/kernel/open.js';
+import { prng as rng } from '../helpers/differential.js';
 import { linuxAvailable } from '../helpers/kernel.js';
 import { everyKind } from './fixtures.js';
-
-/** mulberry32: a small seeded PRNG, so a failing blob can be reproduced from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const INTERESTING = [0, 1, 2, 3, 4, 7, 8, 12, 24, 0x7f, 0xff, 0xffff, 0x10000, 0xfffff, 0x7fffffff, 0x80000000, 0xffffffff];
 
