@@ -6,6 +6,8 @@ export type {
   MapDescription,
   OpenOptions,
   OpenPinnedOptions,
+  OpenedKey,
+  OpenedValue,
   RawValue,
   SetOptions,
   UpdateFlag,

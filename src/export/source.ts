@@ -110,7 +110,7 @@ export class MapSource {
   open(): BpfMap {
     const s = this.selector;
     // Raw bytes: the exporter decodes by offsets (found in BTF once per map, not at every scrape).
-    const opts = { kernel: this.kernel, raw: true };
+    const opts = { kernel: this.kernel, raw: true as const };
     const map = s.kind === 'id' ? BpfMap.fromId(s.id, opts) : s.kind === 'pinned' ? BpfMap.openPinned(s.path, { ...opts, readOnly: true }) : BpfMap.fromName(s.name, opts);
     if (this.id !== 0 && map.id !== this.id) this.replaced++;
     this.id = map.id;

@@ -1,3 +1,4 @@
+import type { BtfValue } from '../btf/codec.js';
 import { bytes } from '../codec/bytes.js';
 import type { Codec } from '../codec/codec.js';
 import { isPerCpu, perCpuLayout, sumPerCpu, type PerCpuValue } from '../codec/percpu.js';
@@ -49,6 +50,13 @@ export type CpuValue<V> = V extends ReadonlyArray<infer E> ? E : never;
 
 /** A value of a map opened without codecs: one Buffer, or one Buffer per possible CPU on per-CPU maps. */
 export type RawValue = Buffer | Buffer[];
+
+/**
+ * What an opened map speaks when no codecs are given: BTF-decoded values where the map has BTF,
+ * raw bytes otherwise. Pass codecs (or `raw: true`) for a precise type.
+ */
+export type OpenedKey = Buffer | BtfValue;
+export type OpenedValue = RawValue | BtfValue;
 
 /** A value codec: plain, or per-CPU (the map's value is then one element per possible CPU). */
 export type ValueCodec<V> = Codec<V> | PerCpuValue<V>;
@@ -295,7 +303,9 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   }
 
   /** Opens a map pinned on a bpf filesystem. */
-  static openPinned<K = Buffer, V = RawValue>(path: string, opts: OpenPinnedOptions<K, V> = {}): BpfMap<K, V> {
+  static openPinned(path: string, opts: OpenPinnedOptions<Buffer, RawValue> & { raw: true }): BpfMap<Buffer, RawValue>;
+  static openPinned<K = OpenedKey, V = OpenedValue>(path: string, opts?: OpenPinnedOptions<K, V>): BpfMap<K, V>;
+  static openPinned<K, V>(path: string, opts: OpenPinnedOptions<K, V> = {}): BpfMap<K, V> {
     if (typeof path !== 'string' || path === '') throw new TypeError('openPinned: path must be a non-empty string');
     const kernel = opts.kernel ?? openKernel();
     const fileFlags = (opts.readOnly ? BPF_F_RDONLY : 0) | (opts.writeOnly ? BPF_F_WRONLY : 0);
@@ -303,14 +313,18 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   }
 
   /** Opens a map by its kernel id. */
-  static fromId<K = Buffer, V = RawValue>(id: number, opts: OpenOptions<K, V> = {}): BpfMap<K, V> {
+  static fromId(id: number, opts: OpenOptions<Buffer, RawValue> & { raw: true }): BpfMap<Buffer, RawValue>;
+  static fromId<K = OpenedKey, V = OpenedValue>(id: number, opts?: OpenOptions<K, V>): BpfMap<K, V>;
+  static fromId<K, V>(id: number, opts: OpenOptions<K, V> = {}): BpfMap<K, V> {
     if (!Number.isInteger(id) || id <= 0 || id > 0xffffffff) throw new TypeError(`fromId: a map id is a positive integer, got ${String(id)}`);
     const kernel = opts.kernel ?? openKernel();
     return BpfMap.wrap(kernel, kernel.mapFdById(id), opts);
   }
 
   /** Opens the one map with this name; an error when none or several have it. */
-  static fromName<K = Buffer, V = RawValue>(name: string, opts: OpenOptions<K, V> = {}): BpfMap<K, V> {
+  static fromName(name: string, opts: OpenOptions<Buffer, RawValue> & { raw: true }): BpfMap<Buffer, RawValue>;
+  static fromName<K = OpenedKey, V = OpenedValue>(name: string, opts?: OpenOptions<K, V>): BpfMap<K, V>;
+  static fromName<K, V>(name: string, opts: OpenOptions<K, V> = {}): BpfMap<K, V> {
     if (typeof name !== 'string' || name === '') throw new TypeError('fromName: name must be a non-empty string');
     const kernel = opts.kernel ?? openKernel();
     const matches = listMaps(kernel).filter((m) => m.name === name);
