@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,6 +52,23 @@ describe('bpfmap demo', () => {
       assert.deepEqual(maps.map((m) => m.maxEntries), [3000], 'the second run replaced the first map');
       assert.equal(dump.code, 0, dump.stderr);
       assert.equal(dump.stdout.trim().split('\n').length, 3000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('without any capability, bpfmap demo falls back to the emulated kernel by itself', (t) => {
+    if (!linuxAvailable(t)) return;
+    const dir = mkdtempSync(join(tmpdir(), 'bpfmap-cli-unpriv-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, BPFMAP_EMU_DIR: dir };
+    delete env.BPFMAP_KERNEL;
+    try {
+      const cli = new URL('../../src/cli/main.js', import.meta.url).pathname;
+      const r = spawnSync('setpriv', ['--inh-caps=-all', '--ambient-caps=-all', '--bounding-set=-all', '--no-new-privs',
+        process.execPath, cli, 'demo', '--entries', '2000', '--top', '3'], { encoding: 'utf8', env });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /with 2,000 flows, pinned at .* \(emulated kernel\)/);
+      assert.match(r.stdout, /read with GET_NEXT_KEY \+ LOOKUP: +2,000 entries/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
