@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole test suite: builds the TypeScript, makes sure a bpf filesystem is mounted for the
-// pinning tests, then runs every compiled *.test.js with node:test. Extra args go to node --test.
+// pinning tests and (as root) that the tools the tests compare against are installed, then runs
+// every compiled *.test.js with node:test. Extra args go to node --test.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,20 @@ function bpffsMounted() {
 }
 if (process.platform === 'linux' && !bpffsMounted() && process.getuid?.() === 0) {
   spawnSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf'], { stdio: 'inherit' });
+}
+
+// The programs tests drive or compare against, by the Debian package that brings them: bpftool
+// (map dumps, BTF), tmux (terminal tests), valgrind (memcheck of the bpf() paths), promtool and
+// prometheus (the exporter). As root, missing ones are installed; otherwise their tests skip,
+// except in CI, where they fail.
+const TOOLS = [['bpftool', 'bpftool'], ['tmux', 'tmux'], ['valgrind', 'valgrind'], ['promtool', 'prometheus']];
+const have = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd} || test -x /usr/sbin/${cmd}`], { stdio: 'ignore' }).status === 0;
+const missing = [...new Set(TOOLS.filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg))];
+if (missing.length > 0 && process.platform === 'linux' && process.getuid?.() === 0 && have('apt-get')) {
+  console.log(`installing the test tools ${missing.join(', ')} (apt-get)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: ['ignore', 'ignore', 'inherit'], env });
 }
 
 function collect(dir) {
