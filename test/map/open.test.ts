@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { BpfError } from '../../src/kernel/error.js';
+import { Assembler } from '../../src/prog/asm.js';
+import { BpfProgram } from '../../src/prog/program.js';
+import { sysObjPin } from '../../src/sys/obj.js';
 import { BpfMap, listMaps } from '../../src/map/map.js';
 import { linuxAvailable, pinPath, u32 } from '../helpers/kernel.js';
 
@@ -47,6 +50,21 @@ describe('opening maps (real kernel)', () => {
       rmdirSync(dir);
     }
     assert.throws(() => BpfMap.openPinned(''), TypeError);
+  });
+
+  test('openPinned of a pinned program: not a map, said so', (t) => {
+    if (!linuxAvailable(t)) return;
+    const path = pinPath('prog');
+    using p = BpfProgram.load({ insns: new Assembler().mov(0, 0).exit().build(), name: 'not_a_map' });
+    assert.equal(sysObjPin(p.fd, path), 0);
+    try {
+      const before = readdirSync('/proc/self/fd').length;
+      assert.throws(() => BpfMap.openPinned(path), (e: unknown) =>
+        e instanceof BpfError && e.code === 'EINVAL' && /the object pinned there is not a map \(bpf-prog\)/.test(e.message));
+      assert.equal(readdirSync('/proc/self/fd').length, before, 'the program fd was closed again');
+    } finally {
+      unlinkSync(path);
+    }
   });
 
   test('fromId, fromName, listMaps', (t) => {
