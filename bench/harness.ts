@@ -1,6 +1,8 @@
-// Shared pieces of the benchmarks: the C baseline binary, timing, and the result table.
+// Shared pieces of the benchmarks: the C baselines, interleaved timing, the result table and the
+// description of the machine the numbers come from.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,59 +26,127 @@ export function buildC(name: string): string {
   return bin;
 }
 
-export interface BaselineResult {
-  entries: number;
-  best_ns: number;
-  median_ns: number;
-}
+export type CMode = 'lookup-batch' | 'per-element' | 'update-batch';
 
-/** Runs the C baseline on a map id: ns per entry. */
-export function baseline(mode: 'lookup-batch' | 'per-element' | 'update-batch', id: number, batch: number, reps: number): BaselineResult {
+/** One run of a C baseline loop on the map with this id (a process of its own): ns per entry. */
+export function cLoop(mode: CMode, id: number, batch = 1): number {
   const bin = buildC('baseline');
-  const args = mode === 'per-element' ? [mode, String(id), String(reps)] : [mode, String(id), String(batch), String(reps)];
-  return JSON.parse(execFileSync(bin, args, { encoding: 'utf8' })) as BaselineResult;
+  const args = mode === 'per-element' ? [mode, String(id), '1'] : [mode, String(id), String(batch), '1'];
+  const r = JSON.parse(execFileSync(bin, args, { encoding: 'utf8' })) as { median_ns: number; entries: number };
+  if (r.entries === 0) throw new Error(`C baseline ${mode} on map ${id} handled no entry`);
+  return r.median_ns;
 }
 
-export interface Timing {
+/** Median and spread of repeated measurements. */
+export interface Stats {
   median: number;
   min: number;
   max: number;
 }
 
-/** Runs fn reps times (after one warm-up); each run returns the entries it handled. ns per entry. */
-export function time(reps: number, fn: () => number): Timing {
-  fn();
-  const runs: number[] = [];
-  for (let i = 0; i < reps; i++) {
+export function stats(xs: number[]): Stats {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)] as number, min: s[0] as number, max: s[s.length - 1] as number };
+}
+
+/** Nanoseconds per entry of fn, which returns the entries it handled. */
+export function nsPerEntry(fn: () => number): () => number {
+  return () => {
     const t0 = process.hrtime.bigint();
     const n = fn();
-    const dt = Number(process.hrtime.bigint() - t0);
-    runs.push(dt / Math.max(n, 1));
+    return Number(process.hrtime.bigint() - t0) / Math.max(n, 1);
+  };
+}
+
+export interface Pair {
+  bpfmap: Stats;
+  baseline: Stats;
+  /** bpfmap / baseline of each repetition (both ran back to back, so load hits them alike). */
+  ratio: Stats;
+}
+
+/**
+ * Measures a and b reps times each, interleaved (a b, b a, a b, ...) after one warm-up of each,
+ * so load from other processes falls on both alike; the ratio is taken per repetition.
+ */
+export function interleave(reps: number, a: () => number, b: () => number): Pair {
+  a();
+  b();
+  const as: number[] = [];
+  const bs: number[] = [];
+  const rs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    let x: number;
+    let y: number;
+    if (i % 2 === 0) {
+      x = a();
+      y = b();
+    } else {
+      y = b();
+      x = a();
+    }
+    as.push(x);
+    bs.push(y);
+    rs.push(x / y);
   }
-  runs.sort((a, b) => a - b);
-  return { median: runs[Math.floor(runs.length / 2)] as number, min: runs[0] as number, max: runs[runs.length - 1] as number };
+  return { bpfmap: stats(as), baseline: stats(bs), ratio: stats(rs) };
 }
 
 export interface Row {
+  suite: string;
   what: string;
-  bpfmap: Timing;
-  baseline: number;
+  unit: string;
+  bpfmap: Stats;
   baselineName: string;
+  /** Absent for rows measured against an absolute budget. */
+  baseline?: Stats;
+  /** bpfmap / baseline (or / the budget). */
+  ratio: Stats;
+  /** The ratio must not exceed this (absent: the row only shows how cost grows). */
   target?: number;
+  note?: string;
 }
 
-const f = (n: number) => n.toFixed(n < 10 ? 2 : 0);
+/** A row of a pair measured against a baseline. */
+export function pairRow(suite: string, what: string, baselineName: string, p: Pair, target?: number): Row {
+  const r: Row = { suite, what, unit: 'ns/entry', bpfmap: p.bpfmap, baselineName, baseline: p.baseline, ratio: p.ratio };
+  if (target !== undefined) r.target = target;
+  return r;
+}
 
-/** Prints rows as a Markdown table: ns/entry, baseline, ratio (median, spread), target, pass/fail. */
+const num = (n: number): string => (n < 10 ? n.toFixed(2) : n < 1000 ? n.toFixed(1) : n.toFixed(0));
+const spread = (s: Stats): string => `${num(s.median)} (${num(s.min)}-${num(s.max)})`;
+
+export function verdict(r: Row): string {
+  if (r.target === undefined) return '';
+  return r.ratio.median <= r.target ? 'pass' : 'FAIL';
+}
+
+/** The rows as a Markdown table: bpfmap, baseline, ratio (median and min-max), target, pass/fail. */
 export function table(rows: Row[]): string {
   const lines = [
-    '| what | bpfmap ns/entry (median, min-max) | baseline | baseline ns/entry | ratio | target | |',
-    '|---|---|---|---|---|---|---|',
+    '| suite | what | bpfmap median (min-max) | baseline | baseline median (min-max) | ratio median (min-max) | target | |',
+    '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
-    const ratio = r.bpfmap.median / r.baseline;
-    const verdict = r.target === undefined ? '' : ratio <= r.target ? 'pass' : 'FAIL';
-    lines.push(`| ${r.what} | ${f(r.bpfmap.median)} (${f(r.bpfmap.min)}-${f(r.bpfmap.max)}) | ${r.baselineName} | ${f(r.baseline)} | ${ratio.toFixed(2)}x | ${r.target === undefined ? '' : `<= ${r.target}x`} | ${verdict} |`);
+    const base = r.baseline ? `${spread(r.baseline)} ${r.unit}` : '';
+    const ratio = `${r.ratio.median.toFixed(2)}x (${r.ratio.min.toFixed(2)}-${r.ratio.max.toFixed(2)})`;
+    const target = r.target === undefined ? '' : `<= ${r.target}x`;
+    const what = r.note ? `${r.what} (${r.note})` : r.what;
+    lines.push(`| ${r.suite} | ${what} | ${spread(r.bpfmap)} ${r.unit} | ${r.baselineName} | ${base} | ${ratio} | ${target} | ${verdict(r)} |`);
   }
   return lines.join('\n');
+}
+
+/** CPU model, cores, kernel, Node and the load average: what the numbers were measured on. */
+export function machine(): string {
+  let model = cpus()[0]?.model ?? 'unknown CPU';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m?.[1]) model = m[1];
+  } catch {
+    // not Linux: os.cpus() is all there is
+  }
+  const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+  return `${model}, ${cpus().length} cores, Linux ${release()}, Node ${process.version}, load average ${load}`;
 }
