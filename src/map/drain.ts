@@ -12,8 +12,7 @@ export type DrainOptions = Pick<WalkOptions, 'batchSize' | 'lock'>;
  * a per-element read-then-delete, which would lose writes that land between the two.
  */
 export function drain<K, V>(map: BpfMap<K, V>, opts?: DrainOptions): Array<[K, V]> {
-  const { keyCodec, valueCodec } = map;
-  return [...decodeChunks(map, drainChunks(map, opts), (k, ko, v, vo): [K, V] => [keyCodec.decode(k, ko), valueCodec.decode(v, vo)])];
+  return [...decodeChunks(map, drainChunks(map, opts), (r, i): [K, V] => [r.key(i), r.value(i)])];
 }
 
 /** The chunks drain() decodes, for callers that stream them (checked for support before the first). */

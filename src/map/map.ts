@@ -535,21 +535,17 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   /** Every entry, read with LOOKUP_BATCH (or the per-element walk where batch is unsupported: see `mode`). */
   entries(opts?: WalkOptions): MapIterator<[K, V]> {
     const mode = resolveMode(this, opts);
-    const { keyCodec, valueCodec } = this;
-    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts),
-      (k, ko, v, vo): [K, V] => [keyCodec.decode(k, ko), valueCodec.decode(v, vo)]));
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, V] => [r.key(i), r.value(i)]));
   }
 
   keys(opts?: WalkOptions): MapIterator<K> {
     const mode = resolveMode(this, opts);
-    const { keyCodec } = this;
-    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (k, ko) => keyCodec.decode(k, ko)));
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i) => r.key(i)));
   }
 
   values(opts?: WalkOptions): MapIterator<V> {
     const mode = resolveMode(this, opts);
-    const { valueCodec } = this;
-    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (_k, _ko, v, vo) => valueCodec.decode(v, vo)));
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i) => r.value(i)));
   }
 
   [Symbol.iterator](): MapIterator<[K, V]> {
@@ -567,12 +563,11 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     const add = elem.add;
     if (add === undefined) throw new TypeError(`entriesSummed: ${elem.name} values cannot be added (the codec has no add)`);
     const mode = resolveMode(this, opts);
-    const { keyCodec, cpus } = this;
-    const stride = this.valueBytes / cpus;
-    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (k, ko, v, vo): [K, CpuValue<V>] => {
-      let total = elem.decode(v, vo);
-      for (let c = 1; c < cpus; c++) total = add(total, elem.decode(v, vo + c * stride));
-      return [keyCodec.decode(k, ko), total as CpuValue<V>];
+    const { cpus } = this;
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, CpuValue<V>] => {
+      let total = r.cpuValue(i, 0);
+      for (let c = 1; c < cpus; c++) total = add(total, r.cpuValue(i, c));
+      return [r.key(i), total as CpuValue<V>];
     }));
   }
 
@@ -584,21 +579,17 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   /** Like entries(), yielding to the event loop after each batch so a large map never stalls it. */
   entriesAsync(opts?: WalkOptions): MapAsyncIterator<[K, V]> {
     const mode = resolveMode(this, opts);
-    const { keyCodec, valueCodec } = this;
-    return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts),
-      (k, ko, v, vo): [K, V] => [keyCodec.decode(k, ko), valueCodec.decode(v, vo)]));
+    return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i): [K, V] => [r.key(i), r.value(i)]));
   }
 
   keysAsync(opts?: WalkOptions): MapAsyncIterator<K> {
     const mode = resolveMode(this, opts);
-    const { keyCodec } = this;
-    return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (k, ko) => keyCodec.decode(k, ko)));
+    return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i) => r.key(i)));
   }
 
   valuesAsync(opts?: WalkOptions): MapAsyncIterator<V> {
     const mode = resolveMode(this, opts);
-    const { valueCodec } = this;
-    return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (_k, _ko, v, vo) => valueCodec.decode(v, vo)));
+    return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i) => r.value(i)));
   }
 
   /** Removes and returns every entry exactly once (LOOKUP_AND_DELETE_BATCH; no per-element fallback). */

@@ -3,6 +3,7 @@ import { BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_LOOKUP_BATCH } from '../sys/co
 import { errno, ENOTSUPP } from '../sys/errno.js';
 import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf, lookupBatchInto } from './batch.js';
 import type { BpfMap } from './map.js';
+import { ChunkReader } from './reader.js';
 
 /**
  * How a walk reads the map: `batch` is LOOKUP_BATCH (each key at most once, buckets read
@@ -175,19 +176,57 @@ export class MapAsyncIterator<T> implements AsyncIterableIterator<T> {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export function* decodeChunks<K, V, T>(map: BpfMap<K, V>, chunks: Iterable<Chunk>, pick: (k: Buffer, ko: number, v: Buffer, vo: number) => T): Generator<T, void, void> {
-  const { keySize, valueBytes } = map;
-  for (const c of chunks) for (let i = 0; i < c.count; i++) yield pick(c.keys, i * keySize, c.values, i * valueBytes);
+/** What an iterator makes of entry i of the chunk the reader holds. */
+export type Pick<K, V, T> = (r: ChunkReader<K, V>, i: number) => T;
+
+/** Decoded entries of a chunk walk, one next() per entry without a generator frame. */
+class Decoded<K, V, T> implements IterableIterator<T> {
+  private readonly reader: ChunkReader<K, V>;
+  private i = 0;
+  private n = 0;
+
+  constructor(
+    map: BpfMap<K, V>,
+    private readonly chunks: Iterator<Chunk>,
+    private readonly pick: Pick<K, V, T>,
+  ) {
+    this.reader = new ChunkReader(map);
+  }
+
+  next(): IteratorResult<T> {
+    while (this.i === this.n) {
+      const r = this.chunks.next();
+      if (r.done === true) return { value: undefined, done: true };
+      this.reader.load(r.value);
+      this.i = 0;
+      this.n = r.value.count;
+    }
+    return { value: this.pick(this.reader, this.i++), done: false };
+  }
+
+  return(): IteratorResult<T> {
+    this.i = this.n = 0;
+    this.chunks.return?.();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
 }
 
-export async function* decodeChunksAsync<T>(map: BpfMap<unknown, unknown>, chunks: Iterator<Chunk>, pick: (k: Buffer, ko: number, v: Buffer, vo: number) => T): AsyncGenerator<T, void, void> {
-  const { keySize, valueBytes } = map;
+export function decodeChunks<K, V, T>(map: BpfMap<K, V>, chunks: Iterator<Chunk>, pick: Pick<K, V, T>): IterableIterator<T> {
+  return new Decoded(map, chunks, pick);
+}
+
+export async function* decodeChunksAsync<K, V, T>(map: BpfMap<K, V>, chunks: Iterator<Chunk>, pick: Pick<K, V, T>): AsyncGenerator<T, void, void> {
+  const reader = new ChunkReader(map);
   try {
     for (;;) {
       const r = chunks.next();
       if (r.done) return;
-      const c = r.value;
-      for (let i = 0; i < c.count; i++) yield pick(c.keys, i * keySize, c.values, i * valueBytes);
+      reader.load(r.value);
+      for (let i = 0; i < r.value.count; i++) yield pick(reader, i);
       await tick();
     }
   } finally {
