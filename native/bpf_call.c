@@ -31,15 +31,16 @@ static napi_value throw_error(napi_env env, int range, const char *msg) {
   return NULL;
 }
 
-/* Accepts a Uint8Array (Buffer included); anything else is a TypeError. */
+/*
+ * Accepts a Uint8Array (Buffer included); anything else is a TypeError. napi_get_typedarray_info
+ * itself refuses a value that is not a TypedArray (napi_invalid_arg), so no separate
+ * napi_is_typedarray call is made on this per-syscall path.
+ */
 static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return 0;
   napi_typedarray_type type;
-  napi_value ab;
-  size_t off;
   void *p = NULL;
-  if (napi_get_typedarray_info(env, v, &type, len, &p, &ab, &off) != napi_ok) return 0;
+  /* The ArrayBuffer and offset outputs are optional: asking for none spares a handle per call. */
+  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok) return 0;
   if (type != napi_uint8_array) return 0;
   *data = (uint8_t *)p;
   return 1;
@@ -88,22 +89,19 @@ static napi_value bpf_call(napi_env env, napi_callback_info info) {
     if (offset % 8 != 0 || (size_t)offset + 8 > target_len)
       return throw_error(env, 1, "bpf: pointer offset outside the attr");
     uint64_t addr = 0;
-    napi_valuetype t;
-    if (napi_typeof(env, argv[i + 1], &t) != napi_ok) return NULL;
-    if (t == napi_null || t == napi_undefined) {
-      if (may_write != 0) return throw_error(env, 1, "bpf: null pointer where the kernel may access bytes");
-    } else {
-      uint8_t *data;
-      size_t len;
-      if (!get_bytes(env, argv[i + 1], &data, &len))
-        return throw_error(env, 0, "bpf: pointer buffers must be Uint8Array");
+    uint8_t *data;
+    size_t len;
+    /* The common case, a buffer, first: null and undefined are told apart only when it is not one. */
+    if (get_bytes(env, argv[i + 1], &data, &len)) {
       if (len < may_write)
         return throw_error(env, 1, "bpf: buffer shorter than what the kernel may write");
       addr = (uint64_t)(uintptr_t)data;
-      if (!nested) {
-        prev = data;
-        prev_len = len;
-      }
+    } else {
+      napi_valuetype t;
+      if (napi_typeof(env, argv[i + 1], &t) != napi_ok) return NULL;
+      if (t != napi_null && t != napi_undefined)
+        return throw_error(env, 0, "bpf: pointer buffers must be Uint8Array");
+      if (may_write != 0) return throw_error(env, 1, "bpf: null pointer where the kernel may access bytes");
     }
     memcpy(target + offset, &addr, sizeof addr);
   }

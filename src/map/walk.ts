@@ -100,22 +100,38 @@ export function* batchChunks(map: BpfMap<unknown, unknown>, cmd: LookupCmd, opts
   }
 }
 
-/** Chunks of the classic walk: GET_NEXT_KEY then LOOKUP_ELEM per key; keys gone in between are skipped. */
+/** Copies src into dst at offset: by hand for a key or value of a few bytes, cheaper than a native copy. */
+function put(src: Buffer, dst: Buffer, offset: number): void {
+  if (src.length > 64) {
+    dst.set(src, offset);
+    return;
+  }
+  for (let i = 0; i < src.length; i++) dst[offset + i] = src[i] as number;
+}
+
+/**
+ * Chunks of the classic walk: GET_NEXT_KEY then LOOKUP_ELEM per key; keys gone in between are
+ * skipped. The two key buffers swap roles each step, so no key is copied before its lookup.
+ */
 export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
   const size = checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize') || 1;
   const { kernel, keySize, valueBytes } = map;
   const flags = elemFlagsOf(opts);
   const keys = Buffer.alloc(size * keySize);
   const values = Buffer.alloc(size * valueBytes);
-  const key = Buffer.alloc(keySize);
-  const next = Buffer.alloc(keySize);
+  const value = Buffer.alloc(valueBytes);
+  let key = Buffer.alloc(keySize);
+  let next = Buffer.alloc(keySize);
   let n = 0;
   try {
     let more = kernel.nextKey(map.fd, null, next);
     while (more) {
-      next.copy(key);
-      if (kernel.lookup(map.fd, key, values.subarray(n * valueBytes, (n + 1) * valueBytes), flags)) {
-        key.copy(keys, n * keySize);
+      const found = next;
+      next = key;
+      key = found;
+      if (kernel.lookup(map.fd, key, value, flags)) {
+        put(key, keys, n * keySize);
+        put(value, values, n * valueBytes);
         if (++n === size) {
           yield { keys, values, count: n };
           n = 0;

@@ -19,16 +19,24 @@ export const MAP_ELEM_ATTR = {
 } as const;
 
 const L = MAP_ELEM_ATTR;
-// One attr reused by every element call: calls are synchronous, and every field is rewritten.
+// One attr reused by every element call: calls are synchronous. The pointers are written by the
+// addon on every call; fd and flags only when they differ from the last call's (a walk repeats them).
 const attr = allocAttr(L.size);
+let lastFd = 0;
+let lastFlags = 0;
 
 function elemCall(cmd: number, fd: number, key: Uint8Array | null, keyLen: number,
   value: Uint8Array | null, valueLen: number, flags: number): number {
-  attr.writeUInt32LE(fd, L.map_fd);
-  attr.writeUInt32LE(0, L.map_fd + 4);
-  // flags as two u32 halves: no BigInt on the per-element hot path.
-  attr.writeUInt32LE(flags >>> 0, L.flags);
-  attr.writeUInt32LE(Math.floor(flags / 0x100000000), L.flags + 4);
+  if (fd !== lastFd) {
+    attr.writeUInt32LE(fd, L.map_fd);
+    lastFd = fd;
+  }
+  if (flags !== lastFlags) {
+    // flags as two u32 halves: no BigInt on the per-element hot path.
+    attr.writeUInt32LE(flags >>> 0, L.flags);
+    attr.writeUInt32LE(Math.floor(flags / 0x100000000), L.flags + 4);
+    lastFlags = flags;
+  }
   return nativeBpf()(cmd, attr, L.key, key, keyLen, L.value, value, valueLen);
 }
 

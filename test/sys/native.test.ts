@@ -51,11 +51,27 @@ test('native: refuses wrong argument shapes', () => {
   assert.throws(() => bpf(1, Buffer.from(new ArrayBuffer(8192))), /larger than a page/);
 });
 
-test('native: nested pointers go inside the previous buffer, checked like the others', () => {
-  const bpf = nativeBpf();
-  const NESTED = 0x80000000;
-  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), NESTED, Buffer.alloc(8), 8), /nested pointer without a previous buffer/);
-  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(16), 16, NESTED + 16, Buffer.alloc(4), 4), /outside the attr/);
-  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(16), 16, NESTED + 4, Buffer.alloc(4), 4), /outside the attr/);
-  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(16), 16, NESTED + 8, Buffer.alloc(2), 4), /shorter/);
+test('native: pointers are a Uint8Array, or null/undefined where the kernel touches no byte', () => {
+  const bpf = nativeBpf() as unknown as (...a: unknown[]) => number;
+  for (const bad of [new Uint16Array(4), new DataView(new ArrayBuffer(8)), {}, 7, 'x', true])
+    assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, bad, 4), { name: 'TypeError', message: /Uint8Array/ });
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, undefined, 4), /null pointer/);
+  // A buffer whose memory was handed elsewhere (detached) has no bytes left for the kernel.
+  const ab = new ArrayBuffer(8);
+  const view = new Uint8Array(ab);
+  structuredClone(ab, { transfer: [ab] });
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, view, 4), { name: 'RangeError', message: /shorter/ });
+});
+
+test('native: null and undefined pointers store address 0', (t) => {
+  if (!linuxAvailable(t)) return;
+  const a = attr();
+  a.fill(0xff, 8, 16);
+  a.fill(0xff, 16, 24);
+  // fd -1: the kernel refuses with EBADF after the addon wrote both pointers.
+  a.writeInt32LE(-1, 0);
+  const bpf = nativeBpf() as unknown as (...args: unknown[]) => number;
+  assert.equal(bpf(BPF_MAP_LOOKUP_ELEM, a, 8, null, 0, 16, undefined, 0), -errno.EBADF);
+  assert.equal(a.readBigUInt64LE(8), 0n);
+  assert.equal(a.readBigUInt64LE(16), 0n);
 });
