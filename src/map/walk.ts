@@ -190,8 +190,6 @@ export class MapAsyncIterator<T> implements AsyncIterableIterator<T> {
   }
 }
 
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /** What an iterator makes of entry i of the chunk the reader holds. */
 export type Pick<K, V, T> = (r: ChunkReader<K, V>, i: number) => T;
 
@@ -235,17 +233,74 @@ export function decodeChunks<K, V, T>(map: BpfMap<K, V>, chunks: Iterator<Chunk>
   return new Decoded(map, chunks, pick);
 }
 
-export async function* decodeChunksAsync<K, V, T>(map: BpfMap<K, V>, chunks: Iterator<Chunk>, pick: Pick<K, V, T>): AsyncGenerator<T, void, void> {
-  const reader = new ChunkReader(map);
-  try {
-    for (;;) {
-      const r = chunks.next();
-      if (r.done) return;
-      reader.load(r.value);
-      for (let i = 0; i < r.value.count; i++) yield pick(reader, i);
-      await tick();
-    }
-  } finally {
-    chunks.return?.();
+/**
+ * Decoded entries of a chunk walk, asynchronously: entries of the chunk in hand resolve at once,
+ * and each further chunk is read only after a turn of the event loop (setImmediate), so a walk of
+ * millions of entries never holds the loop for more than one batch. No async generator: one
+ * settled promise per entry, not a generator resumption and its promises.
+ */
+class DecodedAsync<K, V, T> implements AsyncIterableIterator<T> {
+  private readonly reader: ChunkReader<K, V>;
+  private i = 0;
+  private n = 0;
+  private started = false;
+  private finished = false;
+
+  constructor(
+    map: BpfMap<K, V>,
+    private readonly chunks: Iterator<Chunk>,
+    private readonly pick: Pick<K, V, T>,
+  ) {
+    this.reader = new ChunkReader(map);
   }
+
+  /** The next entry, reading chunks as needed; done at the end of the walk. */
+  private take(): IteratorResult<T> {
+    while (this.i === this.n) {
+      if (this.finished) return { value: undefined, done: true };
+      const r = this.chunks.next();
+      if (r.done === true) {
+        this.finished = true;
+        return { value: undefined, done: true };
+      }
+      this.reader.load(r.value);
+      this.i = 0;
+      this.n = r.value.count;
+    }
+    return { value: this.pick(this.reader, this.i++), done: false };
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.i < this.n || this.finished || !this.started) {
+      this.started = true;
+      try {
+        return Promise.resolve(this.take());
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return new Promise((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          resolve(this.take());
+        } catch (e) {
+          reject(e);
+        }
+      }));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.finished = true;
+    this.i = this.n = 0;
+    this.chunks.return?.();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+export function decodeChunksAsync<K, V, T>(map: BpfMap<K, V>, chunks: Iterator<Chunk>, pick: Pick<K, V, T>): AsyncIterableIterator<T> {
+  return new DecodedAsync(map, chunks, pick);
 }

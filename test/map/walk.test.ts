@@ -132,3 +132,40 @@ describe('iteration under a concurrent writer (real kernel)', () => {
     assert.ok(ops > 0, 'the writer ran');
   });
 });
+
+describe('async iteration', () => {
+  test('next() called many times at once hands out every entry once, in order, then done', async (t) => {
+    if (!LINUX.available(t)) return;
+    using m = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 8, maxEntries: 64 });
+    for (let i = 0; i < 40; i++) m.set(u32(i), u64(i));
+    const sequential: string[] = [];
+    for await (const k of m.keysAsync({ batchSize: 8 })) sequential.push(k.toString('hex'));
+    const it = m.keysAsync({ batchSize: 8 });
+    const all = await Promise.all(Array.from({ length: 45 }, () => it.next()));
+    assert.deepEqual(all.slice(0, 40).map((r) => (r.value as Buffer).toString('hex')), sequential);
+    assert.ok(all.slice(40).every((r) => r.done === true));
+    assert.equal((await it.next()).done, true);
+  });
+
+  test('a failing walk rejects, and breaking out ends the walk', async (t) => {
+    if (!LINUX.available(t)) return;
+    const m = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 8, maxEntries: 64 });
+    for (let i = 0; i < 40; i++) m.set(u32(i), u64(i));
+    let n = 0;
+    for await (const _ of m.entriesAsync({ batchSize: 4 })) if (++n === 6) break;
+    assert.equal(n, 6);
+    const it = m.entriesAsync({ batchSize: 4 });
+    for (let i = 0; i < 4; i++) assert.equal((await it.next()).done, false);
+    m.close();
+    // Entries of the batch already read still come; the next syscall finds the map closed.
+    let error: unknown;
+    for (let i = 0; i < 40 && error === undefined; i++) {
+      try {
+        assert.equal((await it.next()).done, false, 'the walk cannot end normally on a closed map');
+      } catch (e) {
+        error = e;
+      }
+    }
+    assert.equal((error as Error).name, 'MapClosedError');
+  });
+});
