@@ -10,12 +10,13 @@ import { machine, outDir, type Row, table, verdict } from './harness.js';
 import { memoryRows } from './memory.js';
 import { npmBpfRows } from './npm-bpf.js';
 import { perCpuRows } from './percpu.js';
-import { readRows } from './read.js';
+import { readRows, walkRows } from './read.js';
 import { stallRows } from './stall.js';
 import { writeRows } from './write.js';
 
 const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   read: readRows,
+  walk: walkRows,
   'npm-bpf': npmBpfRows,
   percpu: perCpuRows,
   array: arrayRows,

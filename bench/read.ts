@@ -1,5 +1,6 @@
-// Reading a full u32 -> u64 hash map: dump(), entries() with codecs and the per-element fallback,
-// each interleaved with the C loop doing the same syscalls; sizes 10k/100k/1M, batches 64/1024/16384.
+// Reading a full u32 -> u64 hash map: dump() and entries() with codecs (suite read; sizes
+// 10k/100k/1M, batches 64/1024/16384) and the per-element fallback (suite walk), each interleaved
+// with the C loop doing the same syscalls.
 import { allocAttr } from '../src/sys/attr.js';
 import { BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM } from '../src/sys/constants.js';
 import { MAP_ELEM_ATTR as L } from '../src/sys/map-elem.js';
@@ -61,23 +62,30 @@ export function readRows(reps: number): Row[] {
       rows.push(pairRow(SUITE, `entries() u32/u64 hash ${n}, batch ${batch}`, 'C LOOKUP_BATCH loop',
         interleave(reps, entriesLoop(map, batch), c), main ? 1.5 : undefined));
     }
-    if (full) {
-      let sink = 0n;
-      const walk = nsPerEntry(() => {
-        let c = 0;
-        for (const [, v] of map.entries({ mode: 'per-element' })) {
-          sink += v;
-          c++;
-        }
-        return c;
-      });
-      const cElem = (): number => cLoop('per-element', map.id);
-      const slow = Math.max(3, Math.ceil(reps / 2));
-      rows.push(pairRow(SUITE, `entries() per-element fallback, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', interleave(slow, walk, cElem), 1.15));
-      rows.push(pairRow(SUITE, `diagnostic: bare addon loop, GET_NEXT_KEY+LOOKUP_ELEM, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk',
-        interleave(slow, addonWalk(map), cElem)));
-      if (sink < 0n) throw new Error('unreachable');
-    }
   }
+  return rows;
+}
+
+/** The per-element fallback over 1M entries, and the bare addon loop, beside the C walk. */
+export function walkRows(reps: number): Row[] {
+  const n = 1_000_000;
+  using map = filledHash(n);
+  let sink = 0n;
+  const walk = nsPerEntry(() => {
+    let c = 0;
+    for (const [, v] of map.entries({ mode: 'per-element' })) {
+      sink += v;
+      c++;
+    }
+    return c;
+  });
+  const cElem = (): number => cLoop('per-element', map.id);
+  const slow = Math.max(3, Math.ceil(reps / 2));
+  const rows = [
+    pairRow('walk', `entries() per-element fallback, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', interleave(slow, walk, cElem), 1.15),
+    pairRow('walk', `diagnostic: bare addon loop, GET_NEXT_KEY+LOOKUP_ELEM, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk',
+      interleave(slow, addonWalk(map), cElem)),
+  ];
+  if (sink < 0n) throw new Error('unreachable');
   return rows;
 }
