@@ -1,7 +1,7 @@
 import { typedView, type AnyTypedArray } from '../codec/view.js';
 import { BpfError } from '../kernel/error.js';
 import { errno } from '../sys/errno.js';
-import { checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
+import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
 import type { BpfMap } from './map.js';
 import { elementChunks, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
 
@@ -84,6 +84,11 @@ export class Growable {
     this.values = Buffer.allocUnsafe(capacity * vs);
   }
 
+  /** Entries that still fit without growing. */
+  get room(): number {
+    return this.capacity - this.n;
+  }
+
   reserve(more: number): void {
     if (this.n + more <= this.capacity) return;
     let cap = Math.max(1, this.capacity * 2);
@@ -123,26 +128,43 @@ export function dump<K, V>(map: BpfMap<K, V>, opts?: WalkOptions): Dump<K, V> {
     let started = false;
     const { kernel } = map;
     const fd = map.fd;
+    // Where the buffers have room, the kernel writes straight into them; the last batches ask only
+    // for what still fits, so a map holding max_entries never makes them double (and copy) for a
+    // batch the kernel cannot fill. Past that, or when a bucket is larger than the room left, a
+    // batch goes through scratch buffers and the output grows only by what the kernel returned.
+    let scratch: BatchBuffers | undefined;
+    let viaScratch = false;
     for (;;) {
-      out.reserve(batch);
+      const room = out.room;
+      viaScratch ||= room === 0;
+      if (viaScratch) (scratch ??= new BatchBuffers(map)).ensure(batch);
+      const count = viaScratch ? batch : Math.min(batch, room);
       let r;
       try {
         r = kernel.lookupBatch(fd, {
           inBatch: started ? cursor : null,
           outBatch: next,
-          keys: out.keys.subarray(out.n * ks),
-          values: out.values.subarray(out.n * vs),
-          count: batch,
+          keys: viaScratch ? (scratch as BatchBuffers).keys : out.keys.subarray(out.n * ks),
+          values: viaScratch ? (scratch as BatchBuffers).values : out.values.subarray(out.n * vs),
+          count,
           elemFlags,
           flags: 0,
         });
       } catch (e) {
         if (e instanceof BpfError && e.errno === errno.ENOSPC) {
-          batch = checkCount(map, batch * 2, 'batchSize');
+          if (count < batch) viaScratch = true;
+          else batch = checkCount(map, batch * 2, 'batchSize');
           continue;
         }
         throw map.annotate(e);
       }
+      if (viaScratch && r.count > 0) {
+        const from = scratch as BatchBuffers;
+        out.reserve(r.count);
+        from.keys.copy(out.keys, out.n * ks, 0, r.count * ks);
+        from.values.copy(out.values, out.n * vs, 0, r.count * vs);
+      }
+      viaScratch = false;
       out.n += r.count;
       if (r.done) break;
       next.copy(cursor);

@@ -40,6 +40,54 @@ for (const K of testKernels()) {
         closeFixture(f);
       }
     });
+
+    test('a map holding max_entries dumps into buffers of max_entries, never grown for a last batch', (t) => {
+      if (!K.available(t)) return;
+      // 5000 entries: buffers above Node's pool size, so each has an ArrayBuffer of its own to measure.
+      for (const type of ['hash', 'array'] as const) {
+        using m = BpfMap.create({ kernel: K.kernel(), type, key: u32, value: u64, maxEntries: 5000 });
+        m.updateBatch({ keys: Array.from({ length: 5000 }, (_, i) => i), values: Array.from({ length: 5000 }, (_, i) => BigInt(i) * 3n) });
+        for (const batchSize of [64, 1000, 4096, 10000]) {
+          const d = m.dump({ batchSize });
+          assert.equal(d.count, 5000, `${type} batch ${batchSize}`);
+          assert.equal(d.keys.buffer.byteLength, 5000 * 4, `${type} batch ${batchSize}: keys never grown`);
+          assert.equal(d.values.buffer.byteLength, 5000 * 8, `${type} batch ${batchSize}: values never grown`);
+          const seen = new Set<number>();
+          for (let i = 0; i < d.count; i++) {
+            assert.equal(d.value(i), BigInt(d.key(i)) * 3n);
+            seen.add(d.key(i));
+          }
+          assert.equal(seen.size, 5000);
+        }
+      }
+    });
+
+    test('a map holding more than its buffers were sized for grows them by what each batch returned', (t) => {
+      if (!K.available(t)) return;
+      // A kernel that under-reports max_entries: the dump's buffers start too small, as they would
+      // if writers outran the map's declared size, and must grow through the scratch batch.
+      const real = K.kernel();
+      const small = new Proxy(real, {
+        get(target, prop, receiver) {
+          if (prop === 'mapInfo') return (fd: number) => ({ ...target.mapInfo(fd), maxEntries: 10 });
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      using m = BpfMap.create({ kernel: small, type: 'hash', key: u32, value: u64, maxEntries: 3000 });
+      assert.equal(m.maxEntries, 10);
+      m.updateBatch({ keys: Array.from({ length: 2500 }, (_, i) => i), values: Array.from({ length: 2500 }, (_, i) => BigInt(i)) });
+      for (const batchSize of [1, 7, 1024, 5000]) {
+        const d = m.dump({ batchSize });
+        assert.equal(d.count, 2500, `batch ${batchSize}`);
+        const seen = new Set<number>();
+        for (let i = 0; i < d.count; i++) {
+          assert.equal(d.value(i), BigInt(d.key(i)));
+          seen.add(d.key(i));
+        }
+        assert.equal(seen.size, 2500, `batch ${batchSize}: every key once`);
+      }
+    });
   });
 }
 
