@@ -2,13 +2,13 @@
 // and prints the functions with the most self time. Native code and the kernel have no frame of
 // their own: their time counts as the self time of the JavaScript function that called the addon
 // (sysMapBatch for batch commands, elemCall for element commands).
-// Run: npx tsc -p . && node dist/bench/profile.js per-element|entries|dump [entries]
+// Run: npx tsc -p . && node dist/bench/profile.js per-element|entries|dump|percpu-dump [entries]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { filledHash } from './maps.js';
+import { filledHash, filledPerCpuHash } from './maps.js';
 
 interface CpuProfile {
   nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
@@ -31,6 +31,10 @@ const scenarios: Record<string, (n: number) => void> = {
   },
   dump: (n) => {
     using map = filledHash(n);
+    for (let r = 0; r < 5; r++) map.dump();
+  },
+  'percpu-dump': (n) => {
+    using map = filledPerCpuHash(n);
     for (let r = 0; r < 5; r++) map.dump();
   },
 };
