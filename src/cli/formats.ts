@@ -1,5 +1,6 @@
 import { UsageError } from './errors.js';
 import type { EntryView } from './view.js';
+import { hexLines } from './hex-lines.js';
 
 export type Format = 'table' | 'json' | 'ndjson' | 'csv';
 export const FORMATS: readonly Format[] = ['table', 'json', 'ndjson', 'csv'];
@@ -46,7 +47,7 @@ function jsonLines(view: EntryView, keySize: number, valueBytes: number, keys: B
 function ndjsonWriter(view: EntryView, ks: number, vs: number): EntryWriter {
   return {
     begin: () => '',
-    chunk: (k, v, n) => jsonLines(view, ks, vs, k, v, n, '\n').join(''),
+    chunk: view.plainHex ? (k, v, n) => hexLines(k, v, n, ks, vs) : (k, v, n) => jsonLines(view, ks, vs, k, v, n, '\n').join(''),
     end: () => '',
   };
 }

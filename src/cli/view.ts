@@ -21,6 +21,8 @@ export interface EntryView {
   parseKey(json: unknown, out: Buffer, off: number): void;
   /** Encodes a value as found in a dump under field (the whole syscall value, every CPU). */
   parseValue(json: unknown, field: 'value' | 'values', out: Buffer, off: number): void;
+  /** Set when keyText and valueText are the plain hex of the bytes: writers may then format whole chunks at once. */
+  readonly plainHex?: boolean;
 }
 
 const HEX = /^(?:0x)?((?:[0-9a-fA-F]{2})*)$/;
@@ -83,6 +85,7 @@ export function hexView(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): Entr
   const field = map.perCpu && perCpu === 'each' ? 'values' : 'value';
   return {
     valueField: field,
+    plainHex: !map.perCpu,
     key: hexKey,
     value,
     keyText: (b, o) => `"${hexKey(b, o)}"`,
