@@ -9,5 +9,7 @@ export function arrayRows(reps: number): Row[] {
   return [
     pairRow('array', `dump() array ${n}, batch ${batch}`, 'C LOOKUP_BATCH loop',
       interleave(reps, nsPerEntry(() => map.dump({ batchSize: batch }).count), () => cLoop('lookup-batch', map.id, batch)), 1.05),
+    pairRow('array', `diagnostic: dump() array ${n}, batch ${batch}`, 'C LOOKUP_BATCH into max_entries buffers',
+      interleave(reps, nsPerEntry(() => map.dump({ batchSize: batch }).count), () => cLoop('lookup-batch-all', map.id, batch))),
   ];
 }

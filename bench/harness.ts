@@ -26,7 +26,7 @@ export function buildC(name: string): string {
   return bin;
 }
 
-export type CMode = 'lookup-batch' | 'per-element' | 'update-batch';
+export type CMode = 'lookup-batch' | 'lookup-batch-all' | 'per-element' | 'update-batch';
 
 /** One run of a C baseline loop on the map with this id (a process of its own): ns per entry. */
 export function cLoop(mode: CMode, id: number, batch = 1): number {

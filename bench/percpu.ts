@@ -22,6 +22,8 @@ export function perCpuRows(reps: number): Row[] {
     pairRow(SUITE, `dump() per-CPU hash ${n} (${map.cpus} CPUs), batch ${batch}`, 'C LOOKUP_BATCH loop',
       interleave(reps, nsPerEntry(() => map.dump({ batchSize: batch }).count), c), 1.05),
     pairRow(SUITE, `entriesSummed() per-CPU hash ${n}, batch ${batch}`, 'C LOOKUP_BATCH loop', interleave(reps, summed, c), 1.6),
+    pairRow(SUITE, `diagnostic: dump() per-CPU hash ${n}, batch ${batch}`, 'C LOOKUP_BATCH into max_entries buffers',
+      interleave(reps, nsPerEntry(() => map.dump({ batchSize: batch }).count), () => cLoop('lookup-batch-all', map.id, batch))),
   ];
   if (sink < 0n) throw new Error('unreachable');
   return rows;

@@ -1,7 +1,9 @@
 /*
  * The C baselines bpfmap's benchmarks are measured against: the raw bpf(2) loops a C program
  * would write, with preallocated buffers. Opens the map by id and prints one line of JSON:
- *   baseline lookup-batch ID BATCH REPS   LOOKUP_BATCH from start to ENOENT
+ *   baseline lookup-batch ID BATCH REPS   LOOKUP_BATCH from start to ENOENT, into one batch buffer
+ *   baseline lookup-batch-all ID BATCH REPS  the same, each batch written after the last into
+ *                                         buffers of max_entries (fresh memory each run), as a dump keeps them
  *   baseline per-element ID REPS          GET_NEXT_KEY + LOOKUP_ELEM walk
  *   baseline update-batch ID BATCH REPS   UPDATE_BATCH of every key 0..max_entries-1 (u32 keys)
  * Reported: the best and median nanoseconds per entry over REPS runs, and the entries per run.
@@ -108,15 +110,26 @@ int main(int argc, char **argv) {
         a.value = (uint64_t)(uintptr_t)values;
         if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) == 0) entries++;
       }
-    } else if (strcmp(mode, "lookup-batch") == 0) {
-      int first = 1;
+    } else if (strcmp(mode, "lookup-batch") == 0 || strcmp(mode, "lookup-batch-all") == 0) {
+      int first = 1, all = mode[12] == '-';
+      char *k = keys, *v = values;
+      if (all) {
+        /* Fresh pages for every run, as a dump gets: the kernel's writes fault them in. */
+        free(keys);
+        free(values);
+        k = keys = malloc(cap * info.key_size + 64);
+        v = values = malloc(cap * vbytes + 64);
+        if (!keys || !values) return 1;
+      }
       for (;;) {
         uint32_t n = batch;
+        if (all && (size_t)entries + n > cap) n = (uint32_t)(cap - (size_t)entries);
+        if (n == 0) break;
         memset(&a, 0, sizeof a);
         a.batch.in_batch = first ? 0 : (uint64_t)(uintptr_t)&in_batch;
         a.batch.out_batch = (uint64_t)(uintptr_t)&out_batch;
-        a.batch.keys = (uint64_t)(uintptr_t)keys;
-        a.batch.values = (uint64_t)(uintptr_t)values;
+        a.batch.keys = (uint64_t)(uintptr_t)(all ? k + (size_t)entries * info.key_size : keys);
+        a.batch.values = (uint64_t)(uintptr_t)(all ? v + (size_t)entries * vbytes : values);
         a.batch.count = n;
         a.batch.map_fd = fd;
         long rc = sys_bpf(BPF_MAP_LOOKUP_BATCH, &a);
