@@ -92,6 +92,26 @@ export function interleave(reps: number, a: () => number, b: () => number): Pair
   return { bpfmap: stats(as), baseline: stats(bs), ratio: stats(rs) };
 }
 
+/**
+ * Measures several functions reps times each after one warm-up, in rotating order (a b c, b c a,
+ * c a b, ...), so that each repetition of each sees the same load; returns the runs of each.
+ */
+export function rotate(reps: number, fns: Array<() => number>): number[][] {
+  for (const f of fns) f();
+  const runs = fns.map(() => [] as number[]);
+  for (let i = 0; i < reps; i++)
+    for (let j = 0; j < fns.length; j++) {
+      const k = (i + j) % fns.length;
+      (runs[k] as number[]).push((fns[k] as () => number)());
+    }
+  return runs;
+}
+
+/** The pair of a and b out of rotated runs, the ratio taken per repetition. */
+export function pairOf(a: number[], b: number[]): Pair {
+  return { bpfmap: stats(a), baseline: stats(b), ratio: stats(a.map((x, i) => x / (b[i] as number))) };
+}
+
 export interface Row {
   suite: string;
   what: string;

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { cLoop, nsPerEntry, outDir, pairRow, type Row, stats } from './harness.js';
+import { cLoop, nsPerEntry, outDir, pairOf, pairRow, rotate, type Row, stats } from './harness.js';
 import { filledHash } from './maps.js';
 
 const VERSION = '1.3.0';
@@ -60,14 +60,7 @@ export function npmBpfRows(reps: number): Row[] {
   // bpfmap, the package and the C loop in turn (rotating the order), so that what each adds over
   // the kernel's own cost shows beside the ratio of the totals the target is about.
   const c = (): number => cLoop('lookup-batch', map.id, batch);
-  const fns = [ours, other, c];
-  for (const f of fns) f();
-  const runs: number[][] = [[], [], []];
-  for (let i = 0; i < reps; i++)
-    for (let j = 0; j < 3; j++) {
-      const k = (i + j) % 3;
-      (runs[k] as number[]).push((fns[k] as () => number)());
-    }
+  const runs = rotate(reps, [ours, other, c]);
   const [a, b, k] = runs as [number[], number[], number[]];
   const over = (xs: number[]): string => {
     const s = stats(xs.map((x, i) => x - (k[i] as number)));
@@ -76,7 +69,7 @@ export function npmBpfRows(reps: number): Row[] {
   try {
     // Target: at least twice as fast, a ratio of at most 0.5.
     const row = pairRow('npm-bpf', `entries() u32/u64 hash ${n}, batch ${batch}`, `npm bpf ${VERSION} ConvMap getBatch`,
-      { bpfmap: stats(a), baseline: stats(b), ratio: stats(a.map((x, i) => x / (b[i] as number))) }, 0.5);
+      pairOf(a, b), 0.5);
     row.note = `C LOOKUP_BATCH loop ${stats(k).median.toFixed(0)} ns/entry in the same rounds; ns/entry over it: bpfmap ${over(a)}, npm bpf ${over(b)}`;
     return [row];
   } finally {
