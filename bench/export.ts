@@ -1,7 +1,7 @@
 // One Prometheus scrape of a map (read with batch lookups, labels decoded, exposition rendered)
 // beside `bpfmap dump --format ndjson` of the same map (the CLI's read, hex formatting and
 // writes to /dev/null), both in this process so neither pays for starting node.
-// Run: npm run bench (a row of its table), or node dist/bench/export.js [entries]
+// Run: npm run bench -- export (a row of its table), or node dist/bench/export.js [entries]
 import { createWriteStream } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { entryWriter } from '../src/cli/formats.js';
@@ -14,19 +14,14 @@ import { Exporter } from '../src/export/exporter.js';
 import { renderAsync } from '../src/export/exposition.js';
 import { BpfMap } from '../src/index.js';
 import { walkChunks } from '../src/map/walk.js';
-import { type Row, table, type Timing } from './harness.js';
-
-function timing(runs: number[]): Timing {
-  runs.sort((a, b) => a - b);
-  return { median: runs[Math.floor(runs.length / 2)] as number, min: runs[0] as number, max: runs[runs.length - 1] as number };
-}
+import { type Row, type Stats, stats, table } from './harness.js';
 
 /**
  * ns per entry of fn, in CPU time of this process (user + system, GC threads included) and in
  * wall time: on a shared machine the CPU time is what the work costs, the wall time also counts
  * waiting for a core.
  */
-async function timeAsync(reps: number, fn: () => Promise<number>): Promise<{ cpu: Timing; wall: Timing }> {
+async function timeAsync(reps: number, fn: () => Promise<number>): Promise<{ cpu: number[]; wall: number[] }> {
   await fn();
   const cpu: number[] = [];
   const wall: number[] = [];
@@ -38,7 +33,7 @@ async function timeAsync(reps: number, fn: () => Promise<number>): Promise<{ cpu
     const c = process.cpuUsage(c0);
     cpu.push(((c.user + c.system) * 1000) / n);
   }
-  return { cpu: timing(cpu), wall: timing(wall) };
+  return { cpu, wall };
 }
 
 export async function exportRows(n: number, reps: number): Promise<Row[]> {
@@ -74,12 +69,16 @@ metrics:
   await new Promise((r) => setTimeout(r, 20));
   stall.disable();
   console.log(`export: longest event-loop stall during one scrape of ${n} entries: ${(stall.max / 1e6).toFixed(1)} ms; ` +
-    `wall time per scrape ${(scrape.wall.median * n / 1e6).toFixed(0)} ms (median), per dump ${(dump.wall.median * n / 1e6).toFixed(0)} ms`);
+    `wall time per scrape ${(stats(scrape.wall).median * n / 1e6).toFixed(0)} ms (median), per dump ${(stats(dump.wall).median * n / 1e6).toFixed(0)} ms`);
+  const dumpCpu: Stats = stats(dump.cpu);
   return [{
-    what: `export: one scrape of ${n} entries (${(bytes / 2 ** 20).toFixed(1)} MiB of text), CPU time`,
-    bpfmap: scrape.cpu,
-    baseline: dump.cpu.median,
-    baselineName: 'bpfmap dump --format ndjson',
+    suite: 'export',
+    what: `one scrape of ${n} entries (${(bytes / 2 ** 20).toFixed(1)} MiB of text), CPU time`,
+    unit: 'ns/entry',
+    bpfmap: stats(scrape.cpu),
+    baselineName: 'bpfmap dump --format ndjson (in process)',
+    baseline: dumpCpu,
+    ratio: stats(scrape.cpu.map((c) => c / dumpCpu.median)),
     target: 3,
   }];
 }

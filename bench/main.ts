@@ -4,8 +4,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { arrayRows } from './array.js';
-import { cliHasDump, cliRows } from './cli.js';
+import { cliHasDump, cliRows } from './cli-vs-bpftool.js';
 import { codecRows } from './codec.js';
+import { exportRows } from './export.js';
 import { machine, outDir, type Row, table, verdict } from './harness.js';
 import { memoryRows } from './memory.js';
 import { npmBpfRows } from './npm-bpf.js';
@@ -25,6 +26,7 @@ const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   memory: memoryRows,
   stall: stallRows,
   codec: codecRows,
+  export: (reps) => exportRows(100_000, Math.max(reps, 7)),
 };
 
 interface SuiteRun {

@@ -96,6 +96,10 @@ static napi_value bpf_call(napi_env env, napi_callback_info info) {
       if (len < may_write)
         return throw_error(env, 1, "bpf: buffer shorter than what the kernel may write");
       addr = (uint64_t)(uintptr_t)data;
+      if (!nested) {
+        prev = data;
+        prev_len = len;
+      }
     } else {
       napi_valuetype t;
       if (napi_typeof(env, argv[i + 1], &t) != napi_ok) return NULL;

@@ -51,6 +51,15 @@ test('native: refuses wrong argument shapes', () => {
   assert.throws(() => bpf(1, Buffer.from(new ArrayBuffer(8192))), /larger than a page/);
 });
 
+test('native: nested pointers go inside the previous buffer, checked like the others', () => {
+  const bpf = nativeBpf();
+  const NESTED = 0x80000000;
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), NESTED, Buffer.alloc(8), 8), /nested pointer without a previous buffer/);
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(16), 16, NESTED + 16, Buffer.alloc(4), 4), /outside the attr/);
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(16), 16, NESTED + 4, Buffer.alloc(4), 4), /outside the attr/);
+  assert.throws(() => bpf(BPF_MAP_LOOKUP_ELEM, attr(), 8, Buffer.alloc(16), 16, NESTED + 8, Buffer.alloc(2), 4), /shorter/);
+});
+
 test('native: pointers are a Uint8Array, or null/undefined where the kernel touches no byte', () => {
   const bpf = nativeBpf() as unknown as (...a: unknown[]) => number;
   for (const bad of [new Uint16Array(4), new DataView(new ArrayBuffer(8)), {}, 7, 'x', true])
