@@ -63,6 +63,9 @@ export function readRows(reps: number): Row[] {
         interleave(r, nsPerEntry(() => map.dump({ batchSize: batch }).count), c), main ? 1.05 : undefined));
       rows.push(pairRow(SUITE, `entries() u32/u64 hash ${n}, batch ${batch}`, 'C LOOKUP_BATCH loop',
         interleave(r, entriesLoop(map, batch), c), main ? 1.5 : undefined));
+      if (main)
+        rows.push(pairRow(SUITE, `diagnostic: dump() hash ${n}, batch ${batch}`, 'C LOOKUP_BATCH into max_entries buffers',
+          interleave(r, nsPerEntry(() => map.dump({ batchSize: batch }).count), () => cLoop('lookup-batch-all', map.id, batch))));
     }
   }
   return rows;
