@@ -28,7 +28,7 @@ export type {
 export { MapAsyncIterator, MapIterator } from './map/walk.js';
 export type { WalkMode, WalkOptions } from './map/walk.js';
 export type { DrainOptions } from './map/drain.js';
-export type { Dump } from './map/dump.js';
+export type { Dump, DumpOptions } from './map/dump.js';
 export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
 export type { Kernel, MapInfo, MapSizes } from './kernel/kernel.js';

@@ -26,13 +26,25 @@ export interface Dump<K, V> {
   value(i: number): V;
 }
 
+/** dump()'s options: a walk's, and buffers to reuse. */
+export interface DumpOptions<K, V> extends WalkOptions {
+  /**
+   * An earlier dump of this map whose buffers this one reuses (its contents are overwritten): a
+   * loop that dumps the same map again and again then allocates nothing, and the kernel writes
+   * into pages already mapped instead of faulting fresh ones in.
+   */
+  into?: Dump<K, V>;
+}
+
 class Columns<K, V> implements Dump<K, V> {
   constructor(
-    private readonly map: BpfMap<K, V>,
+    readonly map: BpfMap<K, V>,
     readonly mode: WalkMode,
     readonly count: number,
     readonly keys: Buffer,
     readonly values: Buffer,
+    /** The whole buffers behind keys and values, for a later dump to reuse. */
+    readonly storage: Growable,
   ) {}
 
   get keyView(): AnyTypedArray | undefined {
@@ -84,6 +96,13 @@ export class Growable {
     this.values = Buffer.allocUnsafe(capacity * vs);
   }
 
+  /** The same buffers, emptied, for another walk of a map with these sizes. */
+  reuse(ks: number, vs: number): Growable | undefined {
+    if (ks !== this.ks || vs !== this.vs) return undefined;
+    this.n = 0;
+    return this;
+  }
+
   /** Entries that still fit without growing. */
   get room(): number {
     return this.capacity - this.n;
@@ -108,10 +127,13 @@ export class Growable {
  * them; buffers start at max_entries (the usual bound) and grow only when concurrent writers make
  * a walk return more.
  */
-export function dump<K, V>(map: BpfMap<K, V>, opts?: WalkOptions): Dump<K, V> {
+export function dump<K, V>(map: BpfMap<K, V>, opts?: DumpOptions<K, V>): Dump<K, V> {
   const mode = resolveMode(map, opts);
   const { keySize: ks, valueBytes: vs } = map;
-  const out = new Growable(ks, vs, Math.max(map.maxEntries, 1));
+  const into = opts?.into;
+  if (into !== undefined && !(into instanceof Columns && into.map === map))
+    throw new TypeError(`dump({ into }): pass an earlier dump of this same map (${map.label()})`);
+  const out = into?.storage.reuse(ks, vs) ?? new Growable(ks, vs, Math.max(map.maxEntries, 1));
   if (mode === 'per-element') {
     for (const c of elementChunks(map, opts)) {
       out.reserve(c.count);
@@ -171,5 +193,5 @@ export function dump<K, V>(map: BpfMap<K, V>, opts?: WalkOptions): Dump<K, V> {
       started = true;
     }
   }
-  return new Columns(map, mode, out.n, out.keys.subarray(0, out.n * ks), out.values.subarray(0, out.n * vs));
+  return new Columns(map, mode, out.n, out.keys.subarray(0, out.n * ks), out.values.subarray(0, out.n * vs), out);
 }

@@ -32,7 +32,7 @@ import {
   type WriteBatchOptions,
 } from './batch.js';
 import { drain, type DrainOptions } from './drain.js';
-import { dump, type Dump } from './dump.js';
+import { dump, type Dump, type DumpOptions } from './dump.js';
 import {
   decodeChunks,
   decodeChunksAsync,
@@ -598,7 +598,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   }
 
   /** The whole map in two contiguous buffers, for millions of entries without an object each. */
-  dump(opts?: WalkOptions): Dump<K, V> {
+  dump(opts?: DumpOptions<K, V>): Dump<K, V> {
     return dump(this, opts);
   }
 

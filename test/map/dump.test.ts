@@ -148,3 +148,33 @@ function u32Buf(n: number): Buffer {
   b.writeUInt32LE(n);
   return b;
 }
+
+for (const K of testKernels()) {
+  describe(`dump buffer reuse on ${K.name}`, () => {
+    test('dump({ into }) reads into the earlier dump\'s buffers, which then hold the new contents', (t) => {
+      if (!K.available(t)) return;
+      const kernel = K.kernel();
+      using m = BpfMap.create({ kernel, type: 'hash', key: u32, value: u64, maxEntries: 1000 });
+      m.updateBatch(Array.from({ length: 600 }, (_, i) => [i, BigInt(i)] as const));
+      const first = m.dump({ batchSize: 64 });
+      assert.equal(first.count, 600);
+      m.deleteBatch(Array.from({ length: 100 }, (_, i) => i));
+      m.updateBatch(Array.from({ length: 300 }, (_, i) => [5000 + i, 7n] as const));
+      const second = m.dump({ batchSize: 64, into: first });
+      assert.equal(second.count, 800);
+      assert.equal(second.keys.buffer, first.keys.buffer, 'the same memory');
+      assert.equal(second.values.buffer, first.values.buffer);
+      const got = new Map(Array.from({ length: second.count }, (_, i) => [second.key(i), second.value(i)]));
+      assert.equal(got.size, 800);
+      assert.equal(got.get(5001), 7n);
+      assert.equal(got.get(99), undefined);
+      assert.equal(got.get(100), 100n);
+      const third = m.dump({ into: second, mode: 'per-element' });
+      assert.equal(third.count, 800);
+
+      using other = BpfMap.create({ kernel, type: 'hash', key: u32, value: u64, maxEntries: 10 });
+      assert.throws(() => other.dump({ into: first as never }), /earlier dump of this same map/);
+      assert.throws(() => m.dump({ into: { count: 0 } as never }), TypeError);
+    });
+  });
+}
