@@ -63,6 +63,7 @@ export function hintFor(cmd: number, errno: number, elemFlags = 0): string | und
       if (cmd === BPF_MAP_UPDATE_ELEM) return "the key does not exist and 'exist' was asked";
       return 'no such element';
     case 'EBADF':
+    case 'EBADFD': // what 6.18 answers OBJ_GET_INFO_BY_FD for an fd that is not open
       return 'not an open bpf map (was it closed?)';
     case 'ENOSPC':
       return 'a hash bucket holds more entries than the batch count: retry with a larger count';

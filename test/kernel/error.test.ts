@@ -7,6 +7,7 @@ import {
   BPF_MAP_LOOKUP_BATCH,
   BPF_MAP_UPDATE_BATCH,
   BPF_MAP_UPDATE_ELEM,
+  BPF_OBJ_GET_INFO_BY_FD,
 } from '../../src/sys/constants.js';
 import { errno, ENOTSUPP } from '../../src/sys/errno.js';
 
@@ -35,4 +36,5 @@ test('hints point at the fix', () => {
   assert.match(hintFor(BPF_MAP_LOOKUP_BATCH, errno.EINVAL, 4) ?? '', /bpf_spin_lock/);
   assert.match(hintFor(BPF_MAP_LOOKUP_AND_DELETE_BATCH, ENOTSUPP) ?? '', /does not support BPF_MAP_LOOKUP_AND_DELETE_BATCH/);
   assert.equal(new BpfError(BPF_MAP_LOOKUP_BATCH, ENOTSUPP).code, 'ENOTSUPP');
+  assert.match(new BpfError(BPF_OBJ_GET_INFO_BY_FD, 77).message, /EBADFD .*was it closed/);
 });
