@@ -37,7 +37,7 @@ import {
   BPF_OBJ_PIN,
   MAP_TYPE_NAMES,
 } from '../sys/constants.js';
-import { ENOTSUPP, errno } from '../sys/errno.js';
+import { EBADFD, ENOTSUPP, errno } from '../sys/errno.js';
 import { need, u32 } from './args.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
@@ -59,8 +59,6 @@ function onEmulatedBpffs(path: string): boolean {
 }
 
 const LOOKUP_AND_DELETE_TYPES = new Set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
-/** EBADFD, which Node's errno constants lack. */
-const EBADFD = 77;
 const OBJ_FLAG_MASK = BPF_F_RDONLY | BPF_F_WRONLY;
 const EMULATED_NAMES = [...EMULATED_TYPES].map((t) => MAP_TYPE_NAMES[t]).join(', ');
 
