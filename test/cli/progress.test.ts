@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { walkFraction } from '../../src/cli/progress.js';
 import { BpfMap } from '../../src/map/map.js';
@@ -32,6 +37,38 @@ describe('dump progress', () => {
     assert.equal(piped.code, 0);
     assert.equal(piped.stderr, '', 'no bar on a pipe');
     assert.equal(piped.stdout.split('\n').length - 1, 50_000);
+  });
+
+  test('mid-walk, while a slow reader holds the output back, the bar is part-way with a count of entries; then 100% and the terminal is fine', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmux = tool(t, 'tmux');
+    if (!tmux) return;
+    const n = 300_000;
+    using map = bigMap(n);
+    const dir = mkdtempSync(join(tmpdir(), 'bpfmap-progress-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // The reader takes the first megabyte, then stops reading until the test opens the gate:
+    // the dump blocks on the full pipe part-way, however fast or slow the machine is.
+    const gate = join(dir, 'gate');
+    execFileSync('mkfifo', [gate]);
+    using term = new Tmux(tmux);
+    term.type(`node ${CLI} dump id ${map.id} | (head -c 1000000 > /dev/null; read g < ${gate}; wc -l); echo EXIT=\${PIPESTATUS[0]}`);
+    const mid = await term.waitFor(/^dump \[[█░]{30}\] +([1-9]|[1-9][0-9])% \| [1-9]\d* entries/m);
+    const [, pct, entries] = /^dump \[[█░]{30}\] +(\d+)% \| (\d+) entries/m.exec(mid) as RegExpExecArray;
+    assert.ok(Number(pct) > 0 && Number(pct) < 100, `part-way: ${pct}%`);
+    assert.ok(Number(entries) > 0 && Number(entries) < n, `part of the entries: ${entries}`);
+    assert.doesNotMatch(mid, /EXIT=\d/, 'still running');
+    await writeFile(gate, 'go\n');
+    const end = await term.waitFor(/EXIT=\d+/);
+    assert.match(end, /EXIT=0/);
+    assert.match(end, new RegExp(`^dump \\[█{30}\\] 100% \\| ${n} entries \\| \\d+s$`, 'm'));
+    // Lines the reader counted after the gate: the rest of the dump arrived whole.
+    const counted = Number(/^ *(\d+)$/m.exec(end)?.[1]);
+    assert.ok(counted > 0 && counted < n, `the reader counted ${counted} lines after the first megabyte`);
+    assert.equal(term.flag('alternate_on'), '0');
+    assert.equal(term.flag('cursor_flag'), '1', 'cursor visible');
+    term.type('echo READY');
+    await term.waitFor(/^READY$/m);
   });
 
   test('a hash walk is as far as its bucket cursor; an array walk as its last index', (t) => {
