@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { flowKey, flowStats } from '../../src/cli/demo.js';
 import { namedFieldReader, Watcher } from '../../src/cli/watch.js';
@@ -80,6 +83,30 @@ describe('bpfmap watch', () => {
     const piped = await runCli(['watch', 'id', String(map.id)]);
     assert.equal(piped.code, 2);
     assert.match(piped.stderr, /watch draws on a terminal, and stdout is not one/);
+  });
+
+  test('SIGTERM quits like q: the terminal is restored and the exit code is 0', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmux = tool(t, 'tmux');
+    if (!tmux) return;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 8, maxEntries: 16 });
+    for (let i = 1; i <= 3; i++) map.set(u32(i), u64(i));
+    const dir = mkdtempSync(join(tmpdir(), 'bpfmap-watch-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const pidFile = join(dir, 'pid');
+    using term = new Tmux(tmux);
+    // The shell writes its pid and execs the CLI in its place: that pid is the watch, and only it is signalled.
+    term.type(`sh -c 'echo $$ > ${pidFile}; exec node "$0" watch id ${map.id} --interval 0.1' ${CLI}; echo EXIT=$?`);
+    await term.waitFor(/entries 3 +read/);
+    assert.equal(term.flag('alternate_on'), '1');
+    assert.equal(term.flag('cursor_flag'), '0', 'the cursor is hidden while watch draws');
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`watch\0id\0${map.id}\0`), 'the pid is the watch we started');
+    process.kill(pid, 'SIGTERM');
+    await term.waitFor(/^EXIT=\d+$/m);
+    assert.match(term.screen(), /^EXIT=0$/m);
+    assert.doesNotMatch(term.screen(), /entries 3 +read/, 'the watch screen is gone');
+    await restored(term);
   });
 
   test('fields by name through codecs: per-CPU sums, default first number, unknown names listed; rates from deltas', async (t) => {
