@@ -169,7 +169,7 @@ export function watchCommand(): Command {
     .option('--interval <seconds>', 'seconds between reads', '1')
     .option('--batch <n>', 'entries per LOOKUP_BATCH syscall', integer(1), CLI_BATCH)
     .option('--hex', HEX_HELP)
-    .addHelpText('after', '\nKeys: q, Esc or Ctrl-C quit and give the terminal back.\n')
+    .addHelpText('after', '\nKeys: q, Esc or Ctrl-C quit and give the terminal back; so do SIGTERM and SIGHUP, with exit code 0.\n')
     .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       if (o.sort !== 'value' && o.sort !== 'rate') throw new UsageError(`--sort must be value or rate, got "${o.sort}"`);

@@ -85,7 +85,7 @@ describe('bpfmap watch', () => {
     assert.match(piped.stderr, /watch draws on a terminal, and stdout is not one/);
   });
 
-  test('SIGTERM quits like q: the terminal is restored and the exit code is 0', async (t) => {
+  test('SIGTERM and SIGHUP quit like q: the terminal is restored and the exit code is 0', async (t) => {
     if (!linuxAvailable(t)) return;
     const tmux = tool(t, 'tmux');
     if (!tmux) return;
@@ -93,20 +93,24 @@ describe('bpfmap watch', () => {
     for (let i = 1; i <= 3; i++) map.set(u32(i), u64(i));
     const dir = mkdtempSync(join(tmpdir(), 'bpfmap-watch-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const pidFile = join(dir, 'pid');
     using term = new Tmux(tmux);
-    // The shell writes its pid and execs the CLI in its place: that pid is the watch, and only it is signalled.
-    term.type(`sh -c 'echo $$ > ${pidFile}; exec node "$0" watch id ${map.id} --interval 0.1' ${CLI}; echo EXIT=$?`);
-    await term.waitFor(/entries 3 +read/);
-    assert.equal(term.flag('alternate_on'), '1');
-    assert.equal(term.flag('cursor_flag'), '0', 'the cursor is hidden while watch draws');
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`watch\0id\0${map.id}\0`), 'the pid is the watch we started');
-    process.kill(pid, 'SIGTERM');
-    await term.waitFor(/^EXIT=\d+$/m);
-    assert.match(term.screen(), /^EXIT=0$/m);
-    assert.doesNotMatch(term.screen(), /entries 3 +read/, 'the watch screen is gone');
-    await restored(term);
+    for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+      const pidFile = join(dir, signal);
+      // The shell writes its pid and execs the CLI in its place: that pid is the watch, and only it is signalled.
+      term.type(`clear; sh -c 'echo $$ > ${pidFile}; exec node "$0" watch id ${map.id} --interval 0.1' ${CLI}; echo ${signal}_EXIT=$?`);
+      await term.waitFor(/entries 3 +read/);
+      assert.equal(term.flag('alternate_on'), '1');
+      assert.equal(term.flag('cursor_flag'), '0', 'the cursor is hidden while watch draws');
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), new RegExp(`watch\0id\0${map.id}\0`), 'the pid is the watch we started');
+      process.kill(pid, signal);
+      const s = await term.waitFor(new RegExp(`^${signal}_EXIT=\\d+$`, 'm'));
+      assert.match(s, new RegExp(`^${signal}_EXIT=0$`, 'm'));
+      assert.doesNotMatch(s, /entries 3 +read/, 'the watch screen is gone');
+      await restored(term);
+    }
+    const help = await runCli(['watch', '--help']);
+    assert.match(help.stdout, /so do SIGTERM and SIGHUP, with exit code 0/, 'the help documents it');
   });
 
   test('fields by name through codecs: per-CPU sums, default first number, unknown names listed; rates from deltas', async (t) => {
