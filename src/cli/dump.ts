@@ -46,7 +46,7 @@ export function dumpCommand(): Command {
     .option('--hex', HEX_HELP)
     .option('--limit <n>', 'stop after n entries', integer(0))
     .option('--walk <mode>', 'auto (batch where supported) | batch | per-element (GET_NEXT_KEY + LOOKUP_ELEM)', 'auto')
-    .option('--no-progress', 'never draw the progress bar (drawn on stderr for large maps when stderr is a terminal)')
+    .option('--no-progress', 'never draw the progress bar (drawn on stderr for large maps when stderr is a terminal and stdout is not)')
     .action(async (by: string, which: string, o: DumpOptions) => {
       const sel = parseSelector(by, which);
       const format = formatOf(o.format, process.stdout.isTTY === true);

@@ -35,9 +35,12 @@ export function walkFraction(map: BpfMap<unknown, unknown>, entries: number, cur
 
 const NONE: Progress = { update() {}, stop() {} };
 
-/** A bar on stderr for a walk of map, drawn only when stderr is a terminal and the map is large. */
+/**
+ * A bar on stderr for a walk of map, drawn only when stderr is a terminal, stdout is not (a bar
+ * redrawn among the rows printed on the same terminal would garble them) and the map is large.
+ */
 export function progressFor(map: BpfMap<unknown, unknown>, label: string, enabled: boolean): Progress {
-  if (!enabled || !process.stderr.isTTY || map.maxEntries < PROGRESS_MIN_ENTRIES) return NONE;
+  if (!enabled || !process.stderr.isTTY || process.stdout.isTTY || map.maxEntries < PROGRESS_MIN_ENTRIES) return NONE;
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,

@@ -71,6 +71,21 @@ describe('dump progress', () => {
     await term.waitFor(/^READY$/m);
   });
 
+  test('no bar when stdout is the terminal too: the table rows stay whole', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmux = tool(t, 'tmux');
+    if (!tmux) return;
+    using map = bigMap(20_000);
+    using term = new Tmux(tmux);
+    term.type(`node ${CLI} dump id ${map.id} --batch 100; echo EXIT=$?`);
+    const s = await term.waitFor(/^EXIT=\d+$/m);
+    assert.match(s, /^EXIT=0$/m);
+    const shown = s.split('\n');
+    const rows = shown.slice(0, shown.findIndex((l) => l.startsWith('EXIT=')));
+    assert.ok(rows.length >= 30, `the screen is full of rows (${rows.length})`);
+    for (const row of rows) assert.match(row, /^[0-9a-f]{8} {2}0{16}$/, 'an entry row, nothing drawn over it');
+  });
+
   test('a hash walk is as far as its bucket cursor; an array walk as its last index', (t) => {
     if (!linuxAvailable(t)) return;
     using hash = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1000 });
