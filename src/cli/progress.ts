@@ -54,11 +54,16 @@ export function progressFor(map: BpfMap<unknown, unknown>, label: string, enable
   );
   const steps = 1000;
   bar.start(steps, 0, { entries: 0 });
+  // A reader that goes away exits the process mid-walk: the bar then shows how far it got and
+  // ends its line, so the shell's next output starts on a line of its own.
+  const onExit = (): void => bar.stop();
+  process.once('exit', onExit);
   return {
     update(entries, cursor) {
       bar.update(Math.round(walkFraction(map, entries, cursor) * steps), { entries });
     },
     stop() {
+      process.off('exit', onExit);
       bar.update(steps);
       bar.stop();
     },

@@ -69,6 +69,12 @@ describe('dump progress', () => {
     assert.equal(term.flag('cursor_flag'), '1', 'cursor visible');
     term.type('echo READY');
     await term.waitFor(/^READY$/m);
+    // A reader that goes away early: the bar shows how far the walk got, on a line of its own.
+    term.type(`clear; node ${CLI} dump id ${map.id} | head -c 1000000 > /dev/null; echo CLOSED=$?`);
+    const closed = await term.waitFor(/CLOSED=\d/);
+    const [, cpct, centries] = /^dump \[[█░]{30}\] +(\d+)% \| (\d+) entries \| \d+s\nCLOSED=0$/m.exec(closed) ?? assert.fail(`a bar, then CLOSED=0 on the next line:\n${closed}`);
+    assert.ok(Number(cpct) > 0 && Number(cpct) < 100, `part-way: ${cpct}%`);
+    assert.ok(Number(centries) > 0 && Number(centries) < n, `part of the entries: ${centries}`);
   });
 
   test('no bar when stdout is the terminal too: the table rows stay whole', async (t) => {
