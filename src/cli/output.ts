@@ -45,7 +45,9 @@ export function exitOnClosedPipe(stream: NodeJS.WritableStream): void {
   stream.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
     if (lossOnClose === undefined) process.exit(0);
-    process.stderr.write(`bpfmap: the output closed early: ${lossOnClose}\n`);
+    // Written at exit, after a progress bar has ended its line, so the two never share one.
+    const loss = lossOnClose;
+    process.once('exit', () => process.stderr.write(`bpfmap: the output closed early: ${loss}\n`));
     process.exit(1);
   });
 }
