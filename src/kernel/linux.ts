@@ -35,7 +35,7 @@ import {
 import { sysMapInfo } from '../sys/map-info.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
-import { need, u32 } from './args.js';
+import { elemFlags, need, u32 } from './args.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
 import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
@@ -97,6 +97,7 @@ export class LinuxKernel implements Kernel {
   }
 
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_ELEM, flags);
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     need(value, s.valueBytes, 'value');
@@ -107,6 +108,7 @@ export class LinuxKernel implements Kernel {
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
+    elemFlags(BPF_MAP_UPDATE_ELEM, flags);
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     need(value, s.valueBytes, 'value');
@@ -134,6 +136,7 @@ export class LinuxKernel implements Kernel {
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     need(value, s.valueBytes, 'value');
