@@ -7,7 +7,7 @@ import { EmuErrno, fail } from '../emu/errno.js';
 import { FdTable, type FdEntry } from '../emu/fd-table.js';
 import { HashTab } from '../emu/hashtab.js';
 import { isMapInMap, type InnerMaps } from '../emu/map-in-map.js';
-import { hasLock, withoutLock, type EmuMap } from '../emu/map.js';
+import { hasLock, type EmuMap } from '../emu/map.js';
 import { decodeEntries, defaultEmuDir, encodeEntries, PinStore, type StoredMap } from '../emu/pins.js';
 import {
   BPF_BTF_GET_FD_BY_ID,
@@ -38,7 +38,7 @@ import {
   MAP_TYPE_NAMES,
 } from '../sys/constants.js';
 import { EBADFD, ENOTSUPP, errno } from '../sys/errno.js';
-import { need, u32 } from './args.js';
+import { elemFlags, need, u32 } from './args.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
 import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
@@ -211,12 +211,12 @@ export class EmulatedKernel implements Kernel {
   }
 
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_ELEM, flags);
     const e = this.entry(fd);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
     need(value, m.attr.valueBytes, 'value');
     return this.run(BPF_MAP_LOOKUP_ELEM, () => {
-      if (withoutLock(flags) !== 0) throw new EmuErrno(errno.EINVAL);
       if (!e.read) this.deny();
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
       m.lookup(this.keyArg(m, key), value);
@@ -224,6 +224,7 @@ export class EmulatedKernel implements Kernel {
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
+    elemFlags(BPF_MAP_UPDATE_ELEM, flags);
     const e = this.entry(fd);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
@@ -257,13 +258,13 @@ export class EmulatedKernel implements Kernel {
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
     const e = this.entry(fd);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
     need(value, m.attr.valueBytes, 'value');
     const queue = m.attr.type === BPF_MAP_TYPE_QUEUE || m.attr.type === BPF_MAP_TYPE_STACK;
     return this.mutate(m, () => this.run(BPF_MAP_LOOKUP_AND_DELETE_ELEM, () => {
-      if (withoutLock(flags) !== 0) throw new EmuErrno(errno.EINVAL);
       if (!e.read || !e.write || m.frozen) this.deny();
       if (flags !== 0 && queue) throw new EmuErrno(errno.EINVAL);
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);

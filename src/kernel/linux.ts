@@ -35,11 +35,11 @@ import {
 import { sysMapInfo } from '../sys/map-info.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
-import { need, u32 } from './args.js';
-import { possibleCpus } from './cpus.js';
+import { elemFlags, need, u32 } from './args.js';
+import { checkedPossibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
 import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
-import { sizesOf } from './sizes.js';
+import { isPerCpuType, sizesOf } from './sizes.js';
 
 const ENOENT = errno.ENOENT;
 
@@ -63,13 +63,16 @@ export class LinuxKernel implements Kernel {
   private readonly open = new Map<number, MapSizes>();
   private readonly btfs = new Set<number>();
 
+  /** Refused (throws) when sysfs and the kernel disagree: per-CPU buffers sized from it could be overrun. */
   possibleCpus(): number {
-    return possibleCpus();
+    return checkedPossibleCpus();
   }
 
   private track(fd: number): number {
     try {
-      this.open.set(fd, sizesOf(this.mapInfo(fd), this.possibleCpus()));
+      const info = this.mapInfo(fd);
+      // Only per-CPU maps need the CPU count: other maps open even where it cannot be checked.
+      this.open.set(fd, sizesOf(info, isPerCpuType(info.type) ? this.possibleCpus() : 1));
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -97,6 +100,7 @@ export class LinuxKernel implements Kernel {
   }
 
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_ELEM, flags);
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     need(value, s.valueBytes, 'value');
@@ -107,6 +111,7 @@ export class LinuxKernel implements Kernel {
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
+    elemFlags(BPF_MAP_UPDATE_ELEM, flags);
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     need(value, s.valueBytes, 'value');
@@ -134,6 +139,7 @@ export class LinuxKernel implements Kernel {
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     need(value, s.valueBytes, 'value');
