@@ -41,6 +41,6 @@ export function pinPathProblem(path: string): string | undefined {
   if (underBpffs && onBpffs(BPFFS) === false) return NO_BPFFS;
   if (missing(dir)) return `the directory ${dir} does not exist: create it on a bpf filesystem first, mkdir -p ${dir}`;
   if (onBpffs(dir) === false)
-    return `${dir} is not on a bpf filesystem: pin under one such as ${BPFFS}, where \`${MOUNT_BPFFS}\` mounts one if none is`;
+    return `${dir} is not on a bpf filesystem: pins live on one, such as ${BPFFS}, which \`${MOUNT_BPFFS}\` mounts if none is there`;
   return undefined;
 }

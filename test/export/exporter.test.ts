@@ -358,7 +358,7 @@ metrics:
   - { name: b, help: B., type: gauge, map: pinned ${missing} }
 `, logs).check();
     assert.deepEqual(logs, [
-      `bpfmap export: pinned ${dir}/flows: BPF_OBJ_GET on map ${dir}/flows failed: ENOENT (${dir} is not on a bpf filesystem: pin under one such as /sys/fs/bpf, where \`mount -t bpf bpf /sys/fs/bpf\` mounts one if none is)`,
+      `bpfmap export: pinned ${dir}/flows: BPF_OBJ_GET on map ${dir}/flows failed: ENOENT (${dir} is not on a bpf filesystem: pins live on one, such as /sys/fs/bpf, which \`mount -t bpf bpf /sys/fs/bpf\` mounts if none is there)`,
       `bpfmap export: pinned ${missing}: BPF_OBJ_GET on map ${missing} failed: ENOENT (the directory ${missing.slice(0, -6)} does not exist: create it on a bpf filesystem first, mkdir -p ${missing.slice(0, -6)})`,
     ]);
   });

@@ -13,7 +13,7 @@ test('pinPathProblem: a directory off any bpf filesystem, or missing, is named w
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   assert.equal(onBpffs(dir), false);
   assert.equal(onBpffs(join(dir, 'none')), null);
-  assert.equal(pinPathProblem(join(dir, 'x')), `${dir} is not on a bpf filesystem: pin under one such as /sys/fs/bpf, where \`mount -t bpf bpf /sys/fs/bpf\` mounts one if none is`);
+  assert.equal(pinPathProblem(join(dir, 'x')), `${dir} is not on a bpf filesystem: pins live on one, such as /sys/fs/bpf, which \`mount -t bpf bpf /sys/fs/bpf\` mounts if none is there`);
   assert.equal(pinPathProblem(join(dir, 'none', 'x')), `the directory ${join(dir, 'none')} does not exist: create it on a bpf filesystem first, mkdir -p ${join(dir, 'none')}`);
 });
 
