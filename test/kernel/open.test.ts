@@ -60,7 +60,7 @@ test('openKernel: kernel.reason says what chose the kernel, or why the real one 
   const pkg = packageCopy({ addon: false });
   t.after(() => pkg.remove());
   const noAddon = choiceIn({ BPFMAP_KERNEL: undefined }, '', JSON.stringify(pathToFileURL(pkg.index).href));
-  assert.match(noAddon, /^emulated: the native bpf\(\) addon could not be loaded \(Cannot find module '.*bpfmap_native\.node'\): build it with `npm rebuild bpfmap` \(an install with --ignore-scripts skips it\)$/);
+  assert.match(noAddon, /^emulated: the native bpf\(\) addon could not be loaded \(.+\): build it with `npm rebuild bpfmap` \(an install with --ignore-scripts skips it\)$/);
   if (!linuxAvailable(t)) return;
   assert.equal(choiceIn({ BPFMAP_KERNEL: undefined }), 'linux: bpf() works here');
   assert.equal(choiceIn({ BPFMAP_KERNEL: 'linux' }), 'linux: BPFMAP_KERNEL=linux asked for it');
