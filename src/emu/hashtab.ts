@@ -15,7 +15,7 @@ import { fail } from './errno.js';
 import { htabHash } from './jhash.js';
 import { LruOrder } from './lru.js';
 import { InnerMeta, valueFd, writeId, type InnerMaps } from './map-in-map.js';
-import { checkUpdateFlags, copyBytes, EmuMap, withoutLock, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
+import { checkUpdateFlags, copyBytes, EmuMap, hasLock, withoutLock, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
 
 interface Elem {
   key: Uint8Array;
@@ -133,8 +133,9 @@ export class HashTab extends EmuMap {
     const { elem: old, hash } = this.find(key);
     if (old && f === BPF_NOEXIST) fail(errno.EEXIST);
     if (!old && f === BPF_EXIST) fail(errno.ENOENT);
-    if (old && (this.perCpu || inner)) {
-      // Per-CPU maps and hash_of_maps update in place (htab_map_update_elem_in_place).
+    if (old && (this.perCpu || inner || hasLock(flags))) {
+      // Per-CPU maps and hash_of_maps update in place (htab_map_update_elem_in_place), and so
+      // does BPF_F_LOCK (copy_map_value_locked): the element keeps its place in its bucket.
       if (inner) {
         this.inners!.hold(inner);
         const prev = old.inner;

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { BtfTable, EmuBtfRefused } from '../emu/btf.js';
 import { genericDeleteBatch, genericLookupBatch, genericUpdateBatch, type EmuBatchResult } from '../emu/batch.js';
 import { buildMap, createMap, EMULATED_TYPES } from '../emu/create.js';
 import { EmuErrno, fail } from '../emu/errno.js';
-import { FdTable, type FdEntry } from '../emu/fd-table.js';
+import { FdTable, isStdio, type FdEntry } from '../emu/fd-table.js';
 import { HashTab } from '../emu/hashtab.js';
 import { isMapInMap, type InnerMaps } from '../emu/map-in-map.js';
 import { hasLock, withoutLock, type EmuMap } from '../emu/map.js';
@@ -49,6 +49,11 @@ export interface EmulatedKernelOptions {
   cpus?: number;
   /** Where pinned maps are stored; BPFMAP_EMU_DIR or a per-user temp directory by default. */
   dir?: string;
+  /**
+   * The emulated machine's RAM in bytes; this machine's by default. The kernel refuses (ENOMEM) a
+   * map whose up-front allocation has more pages than that.
+   */
+  totalRam?: number;
 }
 
 /** Where emulated pins live, as on Linux: the emulator's pin paths are the ones a program uses on the real kernel. */
@@ -109,6 +114,7 @@ interface Persisted {
 export class EmulatedKernel implements Kernel {
   readonly kind = 'emulated' as const;
   readonly cpus: number;
+  readonly totalRam: number;
   readonly store: PinStore;
   private readonly table = new FdTable();
   private readonly persisted = new Map<EmuMap, Persisted>();
@@ -120,6 +126,7 @@ export class EmulatedKernel implements Kernel {
     const cpus = opts.cpus ?? defaultCpus();
     if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`cpus must be a positive integer, got ${cpus}`);
     this.cpus = cpus;
+    this.totalRam = opts.totalRam ?? totalmem();
     this.store = new PinStore(opts.dir ?? defaultEmuDir());
     this.inners = {
       resolve: (fd) => this.table.get(fd).map,
@@ -163,9 +170,10 @@ export class EmulatedKernel implements Kernel {
     try {
       map = createMap(attr, {
         cpus: this.cpus,
+        totalRam: this.totalRam,
         inners: this.inners,
-        // A map fd is not a BTF fd (EINVAL); a closed one is EBADF.
-        btf: (fd) => (this.table.has(fd) ? fail(errno.EINVAL) : this.btfs.get(fd)),
+        // A map fd (or stdio) is not a BTF fd (EINVAL); a closed one is EBADF.
+        btf: (fd) => (this.table.has(fd) || isStdio(fd) ? fail(errno.EINVAL) : this.btfs.get(fd)),
       });
     } catch (e) {
       if (!(e instanceof EmuErrno)) throw e;
@@ -180,8 +188,8 @@ export class EmulatedKernel implements Kernel {
   }
 
   mapInfo(fd: number): MapInfo {
-    // OBJ_GET_INFO_BY_FD answers EBADFD (not EBADF) for an fd that is not open.
-    if (!this.table.has(fd)) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, EBADFD);
+    // OBJ_GET_INFO_BY_FD answers EBADFD (not EBADF) for an fd that is not open, EINVAL for stdio.
+    if (!this.table.has(fd)) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, isStdio(fd) ? errno.EINVAL : EBADFD);
     return this.info(this.entry(fd).map);
   }
 
@@ -276,6 +284,8 @@ export class EmulatedKernel implements Kernel {
   freeze(fd: number): void {
     const e = this.entry(fd);
     this.mutate(e.map, () => this.run(BPF_MAP_FREEZE, () => {
+      // map_freeze refuses a map with special BTF fields (here a bpf_spin_lock) before the access check.
+      if (locked(e.map)) throw new EmuErrno(ENOTSUPP);
       // A frozen map already has no write access, so freezing twice is EPERM, as in the kernel.
       if (!e.write || e.map.frozen) this.deny();
       e.map.frozen = true;
