@@ -30,7 +30,7 @@ import {
 import { errno } from '../sys/errno.js';
 import { ArrayMap } from './arraymap.js';
 import { fail } from './errno.js';
-import { HashTab, roundupPow2 } from './hashtab.js';
+import { HashTab, roundupPow2, type HashTabOptions } from './hashtab.js';
 import { LpmTrie } from './lpm-trie.js';
 import { InnerMeta, isMapInMap, type InnerMaps } from './map-in-map.js';
 import type { EmuMap, EmuMapAttr } from './map.js';
@@ -227,6 +227,8 @@ export interface CreateContext {
   /** The machine's RAM in bytes (sysinfo's totalram): vmalloc refuses any larger area outright. */
   totalRam: number;
   inners: InnerMaps;
+  /** The CPU the calls on the map run on (the LRU's per-CPU lists). */
+  cpu: () => number;
   /** The BTF object behind btf_fd (EBADF/EINVAL as the kernel's btf_get_by_fd). */
   btf?: (fd: number) => EmuBtf;
 }
@@ -261,11 +263,11 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
     name,
     valueBytes: perCpuType(a.mapType) ? roundUp8(a.valueSize) * ctx.cpus : a.valueSize,
     ...(btf ? { btf } : {}),
-  }, { ...(meta ? { meta } : {}), inners: ctx.inners });
+  }, { ...(meta ? { meta } : {}), inners: ctx.inners, cpus: ctx.cpus, cpu: ctx.cpu });
 }
 
 /** The map object for checked attributes (also for a map loaded from its pin). */
-export function buildMap(attr: EmuMapAttr, opts: { seed?: number; meta?: InnerMeta; inners?: InnerMaps }): EmuMap {
+export function buildMap(attr: EmuMapAttr, opts: HashTabOptions): EmuMap {
   switch (attr.type) {
     case BPF_MAP_TYPE_ARRAY:
     case BPF_MAP_TYPE_PERCPU_ARRAY:

@@ -50,6 +50,11 @@ export interface EmulatedKernelOptions {
   /** Where pinned maps are stored; BPFMAP_EMU_DIR or a per-user temp directory by default. */
   dir?: string;
   /**
+   * The CPU calls run on, as for a process pinned to it (taskset): the LRU maps' per-CPU lists
+   * depend on it. CPU 0 by default; `EmulatedKernel.cpu` changes it between calls.
+   */
+  cpu?: number;
+  /**
    * The emulated machine's RAM in bytes; this machine's by default. The kernel refuses (ENOMEM) a
    * map whose up-front allocation has more pages than that.
    */
@@ -115,6 +120,8 @@ export class EmulatedKernel implements Kernel {
   readonly kind = 'emulated' as const;
   readonly cpus: number;
   readonly totalRam: number;
+  private currentCpu = 0;
+  private readonly onCpu = (): number => this.currentCpu;
   readonly store: PinStore;
   private readonly table = new FdTable();
   private readonly persisted = new Map<EmuMap, Persisted>();
@@ -127,12 +134,23 @@ export class EmulatedKernel implements Kernel {
     if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`cpus must be a positive integer, got ${cpus}`);
     this.cpus = cpus;
     this.totalRam = opts.totalRam ?? totalmem();
+    this.cpu = opts.cpu ?? 0;
     this.store = new PinStore(opts.dir ?? defaultEmuDir());
     this.inners = {
       resolve: (fd) => this.table.get(fd).map,
       hold: (m) => this.table.hold(m),
       release: (m) => this.table.release(m),
     };
+  }
+
+  /** The CPU the next calls run on (0 to cpus-1). */
+  get cpu(): number {
+    return this.currentCpu;
+  }
+
+  set cpu(cpu: number) {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.cpus) throw new RangeError(`cpu must be an integer from 0 to ${this.cpus - 1}, got ${cpu}`);
+    this.currentCpu = cpu;
   }
 
   possibleCpus(): number {
@@ -171,6 +189,7 @@ export class EmulatedKernel implements Kernel {
       map = createMap(attr, {
         cpus: this.cpus,
         totalRam: this.totalRam,
+        cpu: this.onCpu,
         inners: this.inners,
         // A map fd (or stdio) is not a BTF fd (EINVAL); a closed one is EBADF.
         btf: (fd) => (this.table.has(fd) || isStdio(fd) ? fail(errno.EINVAL) : this.btfs.get(fd)),
@@ -350,7 +369,7 @@ export class EmulatedKernel implements Kernel {
     // The map's BTF is loaded into this kernel under a new id.
     const btf = attr.btf && data.btf !== undefined ? this.btfs.add(Buffer.from(data.btf, 'hex')) : undefined;
     if (attr.btf) attr.btf = btf ? { ...attr.btf, id: btf.id } : undefined;
-    const m = buildMap(attr, { seed: data.seed, inners: this.inners });
+    const m = buildMap(attr, { seed: data.seed, inners: this.inners, cpus: this.cpus, cpu: this.onCpu });
     this.fill(m, data);
     this.table.register(m);
     this.table.hold(m);

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -73,4 +74,22 @@ export const EMULATED: KernelUnderTest = {
 /** Every kernel the shared suites run on. */
 export function testKernels(): KernelUnderTest[] {
   return [LINUX, EMULATED];
+}
+
+/**
+ * Pins this whole test process (every thread) to CPU 0 with taskset, as the emulator's default
+ * CPU: the kernel's LRU lists are per CPU, so only a pinned caller sees deterministic evictions.
+ * Skips without taskset (in CI a failure, like a missing kernel).
+ */
+export function pinnedToCpu0(t: TestContext): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+  } catch (e) {
+    if (process.env.CI === 'true') throw new Error(`CI needs taskset to pin the LRU tests to one CPU: ${String(e)}`);
+    t.skip(`taskset unavailable: ${String(e)}`);
+    return false;
+  }
+  const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  if (allowed !== '0') throw new Error(`taskset did not pin the test to CPU 0 (allowed: ${allowed ?? '?'})`);
+  return true;
 }
