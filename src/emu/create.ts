@@ -64,8 +64,6 @@ const PCPU_MIN_UNIT_SIZE = 32 << 10;
 const LPM_DATA_SIZE_MAX = 256;
 /** sizeof(struct lpm_trie_node) since 6.13 (it lost its rcu_head). */
 const LPM_NODE_SIZE = 24;
-/** The largest hash table the emulator builds: its bucket array is allocated up front. */
-const EMU_MAX_BUCKETS = 1 << 24;
 
 function accessOk(flags: number): boolean {
   return (flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
@@ -193,7 +191,6 @@ function allocCheck(a: EmuCreateAttr, ctx: CreateContext): number {
         // Plain prealloc hashes keep one spare element per CPU (htab_has_extra_elems).
         areaAlloc(elemSize * (maxEntries + (percpu || lru ? 0 : ctx.cpus)), ctx);
       }
-      if (nBuckets > EMU_MAX_BUCKETS) fail(errno.ENOMEM);
       return maxEntries;
     }
     case BPF_MAP_TYPE_ARRAY:

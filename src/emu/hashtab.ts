@@ -57,7 +57,9 @@ export class HashTab extends EmuMap {
   readonly nBuckets: number;
   /** The per-map jhash seed (0 with BPF_F_ZERO_SEED). */
   readonly seed: number;
-  private readonly buckets: Array<Elem | null>;
+  /** The heads of the non-empty buckets, and a bit per bucket saying which those are (walks skip the rest). */
+  private readonly heads = new Map<number, Elem>();
+  private readonly used: Uint32Array;
   private count = 0;
   private readonly perCpu: boolean;
   private lru: KernelLru<Elem> | null;
@@ -70,7 +72,7 @@ export class HashTab extends EmuMap {
   constructor(attr: EmuMapAttr, opts: HashTabOptions = {}) {
     super(attr);
     this.nBuckets = roundupPow2(attr.maxEntries);
-    this.buckets = new Array<Elem | null>(this.nBuckets).fill(null);
+    this.used = new Uint32Array(Math.ceil(this.nBuckets / 32));
     this.seed = attr.flags & BPF_F_ZERO_SEED ? 0 : (opts.seed ?? (Math.random() * 0x100000000) >>> 0);
     this.perCpu = attr.type === BPF_MAP_TYPE_PERCPU_HASH || attr.type === BPF_MAP_TYPE_LRU_PERCPU_HASH;
     const isLru = attr.type === BPF_MAP_TYPE_LRU_HASH || attr.type === BPF_MAP_TYPE_LRU_PERCPU_HASH;
@@ -86,10 +88,31 @@ export class HashTab extends EmuMap {
     return new KernelLru<Elem>(this.attr.maxEntries, this.lruCpus, (this.attr.flags & BPF_F_NO_COMMON_LRU) !== 0, (e) => this.unlink(e));
   }
 
+  private setHead(b: number, e: Elem | null): void {
+    if (e) {
+      this.heads.set(b, e);
+      (this.used[b >>> 5] as number) |= 1 << (b & 31);
+    } else {
+      this.heads.delete(b);
+      (this.used[b >>> 5] as number) &= ~(1 << (b & 31));
+    }
+  }
+
+  /** The first non-empty bucket from b on, or nBuckets. */
+  private nextBucket(b: number): number {
+    let w = b >>> 5;
+    let bits = ((this.used[w] ?? 0) >>> (b & 31)) << (b & 31);
+    while (bits === 0) {
+      if (++w >= this.used.length) return this.nBuckets;
+      bits = this.used[w] as number;
+    }
+    return Math.min(w * 32 + (31 - Math.clz32(bits & -bits)), this.nBuckets);
+  }
+
   private find(key: Uint8Array): { elem: Elem | null; hash: number } {
     const hash = htabHash(key, this.seed);
     const id = keyId(key);
-    for (let e = this.buckets[hash & (this.nBuckets - 1)] ?? null; e; e = e.next) {
+    for (let e = this.heads.get(hash & (this.nBuckets - 1)) ?? null; e; e = e.next) {
       if (e.hash === hash && e.id === id) return { elem: e, hash };
     }
     return { elem: null, hash };
@@ -98,10 +121,10 @@ export class HashTab extends EmuMap {
   private unlink(elem: Elem): void {
     const b = elem.hash & (this.nBuckets - 1);
     let prev: Elem | null = null;
-    for (let e = this.buckets[b] ?? null; e; prev = e, e = e.next) {
+    for (let e = this.heads.get(b) ?? null; e; prev = e, e = e.next) {
       if (e !== elem) continue;
       if (prev) prev.next = e.next;
-      else this.buckets[b] = e.next;
+      else this.setHead(b, e.next);
       this.count--;
       return;
     }
@@ -116,8 +139,8 @@ export class HashTab extends EmuMap {
 
   private pushHead(elem: Elem): void {
     const b = elem.hash & (this.nBuckets - 1);
-    elem.next = this.buckets[b] ?? null;
-    this.buckets[b] = elem;
+    elem.next = this.heads.get(b) ?? null;
+    this.setHead(b, elem);
     this.count++;
   }
 
@@ -227,14 +250,9 @@ export class HashTab extends EmuMap {
         i = (hash & (this.nBuckets - 1)) + 1;
       }
     }
-    for (; i < this.nBuckets; i++) {
-      const head = this.buckets[i];
-      if (head) {
-        out.set(head.key);
-        return;
-      }
-    }
-    fail(errno.ENOENT);
+    const b = i < this.nBuckets ? this.nextBucket(i) : this.nBuckets;
+    if (b >= this.nBuckets) fail(errno.ENOENT);
+    out.set((this.heads.get(b) as Elem).key);
   }
 
   /** The kernel's bucket walk (__htab_map_lookup_and_delete_batch); the cursor is a u32 bucket index. */
@@ -248,7 +266,13 @@ export class HashTab extends EmuMap {
     let total = 0;
     let ret = 0;
     for (;;) {
-      const head = this.buckets[batch] ?? null;
+      // Empty buckets only move the cursor on.
+      batch = this.nextBucket(batch);
+      if (batch >= this.nBuckets) {
+        ret = errno.ENOENT;
+        break;
+      }
+      const head = this.heads.get(batch) ?? null;
       let n = 0;
       for (let e = head; e; e = e.next) n++;
       if (n > a.count - total) {
@@ -273,14 +297,19 @@ export class HashTab extends EmuMap {
     return { errno: ret, count: total };
   }
 
+  /** The heads of the non-empty buckets, in bucket order. */
+  private *bucketHeads(): Generator<Elem> {
+    for (let b = this.nextBucket(0); b < this.nBuckets; b = this.nextBucket(b + 1)) yield this.heads.get(b) as Elem;
+  }
+
   dump(): EmuEntry[] {
     // Bucket by bucket, each bucket tail first: restoring by head insertion rebuilds the same
     // lists. LRU maps add each element's rank in the order the LRU would evict them.
     const rank = new Map<Elem, number>(this.lru ? this.lru.order().map((e, i) => [e, i]) : []);
     const out: EmuEntry[] = [];
-    for (const head of this.buckets) {
+    for (const head of this.bucketHeads()) {
       const elems: Elem[] = [];
-      for (let e = head ?? null; e; e = e.next) elems.push(e);
+      for (let e: Elem | null = head; e; e = e.next) elems.push(e);
       for (let i = elems.length - 1; i >= 0; i--) {
         const e = elems[i] as Elem;
         const r = rank.get(e);
@@ -301,14 +330,15 @@ export class HashTab extends EmuMap {
   }
 
   clear(): void {
-    this.buckets.fill(null);
+    this.heads.clear();
+    this.used.fill(0);
     this.count = 0;
     if (this.lru) this.lru = this.newLru();
   }
 
   override innerMaps(): EmuMap[] {
     const out: EmuMap[] = [];
-    for (const head of this.buckets) for (let e = head ?? null; e; e = e.next) if (e.inner) out.push(e.inner);
+    for (const head of this.bucketHeads()) for (let e: Elem | null = head; e; e = e.next) if (e.inner) out.push(e.inner);
     return out;
   }
 }

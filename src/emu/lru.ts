@@ -1,8 +1,8 @@
 // The kernel's LRU for lru_hash and lru_percpu_hash (kernel/bpf/bpf_lru_list.c), node for node:
 // a fixed pool of max_entries nodes; with the common LRU one global list (active, inactive, free)
 // and per-CPU local lists (free, pending) refilled in batches; with BPF_F_NO_COMMON_LRU one such
-// global list per CPU. Free nodes are interchangeable, so which one is handed out is not modelled;
-// which elements are evicted, and when, is.
+// global list per CPU. Free nodes are interchangeable: a free list is kept as its length, and a
+// node object exists only while it holds an element (a large LRU map costs nothing up front).
 
 /** A list_head: the sentinel of a list, or a node's link in one. */
 interface Link {
@@ -13,8 +13,6 @@ interface Link {
 const enum ListType {
   Active,
   Inactive,
-  Free,
-  LocalFree,
   LocalPending,
 }
 
@@ -23,7 +21,7 @@ export class LruNode<T> implements Link {
   prev: Link = this;
   next: Link = this;
   cpu = 0;
-  type: ListType = ListType.Free;
+  type: ListType = ListType.Inactive;
   ref = false;
   /** The element the node holds while it is in the hash table. */
   elem: T | null = null;
@@ -65,16 +63,17 @@ function* reverse<T>(h: Link): Generator<LruNode<T>> {
   }
 }
 
-/** bpf_lru_list: active, inactive and free lists, the counts of the first two, the rotation cursor. */
+/** bpf_lru_list: active and inactive lists and their counts, the free nodes, the rotation cursor. */
 class LruList {
-  readonly lists: [Link, Link, Link] = [head(), head(), head()];
+  readonly lists: [Link, Link] = [head(), head()];
   readonly counts = [0, 0];
+  free = 0;
   nextInactiveRotation: Link = this.lists[ListType.Inactive];
 }
 
 /** bpf_lru_locallist: a CPU's free and pending nodes (common LRU). */
 class LocalList {
-  readonly free = head();
+  free = 0;
   readonly pending = head();
   nextSteal: number;
   constructor(cpu: number) {
@@ -105,14 +104,9 @@ export class KernelLru<T> {
     this.targetFree = Math.min(Math.max(Math.floor(Math.floor(nodes / cpus) / 2), 1), LOCAL_FREE_TARGET);
     this.lists = Array.from({ length: perCpuLists ? cpus : 1 }, () => new LruList());
     this.locals = perCpuLists ? [] : Array.from({ length: cpus }, (_, c) => new LocalList(c));
-    // bpf_percpu_lru_populate gives each CPU nodes/cpus nodes (the last CPU the rest).
-    const share = Math.floor(nodes / cpus);
-    for (let i = 0; i < nodes; i++) {
-      const n = new LruNode<T>();
-      const cpu = perCpuLists ? Math.min(Math.floor(i / share), cpus - 1) : 0;
-      n.cpu = cpu;
-      listMove(n, (this.lists[cpu] as LruList).lists[ListType.Free]);
-    }
+    // bpf_percpu_lru_populate gives each CPU max_entries / CPUs nodes (max_entries is a multiple).
+    if (perCpuLists) for (const l of this.lists) l.free = Math.floor(nodes / cpus);
+    else (this.lists[0] as LruList).free = nodes;
   }
 
   private evict(n: LruNode<T>): boolean {
@@ -122,37 +116,31 @@ export class KernelLru<T> {
     return true;
   }
 
-  private static countInc(l: LruList, t: ListType): void {
-    if (t < 2) (l.counts[t] as number)++;
-  }
-
-  private static countDec(l: LruList, t: ListType): void {
-    if (t < 2) (l.counts[t] as number)--;
-  }
-
-  private moveToFree(l: LruList, n: LruNode<T>, freeList: Link, t: ListType): void {
+  /** __bpf_lru_node_move_to_free: the node leaves active or inactive for a free list (counted by the caller). */
+  private moveToFree(l: LruList, n: LruNode<T>): void {
     if (n === l.nextInactiveRotation) l.nextInactiveRotation = n.prev;
-    KernelLru.countDec(l, n.type);
-    n.type = t;
-    listMove(n, freeList);
+    (l.counts[n.type] as number)--;
+    listDel(n);
   }
 
-  private moveIn(l: LruList, n: LruNode<T>, t: ListType): void {
-    KernelLru.countInc(l, t);
+  /** __bpf_lru_node_move_in: from a local pending list to active or inactive. */
+  private moveIn(l: LruList, n: LruNode<T>, t: ListType.Active | ListType.Inactive): void {
+    (l.counts[t] as number)++;
     n.type = t;
     n.ref = false;
-    listMove(n, l.lists[t as 0 | 1 | 2]);
+    listMove(n, l.lists[t]);
   }
 
-  private move(l: LruList, n: LruNode<T>, t: ListType): void {
+  /** __bpf_lru_node_move within or between active and inactive. */
+  private move(l: LruList, n: LruNode<T>, t: ListType.Active | ListType.Inactive): void {
     if (n.type !== t) {
-      KernelLru.countDec(l, n.type);
-      KernelLru.countInc(l, t);
+      (l.counts[n.type] as number)--;
+      (l.counts[t] as number)++;
       n.type = t;
     }
     n.ref = false;
     if (n === l.nextInactiveRotation) l.nextInactiveRotation = n.prev;
-    listMove(n, l.lists[t as 0 | 1 | 2]);
+    listMove(n, l.lists[t]);
   }
 
   private rotateActive(l: LruList): void {
@@ -193,14 +181,15 @@ export class KernelLru<T> {
     this.rotateInactive(l);
   }
 
-  private shrinkInactive(l: LruList, target: number, freeList: Link, t: ListType): number {
+  /** Evicts up to target elements; returns how many nodes it freed (the caller adds them to a free list). */
+  private shrinkInactive(l: LruList, target: number): number {
     let shrunk = 0;
     let i = 0;
     for (const n of reverse<T>(l.lists[ListType.Inactive])) {
       if (n.ref) {
         this.move(l, n, ListType.Active);
       } else if (this.evict(n)) {
-        this.moveToFree(l, n, freeList, t);
+        this.moveToFree(l, n);
         if (++shrunk === target) break;
       }
       if (++i === this.nrScans) break;
@@ -208,14 +197,14 @@ export class KernelLru<T> {
     return shrunk;
   }
 
-  private shrink(l: LruList, target: number, freeList: Link, t: ListType): number {
-    const shrunk = this.shrinkInactive(l, target, freeList, t);
+  private shrink(l: LruList, target: number): number {
+    const shrunk = this.shrinkInactive(l, target);
     if (shrunk) return shrunk;
     // Force: the oldest node of inactive (else active), ref bit or not.
     const force = empty(l.lists[ListType.Inactive]) ? l.lists[ListType.Active] : l.lists[ListType.Inactive];
     for (const n of reverse<T>(force)) {
       if (this.evict(n)) {
-        this.moveToFree(l, n, freeList, t);
+        this.moveToFree(l, n);
         return 1;
       }
     }
@@ -230,20 +219,18 @@ export class KernelLru<T> {
     const l = this.lists[0] as LruList;
     this.flush(l, loc);
     this.rotate(l);
-    let nfree = 0;
-    const free = l.lists[ListType.Free];
-    while (nfree < this.targetFree && !empty(free)) {
-      this.moveToFree(l, free.next as LruNode<T>, loc.free, ListType.LocalFree);
-      nfree++;
-    }
-    if (nfree < this.targetFree) this.shrink(l, this.targetFree - nfree, loc.free, ListType.LocalFree);
+    const nfree = Math.min(l.free, this.targetFree);
+    l.free -= nfree;
+    loc.free += nfree;
+    if (nfree < this.targetFree) loc.free += this.shrink(l, this.targetFree - nfree);
   }
 
-  private static addPending<U>(loc: LocalList, cpu: number, n: LruNode<U>): void {
+  private static addPending<U>(loc: LocalList, cpu: number, n: LruNode<U> = new LruNode<U>()): LruNode<U> {
     n.cpu = cpu;
     n.type = ListType.LocalPending;
     n.ref = false;
     listMove(n, loc.pending);
+    return n;
   }
 
   private popPending(loc: LocalList): LruNode<T> | null {
@@ -263,30 +250,30 @@ export class KernelLru<T> {
     if (this.percpu) {
       const l = this.lists[cpu] as LruList;
       this.rotate(l);
-      const free = l.lists[ListType.Free];
-      if (empty(free)) this.shrink(l, PERCPU_FREE_TARGET, free, ListType.Free);
-      if (empty(free)) return null;
-      const n = free.next as LruNode<T>;
-      n.ref = false;
-      this.move(l, n, ListType.Inactive);
+      if (l.free === 0) l.free += this.shrink(l, PERCPU_FREE_TARGET);
+      if (l.free === 0) return null;
+      l.free--;
+      const n = new LruNode<T>();
+      n.cpu = cpu;
+      (l.counts[ListType.Inactive] as number)++;
+      listMove(n, l.lists[ListType.Inactive]);
       return n;
     }
     const loc = this.locals[cpu] as LocalList;
-    let n: LruNode<T> | null = null;
-    if (empty(loc.free)) this.popFreeToLocal(loc);
-    if (!empty(loc.free)) {
-      n = loc.free.next as LruNode<T>;
-      KernelLru.addPending(loc, cpu, n);
-      return n;
+    if (loc.free === 0) this.popFreeToLocal(loc);
+    if (loc.free > 0) {
+      loc.free--;
+      return KernelLru.addPending<T>(loc, cpu);
     }
     // Steal from the CPUs' local free, then pending lists, round robin from next_steal.
     const first = loc.nextSteal;
     let steal = first;
+    let n: LruNode<T> | null = null;
     do {
       const s = this.locals[steal] as LocalList;
-      if (!empty(s.free)) {
-        n = s.free.next as LruNode<T>;
-        listDel(n);
+      if (s.free > 0) {
+        s.free--;
+        n = new LruNode<T>();
       } else {
         n = this.popPending(s);
       }
@@ -294,8 +281,7 @@ export class KernelLru<T> {
     } while (!n && steal !== first);
     loc.nextSteal = steal;
     if (!n) return null;
-    KernelLru.addPending(loc, cpu, n);
-    return n;
+    return KernelLru.addPending(loc, cpu, n);
   }
 
   /** bpf_lru_node_set_ref. */
@@ -306,17 +292,14 @@ export class KernelLru<T> {
   /** bpf_lru_push_free: the node's element has left the table. */
   pushFree(n: LruNode<T>): void {
     n.elem = null;
-    if (this.percpu) {
-      this.move(this.lists[n.cpu] as LruList, n, ListType.Free);
+    if (!this.percpu && n.type === ListType.LocalPending) {
+      listDel(n);
+      (this.locals[n.cpu] as LocalList).free++;
       return;
     }
-    if (n.type === ListType.LocalPending) {
-      n.type = ListType.LocalFree;
-      n.ref = false;
-      listMove(n, (this.locals[n.cpu] as LocalList).free);
-      return;
-    }
-    this.move(this.lists[0] as LruList, n, ListType.Free);
+    const l = this.lists[this.percpu ? n.cpu : 0] as LruList;
+    this.moveToFree(l, n);
+    l.free++;
   }
 
   /**
@@ -324,12 +307,14 @@ export class KernelLru<T> {
    * from the pin store keeps its elements and their order, not its local lists or ref bits.)
    */
   adopt(elem: T): LruNode<T> | null {
-    for (const l of this.lists) {
-      const free = l.lists[ListType.Free];
-      if (empty(free)) continue;
-      const n = free.next as LruNode<T>;
-      this.move(l, n, ListType.Inactive);
+    for (const [cpu, l] of this.lists.entries()) {
+      if (l.free === 0) continue;
+      l.free--;
+      const n = new LruNode<T>();
+      n.cpu = cpu;
       n.elem = elem;
+      (l.counts[ListType.Inactive] as number)++;
+      listMove(n, l.lists[ListType.Inactive]);
       return n;
     }
     return null;

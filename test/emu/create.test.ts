@@ -121,6 +121,24 @@ test('the emulator refuses (ENOMEM) exactly the areas larger than its RAM, in pa
   assert.equal(outcome(4096, gib / 4096), 'ENOMEM');
 });
 
+test('the emulator builds the largest hash the kernel allows (2^27 entries) and walks it', () => {
+  const emu = new EmulatedKernel();
+  const fd = emu.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 2 ** 27, mapFlags: BPF_F_NO_PREALLOC });
+  const key = Buffer.alloc(4);
+  for (const k of [5, 2 ** 27 - 1, 77_777_777]) {
+    key.writeUInt32LE(k);
+    emu.update(fd, key, key, 0);
+  }
+  const next = Buffer.alloc(4);
+  const seen: number[] = [];
+  for (let k: Buffer | null = null; emu.nextKey(fd, k, next); k = Buffer.from(next)) seen.push(next.readUInt32LE(0));
+  assert.deepEqual(seen.sort((a, b) => a - b), [5, 77_777_777, 2 ** 27 - 1]);
+  const cursor = Buffer.alloc(4);
+  const r = emu.lookupBatch(fd, { inBatch: null, outBatch: cursor, keys: Buffer.alloc(16), values: Buffer.alloc(16), count: 4, elemFlags: 0, flags: 0 });
+  assert.deepEqual([r.count, r.done, cursor.readUInt32LE(0)], [3, true, 2 ** 27]);
+  emu.close(fd);
+});
+
 test('fd 0 is open but no BPF object: EINVAL as inner_map_fd, btf_fd and to OBJ_GET_INFO_BY_FD', (t) => {
   if (!linuxAvailable(t)) return;
   const linux = new LinuxKernel();
