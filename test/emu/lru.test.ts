@@ -16,7 +16,7 @@ import {
   BPF_NOEXIST,
 } from '../../src/sys/constants.js';
 import { assertSameOutcomes, prng, seeds, type Op, type Scenario } from '../helpers/differential.js';
-import { linuxAvailable, pinnedToCpu0, u32 } from '../helpers/kernel.js';
+import { linuxAvailable, pinnedToCpu0, pinTo, u32 } from '../helpers/kernel.js';
 import { keyPool, randomHex, randomOps, u32Hex } from '../helpers/random-ops.js';
 
 const SIZES = [3, 16, 64, 200, 1000];
@@ -172,6 +172,58 @@ test('the kernel frees in batches: one insert past a full common LRU evicts max/
       assert.equal(count(kernel, full), max - batch, `${kernel.kind}: a full lru_hash(${max}) after one overwrite`);
       kernel.close(full);
     }
+  }
+});
+
+function walk(k: Kernel, fd: number): string {
+  const out: number[] = [];
+  const next = Buffer.alloc(4);
+  for (let key: Buffer | null = null; k.nextKey(fd, key, next); key = Buffer.from(next)) out.push(next.readUInt32LE(0));
+  return out.join(',');
+}
+
+test('calls on several CPUs: re-pinned between calls (taskset) and with the emulator\'s cpu set alike, same survivors', (t) => {
+  const k = kernels(t);
+  if (!k) return;
+  const cpus = Math.min(k.linux.possibleCpus(), 2);
+  try {
+    for (const { type } of TYPES) {
+      for (const { flags } of LISTS) {
+        for (const max of [3, 16, 64, 200]) {
+          const rng = prng(max);
+          const valueBytes = type === BPF_MAP_TYPE_LRU_PERCPU_HASH ? 8 * k.linux.possibleCpus() : 8;
+          const both: Kernel[] = [k.linux, k.emu];
+          const fds: number[] = both.map((kernel) => kernel.mapCreate({ mapType: type, keySize: 4, valueSize: 8, maxEntries: max, mapFlags: flags }));
+          const label = `type ${type}, flags ${flags}, max_entries ${max}`;
+          for (let i = 0; i < max * 6; i++) {
+            if (rng() < 0.05) {
+              const cpu = Math.floor(rng() * cpus);
+              pinTo(cpu);
+              k.emu.cpu = cpu;
+            }
+            const key = u32(Math.floor(rng() * max * 2));
+            const r = rng();
+            const outcomes: string[] = both.map((kernel, j) => {
+              try {
+                if (r < 0.1) return String(kernel.delete(fds[j] as number, key));
+                kernel.update(fds[j] as number, key, Buffer.alloc(valueBytes, i), r < 0.7 ? BPF_ANY : r < 0.85 ? BPF_NOEXIST : BPF_EXIST);
+                return 'ok';
+              } catch (e) {
+                if (e instanceof BpfError) return e.code;
+                throw e;
+              }
+            });
+            assert.equal(outcomes[1], outcomes[0], `${label}, op ${i}`);
+            if (i % 5 === 0) assert.equal(walk(k.emu, fds[1] as number), walk(k.linux, fds[0] as number), `${label}, after op ${i}`);
+          }
+          k.linux.close(fds[0] as number);
+          k.emu.close(fds[1] as number);
+        }
+      }
+    }
+  } finally {
+    pinTo(0);
+    k.emu.cpu = 0;
   }
 });
 

@@ -83,13 +83,18 @@ export function testKernels(): KernelUnderTest[] {
  */
 export function pinnedToCpu0(t: TestContext): boolean {
   try {
-    execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
+    pinTo(0);
   } catch (e) {
     if (process.env.CI === 'true') throw new Error(`CI needs taskset to pin the LRU tests to one CPU: ${String(e)}`);
     t.skip(`taskset unavailable: ${String(e)}`);
     return false;
   }
-  const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
-  if (allowed !== '0') throw new Error(`taskset did not pin the test to CPU 0 (allowed: ${allowed ?? '?'})`);
   return true;
+}
+
+/** Moves this whole process to one CPU (taskset) and checks that it took. */
+export function pinTo(cpu: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  if (allowed !== String(cpu)) throw new Error(`taskset did not pin the test to CPU ${cpu} (allowed: ${allowed ?? '?'})`);
 }
