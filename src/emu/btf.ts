@@ -4,7 +4,7 @@ import type { Btf } from '../btf/btf.js';
 import { BtfError } from '../btf/error.js';
 import { parseBtf } from '../btf/parse.js';
 import type { BtfType } from '../btf/types.js';
-import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH } from '../sys/constants.js';
+import { BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { EmuErrno, fail } from './errno.js';
 import type { EmuMap } from './map.js';
@@ -153,7 +153,7 @@ function sizeOrFail(btf: Btf, id: number): number {
 }
 
 /** map_check_btf: key and value types that exist and match the map's sizes; where a spin lock may be. */
-export function checkMapBtf(obj: EmuBtf, mapType: number, keySize: number, valueSize: number, keyTypeId: number, valueTypeId: number): EmuMapBtf {
+export function checkMapBtf(obj: EmuBtf, mapType: number, mapFlags: number, keySize: number, valueSize: number, keyTypeId: number, valueTypeId: number): EmuMapBtf {
   const { btf } = obj;
   if (keyTypeId === 0 || valueTypeId === 0) fail(errno.EINVAL);
   if (keyTypeId >= btf.count || valueTypeId >= btf.count) fail(errno.EINVAL);
@@ -166,6 +166,8 @@ export function checkMapBtf(obj: EmuBtf, mapType: number, keySize: number, value
   spinLocks(btf, valueTypeId, 0, locks);
   const out: EmuMapBtf = { id: obj.id, keyTypeId, valueTypeId };
   if (locks.length > 0) {
+    // map_check_btf: a map with special fields refuses program-side access flags first.
+    if (mapFlags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) fail(errno.EACCES);
     if (!LOCK_TYPES.has(mapType)) fail(errno.EOPNOTSUPP);
     out.spinLock = locks[0] as number;
   }

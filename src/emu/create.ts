@@ -30,7 +30,7 @@ import {
 import { errno } from '../sys/errno.js';
 import { ArrayMap } from './arraymap.js';
 import { fail } from './errno.js';
-import { HashTab, roundupPow2 } from './hashtab.js';
+import { HashTab, roundupPow2, type HashTabOptions } from './hashtab.js';
 import { LpmTrie } from './lpm-trie.js';
 import { InnerMeta, isMapInMap, type InnerMaps } from './map-in-map.js';
 import type { EmuMap, EmuMapAttr } from './map.js';
@@ -54,15 +54,24 @@ const LPM_FLAGS = BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | ACCESS_MASK;
 const QUEUE_FLAGS = BPF_F_NUMA_NODE | ACCESS_MASK;
 /** KMALLOC_MAX_SIZE on x86_64 (4 MiB) and PCPU_MIN_UNIT_SIZE (32 KiB): the kernel's size limits. */
 const KMALLOC_MAX_SIZE = 4 << 20;
+/** Sizes of the kernel's structs on x86_64 6.18 (vmlinux BTF): htab_elem, bucket, bpf_array, bpf_queue_stack. */
 const HTAB_ELEM_SIZE = 48;
+const HTAB_BUCKET_SIZE = 16;
+const BPF_ARRAY_SIZE = 312;
+const BPF_QUEUE_STACK_SIZE = 312;
+const PAGE_SIZE = 4096;
 const PCPU_MIN_UNIT_SIZE = 32 << 10;
 const LPM_DATA_SIZE_MAX = 256;
-const LPM_NODE_SIZE = 32;
-/** The largest hash table the emulator builds: its bucket array is allocated up front. */
-const EMU_MAX_BUCKETS = 1 << 24;
+/** sizeof(struct lpm_trie_node) since 6.13 (it lost its rcu_head). */
+const LPM_NODE_SIZE = 24;
 
 function accessOk(flags: number): boolean {
   return (flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
+}
+
+/** round_up(v, 8) without 32-bit overflow (value sizes reach 2^32-1). */
+export function roundUp8(v: number): number {
+  return Math.ceil(v / 8) * 8;
 }
 
 function perCpuType(type: number): boolean {
@@ -80,7 +89,7 @@ function checkHash(a: EmuCreateAttr, numa: boolean): void {
   if (numa && (percpu || percpuLru)) fail(errno.EINVAL);
   if (a.maxEntries === 0 || a.keySize === 0 || a.valueSize === 0) fail(errno.EINVAL);
   if (a.keySize + a.valueSize >= KMALLOC_MAX_SIZE - HTAB_ELEM_SIZE) fail(errno.E2BIG);
-  if (percpu && ((a.valueSize + 7) & ~7) > PCPU_MIN_UNIT_SIZE) fail(errno.E2BIG);
+  if (percpu && roundUp8(a.valueSize) > PCPU_MIN_UNIT_SIZE) fail(errno.E2BIG);
 }
 
 function checkArray(a: EmuCreateAttr, numa: boolean): void {
@@ -90,7 +99,7 @@ function checkArray(a: EmuCreateAttr, numa: boolean): void {
   if (a.mapType !== BPF_MAP_TYPE_ARRAY && a.mapFlags & (BPF_F_MMAPABLE | BPF_F_INNER_MAP)) fail(errno.EINVAL);
   if (a.mapFlags & BPF_F_PRESERVE_ELEMS) fail(errno.EINVAL);
   if (a.valueSize > 0x7fffffff) fail(errno.E2BIG);
-  if (percpu && ((a.valueSize + 7) & ~7) > PCPU_MIN_UNIT_SIZE) fail(errno.E2BIG);
+  if (percpu && roundUp8(a.valueSize) > PCPU_MIN_UNIT_SIZE) fail(errno.E2BIG);
 }
 
 /** The type's map_alloc_check, then map_alloc's own checks. */
@@ -147,10 +156,76 @@ function checkName(name: string): string {
   return buf.toString('latin1', 0, end);
 }
 
+/**
+ * bpf_map_area_alloc: vmalloc refuses an area of more pages than the machine has RAM, before
+ * trying. (Smaller areas depend on free memory and memory cgroups: the emulator grants them.)
+ */
+function areaAlloc(bytes: number, ctx: CreateContext): void {
+  if (Math.floor(bytes / PAGE_SIZE) > Math.floor(ctx.totalRam / PAGE_SIZE)) fail(errno.ENOMEM);
+}
+
+/** The sizes map_alloc checks and the areas it allocates up front; returns the map's max_entries. */
+function allocCheck(a: EmuCreateAttr, ctx: CreateContext): number {
+  switch (a.mapType) {
+    case BPF_MAP_TYPE_HASH:
+    case BPF_MAP_TYPE_PERCPU_HASH:
+    case BPF_MAP_TYPE_LRU_HASH:
+    case BPF_MAP_TYPE_LRU_PERCPU_HASH:
+    case BPF_MAP_TYPE_HASH_OF_MAPS: {
+      let maxEntries = a.maxEntries;
+      if (a.mapFlags & BPF_F_NO_COMMON_LRU) {
+        // Each CPU gets an equal share of the LRU: max_entries rounds up to a multiple of the
+        // CPUs (down when that overflows u32), for lru_hash and lru_percpu_hash alike.
+        maxEntries = Math.ceil(maxEntries / ctx.cpus) * ctx.cpus;
+        if (maxEntries > 0xffffffff) maxEntries = Math.floor(a.maxEntries / ctx.cpus) * ctx.cpus;
+      }
+      if (maxEntries > 2 ** 31) fail(errno.E2BIG);
+      const nBuckets = roundupPow2(maxEntries);
+      // The bucket array's size must fit in a u32.
+      if (nBuckets > Math.floor(0xffffffff / HTAB_BUCKET_SIZE)) fail(errno.E2BIG);
+      areaAlloc(nBuckets * HTAB_BUCKET_SIZE, ctx);
+      if ((a.mapFlags & BPF_F_NO_PREALLOC) === 0) {
+        const percpu = a.mapType === BPF_MAP_TYPE_PERCPU_HASH || a.mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+        const lru = a.mapType === BPF_MAP_TYPE_LRU_HASH || a.mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH;
+        const elemSize = HTAB_ELEM_SIZE + roundUp8(a.keySize) + (percpu ? 8 : roundUp8(a.valueSize));
+        // Plain prealloc hashes keep one spare element per CPU (htab_has_extra_elems).
+        areaAlloc(elemSize * (maxEntries + (percpu || lru ? 0 : ctx.cpus)), ctx);
+      }
+      return maxEntries;
+    }
+    case BPF_MAP_TYPE_ARRAY:
+    case BPF_MAP_TYPE_PERCPU_ARRAY:
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    case BPF_MAP_TYPE_PROG_ARRAY: {
+      // As root (bpf_bypass_spec_v1) the array is not rounded up to a power of two.
+      const elems = a.mapType === BPF_MAP_TYPE_PERCPU_ARRAY ? 8 : roundUp8(a.valueSize);
+      const mmap = (a.mapFlags & BPF_F_MMAPABLE) !== 0;
+      const head = mmap ? pageAlign(BPF_ARRAY_SIZE) : BPF_ARRAY_SIZE;
+      areaAlloc(head + (mmap ? pageAlign(a.maxEntries * elems) : a.maxEntries * elems), ctx);
+      return a.maxEntries;
+    }
+    case BPF_MAP_TYPE_QUEUE:
+    case BPF_MAP_TYPE_STACK:
+      // One slot more than max_entries: the ring keeps one free.
+      areaAlloc(BPF_QUEUE_STACK_SIZE + (a.maxEntries + 1) * a.valueSize, ctx);
+      return a.maxEntries;
+    default:
+      return a.maxEntries;
+  }
+}
+
+function pageAlign(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+}
+
 /** What creating a map needs from the kernel around it. */
 export interface CreateContext {
   cpus: number;
+  /** The machine's RAM in bytes (sysinfo's totalram): vmalloc refuses any larger area outright. */
+  totalRam: number;
   inners: InnerMaps;
+  /** The CPU the calls on the map run on (the LRU's per-CPU lists). */
+  cpu: () => number;
   /** The BTF object behind btf_fd (EBADF/EINVAL as the kernel's btf_get_by_fd). */
   btf?: (fd: number) => EmuBtf;
 }
@@ -165,23 +240,15 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
   // The emulated machine has one NUMA node, node 0.
   if (numa && (a.numaNode ?? 0) !== 0) fail(errno.EINVAL);
   checkType(a, numa);
-  let maxEntries = a.maxEntries;
-  if (a.mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH && a.mapFlags & BPF_F_NO_COMMON_LRU) {
-    // Each CPU gets an equal share of the LRU: max_entries rounds up to a multiple of the CPUs.
-    maxEntries = Math.ceil(maxEntries / ctx.cpus) * ctx.cpus;
-    if (maxEntries > 0xffffffff) maxEntries = Math.floor(a.maxEntries / ctx.cpus) * ctx.cpus;
-  }
-  const hashLike = a.mapType === BPF_MAP_TYPE_HASH || a.mapType === BPF_MAP_TYPE_PERCPU_HASH || a.mapType === BPF_MAP_TYPE_LRU_HASH ||
-    a.mapType === BPF_MAP_TYPE_LRU_PERCPU_HASH || a.mapType === BPF_MAP_TYPE_HASH_OF_MAPS;
-  if (hashLike && maxEntries > 2 ** 31) fail(errno.E2BIG);
-  if (hashLike && roundupPow2(maxEntries) > EMU_MAX_BUCKETS) fail(errno.ENOMEM);
+  // htab_of_map_alloc and array_of_map_alloc build the inner template before the table.
   let meta: InnerMeta | undefined;
   if (isMapInMap(a.mapType)) meta = new InnerMeta(ctx.inners.resolve(a.innerMapFd ?? 0));
+  const maxEntries = allocCheck(a, ctx);
   const name = checkName(a.name ?? '');
   let btf: EmuMapBtf | undefined;
   if ((a.btfKeyTypeId ?? 0) !== 0 || (a.btfValueTypeId ?? 0) !== 0) {
     if (!ctx.btf) fail(errno.EINVAL);
-    btf = checkMapBtf(ctx.btf(a.btfFd ?? 0), a.mapType, a.keySize, a.valueSize, a.btfKeyTypeId ?? 0, a.btfValueTypeId ?? 0);
+    btf = checkMapBtf(ctx.btf(a.btfFd ?? 0), a.mapType, a.mapFlags, a.keySize, a.valueSize, a.btfKeyTypeId ?? 0, a.btfValueTypeId ?? 0);
   }
   return buildMap({
     type: a.mapType,
@@ -191,13 +258,13 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
     // BPF_F_RDONLY/WRONLY describe the creating fd, not the map (bpf_map_flags_retain_permanent).
     flags: a.mapFlags & ~(BPF_F_RDONLY | BPF_F_WRONLY),
     name,
-    valueBytes: perCpuType(a.mapType) ? ((a.valueSize + 7) & ~7) * ctx.cpus : a.valueSize,
+    valueBytes: perCpuType(a.mapType) ? roundUp8(a.valueSize) * ctx.cpus : a.valueSize,
     ...(btf ? { btf } : {}),
-  }, { ...(meta ? { meta } : {}), inners: ctx.inners });
+  }, { ...(meta ? { meta } : {}), inners: ctx.inners, cpus: ctx.cpus, cpu: ctx.cpu });
 }
 
 /** The map object for checked attributes (also for a map loaded from its pin). */
-export function buildMap(attr: EmuMapAttr, opts: { seed?: number; meta?: InnerMeta; inners?: InnerMaps }): EmuMap {
+export function buildMap(attr: EmuMapAttr, opts: HashTabOptions): EmuMap {
   switch (attr.type) {
     case BPF_MAP_TYPE_ARRAY:
     case BPF_MAP_TYPE_PERCPU_ARRAY:

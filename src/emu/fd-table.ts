@@ -14,6 +14,14 @@ export interface FdEntry {
 /** Fds start above stdio; each new fd is the lowest free one, as the kernel allocates them. */
 const FIRST_FD = 3;
 
+/**
+ * Emulated fds are numbers of their own, not the process's: the emulated process has stdin,
+ * stdout and stderr open (fds 0-2, no BPF objects) and nothing else but what the emulator opened.
+ */
+export function isStdio(fd: number): boolean {
+  return fd >= 0 && fd < FIRST_FD;
+}
+
 export class FdTable {
   private readonly fds = new Map<number, FdEntry>();
   private readonly ids = new Map<number, EmuMap>();
@@ -33,10 +41,10 @@ export class FdTable {
     return fd;
   }
 
-  /** The fd's entry; EBADF when it is not an open map fd. */
+  /** The fd's entry; EINVAL for an open fd that is no map (stdio), EBADF for a closed one. */
   get(fd: number): FdEntry {
     const e = this.fds.get(fd);
-    if (!e) fail(errno.EBADF);
+    if (!e) fail(isStdio(fd) ? errno.EINVAL : errno.EBADF);
     return e;
   }
 

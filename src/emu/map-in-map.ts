@@ -1,4 +1,11 @@
-import { BPF_F_INNER_MAP, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS } from '../sys/constants.js';
+import {
+  BPF_F_INNER_MAP,
+  BPF_MAP_TYPE_ARRAY,
+  BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  BPF_MAP_TYPE_HASH_OF_MAPS,
+  BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_PROG_ARRAY,
+} from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { fail } from './errno.js';
 import type { EmuMap, EmuMapAttr } from './map.js';
@@ -17,14 +24,19 @@ export interface InnerMaps {
 
 /**
  * The shape every inner map of an outer map must have (bpf_map_meta_alloc / map_meta_equal):
- * type, key and value sizes and flags; arrays also max_entries unless created with BPF_F_INNER_MAP.
+ * type, key and value sizes and flags; arrays and per-CPU arrays (array_map_meta_equal) also
+ * max_entries unless created with BPF_F_INNER_MAP.
  */
 export class InnerMeta {
   readonly template: EmuMapAttr;
 
-  /** Built from the inner_map_fd of MAP_CREATE; a map-in-map cannot be an inner map (EINVAL). */
+  /**
+   * Built from the inner_map_fd of MAP_CREATE; a map-in-map cannot be an inner map (EINVAL), nor
+   * a type without map_meta_equal, of the emulated ones prog_array (ENOTSUPP).
+   */
   constructor(inner: EmuMap) {
     if (isMapInMap(inner.attr.type)) fail(errno.EINVAL);
+    if (inner.attr.type === BPF_MAP_TYPE_PROG_ARRAY) fail(524);
     this.template = { ...inner.attr };
   }
 
@@ -34,7 +46,8 @@ export class InnerMeta {
     const b = map.attr;
     const same = a.type === b.type && a.keySize === b.keySize && a.valueSize === b.valueSize && a.flags === b.flags;
     if (!same) fail(errno.EINVAL);
-    if (a.type === BPF_MAP_TYPE_ARRAY && (a.flags & BPF_F_INNER_MAP) === 0 && a.maxEntries !== b.maxEntries) fail(errno.EINVAL);
+    const array = a.type === BPF_MAP_TYPE_ARRAY || a.type === BPF_MAP_TYPE_PERCPU_ARRAY;
+    if (array && (a.flags & BPF_F_INNER_MAP) === 0 && a.maxEntries !== b.maxEntries) fail(errno.EINVAL);
   }
 }
 

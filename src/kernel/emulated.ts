@@ -1,10 +1,10 @@
 import { existsSync, lstatSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { BtfTable, EmuBtfRefused } from '../emu/btf.js';
 import { genericDeleteBatch, genericLookupBatch, genericUpdateBatch, type EmuBatchResult } from '../emu/batch.js';
 import { buildMap, createMap, EMULATED_TYPES } from '../emu/create.js';
 import { EmuErrno, fail } from '../emu/errno.js';
-import { FdTable, type FdEntry } from '../emu/fd-table.js';
+import { FdTable, isStdio, type FdEntry } from '../emu/fd-table.js';
 import { HashTab } from '../emu/hashtab.js';
 import { isMapInMap, type InnerMaps } from '../emu/map-in-map.js';
 import { hasLock, type EmuMap } from '../emu/map.js';
@@ -56,6 +56,16 @@ export interface EmulatedKernelOptions {
    * a path or id it does not know gets a hint that the real kernel may have it.
    */
   standsIn?: boolean;
+  /**
+   * The CPU calls run on, as for a process pinned to it (taskset): the LRU maps' per-CPU lists
+   * depend on it. CPU 0 by default; `EmulatedKernel.cpu` changes it between calls.
+   */
+  cpu?: number;
+  /**
+   * The emulated machine's RAM in bytes; this machine's by default. The kernel refuses (ENOMEM) a
+   * map whose up-front allocation has more pages than that.
+   */
+  totalRam?: number;
 }
 
 /** Where emulated pins live, as on Linux: the emulator's pin paths are the ones a program uses on the real kernel. */
@@ -130,6 +140,9 @@ export class EmulatedKernel implements Kernel {
   readonly reason: string;
   private readonly standsIn: boolean;
   readonly cpus: number;
+  readonly totalRam: number;
+  private currentCpu = 0;
+  private readonly onCpu = (): number => this.currentCpu;
   readonly store: PinStore;
   private readonly table = new FdTable();
   private readonly persisted = new Map<EmuMap, Persisted>();
@@ -143,12 +156,24 @@ export class EmulatedKernel implements Kernel {
     this.cpus = cpus;
     this.reason = opts.reason ?? 'created directly (new EmulatedKernel())';
     this.standsIn = opts.standsIn ?? false;
+    this.totalRam = opts.totalRam ?? totalmem();
+    this.cpu = opts.cpu ?? 0;
     this.store = new PinStore(opts.dir ?? defaultEmuDir());
     this.inners = {
       resolve: (fd) => this.table.get(fd).map,
       hold: (m) => this.table.hold(m),
       release: (m) => this.table.release(m),
     };
+  }
+
+  /** The CPU the next calls run on (0 to cpus-1). */
+  get cpu(): number {
+    return this.currentCpu;
+  }
+
+  set cpu(cpu: number) {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.cpus) throw new RangeError(`cpu must be an integer from 0 to ${this.cpus - 1}, got ${cpu}`);
+    this.currentCpu = cpu;
   }
 
   possibleCpus(): number {
@@ -186,9 +211,11 @@ export class EmulatedKernel implements Kernel {
     try {
       map = createMap(attr, {
         cpus: this.cpus,
+        totalRam: this.totalRam,
+        cpu: this.onCpu,
         inners: this.inners,
-        // A map fd is not a BTF fd (EINVAL); a closed one is EBADF.
-        btf: (fd) => (this.table.has(fd) ? fail(errno.EINVAL) : this.btfs.get(fd)),
+        // A map fd (or stdio) is not a BTF fd (EINVAL); a closed one is EBADF.
+        btf: (fd) => (this.table.has(fd) || isStdio(fd) ? fail(errno.EINVAL) : this.btfs.get(fd)),
       });
     } catch (e) {
       if (!(e instanceof EmuErrno)) throw e;
@@ -203,8 +230,8 @@ export class EmulatedKernel implements Kernel {
   }
 
   mapInfo(fd: number): MapInfo {
-    // OBJ_GET_INFO_BY_FD answers EBADFD (not EBADF) for an fd that is not open.
-    if (!this.table.has(fd)) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, EBADFD);
+    // OBJ_GET_INFO_BY_FD answers EBADFD (not EBADF) for an fd that is not open, EINVAL for stdio.
+    if (!this.table.has(fd)) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, isStdio(fd) ? errno.EINVAL : EBADFD);
     return this.info(this.entry(fd).map);
   }
 
@@ -300,6 +327,8 @@ export class EmulatedKernel implements Kernel {
   freeze(fd: number): void {
     const e = this.entry(fd);
     this.mutate(e.map, () => this.run(BPF_MAP_FREEZE, () => {
+      // map_freeze refuses a map with special BTF fields (here a bpf_spin_lock) before the access check.
+      if (locked(e.map)) throw new EmuErrno(ENOTSUPP);
       // A frozen map already has no write access, so freezing twice is EPERM, as in the kernel.
       if (!e.write || e.map.frozen) this.deny();
       e.map.frozen = true;
@@ -370,7 +399,7 @@ export class EmulatedKernel implements Kernel {
     // The map's BTF is loaded into this kernel under a new id.
     const btf = attr.btf && data.btf !== undefined ? this.btfs.add(Buffer.from(data.btf, 'hex')) : undefined;
     if (attr.btf) attr.btf = btf ? { ...attr.btf, id: btf.id } : undefined;
-    const m = buildMap(attr, { seed: data.seed, inners: this.inners });
+    const m = buildMap(attr, { seed: data.seed, inners: this.inners, cpus: this.cpus, cpu: this.onCpu });
     this.fill(m, data);
     this.table.register(m);
     this.table.hold(m);

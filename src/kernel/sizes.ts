@@ -15,7 +15,7 @@ const PER_CPU = new Set([
 
 /** The kernel's per-CPU value stride: each CPU's copy is rounded up to 8 bytes. */
 export function perCpuStride(valueSize: number): number {
-  return (valueSize + 7) & ~7;
+  return Math.ceil(valueSize / 8) * 8;
 }
 
 export function isPerCpuType(type: number): boolean {

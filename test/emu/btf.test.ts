@@ -9,9 +9,24 @@ import { EmulatedKernel } from '../../src/kernel/emulated.js';
 import { BpfMap } from '../../src/map/map.js';
 import { BpfError } from '../../src/kernel/error.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
-import { BPF_ANY, BPF_F_LOCK, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_HASH } from '../../src/sys/constants.js';
+import {
+  BPF_ANY,
+  BPF_F_LOCK,
+  BPF_F_RDONLY_PROG,
+  BPF_F_WRONLY_PROG,
+  BPF_F_ZERO_SEED,
+  BPF_MAP_TYPE_ARRAY,
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_TYPE_LRU_HASH,
+  BPF_MAP_TYPE_LRU_PERCPU_HASH,
+  BPF_MAP_TYPE_PERCPU_ARRAY,
+  BPF_MAP_TYPE_PERCPU_HASH,
+} from '../../src/sys/constants.js';
 import { btfKernels } from '../btf/fixtures.js';
+import { assertKernelAnswer, assertSameOutcomes, prng, runScenario, seeds, type Op } from '../helpers/differential.js';
 import { linuxAvailable } from '../helpers/kernel.js';
+import { keyPool, randomHex, randomOps, u32Hex } from '../helpers/random-ops.js';
+import { LinuxKernel } from '../../src/kernel/linux.js';
 
 /** What a call gave: its result, or the errno name it failed with. */
 function outcome(f: () => unknown): string {
@@ -154,3 +169,79 @@ test('emulated: a pinned map keeps its BTF for other processes (a second kernel 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** A map whose 16-byte value holds a bpf_spin_lock. */
+function lockedMap(mapType: number, maxEntries: number, mapFlags: number): { btf: Buffer; map: { mapType: number; keySize: number; valueSize: number; maxEntries: number; mapFlags: number; btfKeyTypeId: number; btfValueTypeId: number } } {
+  const t = types();
+  return { btf: t.blob, map: { mapType, keySize: 4, valueSize: 16, maxEntries, mapFlags, btfKeyTypeId: t.u32, btfValueTypeId: t.locked } };
+}
+
+const lockValue = (n: number): string => `00000000${'00000000'}${u32Hex(n)}00000000`;
+
+test('BPF_F_LOCK updates an existing hash element in place: bucket order, walks and batches stay as before', (t) => {
+  if (!linuxAvailable(t)) return;
+  const linux = new LinuxKernel();
+  const emu = new EmulatedKernel();
+  const keys = Array.from({ length: 8 }, (_, i) => u32Hex(i));
+  const ops: Op[] = [
+    ...keys.map((key, i): Op => ({ op: 'update', key, value: lockValue(i) })),
+    { op: 'walk' },
+    // Other orders than the inserts': moved to their bucket's head, the keys would change places.
+    ...keys.map((key, i): Op => ({ op: 'update', key, value: lockValue(i), flags: BPF_F_LOCK })).reverse(),
+    { op: 'walk' },
+    { op: 'updateBatch', keys: [1, 0, 3, 2, 5, 4, 7, 6].map(u32Hex), values: [1, 0, 3, 2, 5, 4, 7, 6].map(lockValue), elemFlags: BPF_F_LOCK },
+    { op: 'walk' },
+    { op: 'lookupAndDeleteBatch', cursor: 'start', count: 8 },
+  ];
+  const s = { ...lockedMap(BPF_MAP_TYPE_HASH, 4, BPF_F_ZERO_SEED), ops };
+  const got = runScenario(linux, s);
+  // 8 keys in 4 buckets: an update that moved keys to their bucket's head would change the walk.
+  assert.equal(got[9], got[18], 'the kernel keeps the order after single BPF_F_LOCK updates');
+  assert.equal(got[9], got[20], 'and after an UPDATE_BATCH with BPF_F_LOCK');
+  assertSameOutcomes(linux, emu, s, 'hash with a spin lock, BPF_F_LOCK updates');
+});
+
+test('a map whose value holds a spin lock cannot be frozen (ENOTSUPP) and stays writable', (t) => {
+  if (!linuxAvailable(t)) return;
+  const linux = new LinuxKernel();
+  const emu = new EmulatedKernel();
+  for (const mapType of [BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY]) {
+    assertKernelAnswer(linux, emu, {
+      ...lockedMap(mapType, 4, 0),
+      ops: [{ op: 'freeze' }, { op: 'update', key: u32Hex(1), value: lockValue(5) }, { op: 'lookup', key: u32Hex(1) }],
+    }, ['create ok', 'freeze BPF_MAP_FREEZE ENOTSUPP', 'update ok', `lookup true ${lockValue(5)}`], `type ${mapType}`);
+  }
+});
+
+test('a spin-lock value with BPF_F_RDONLY_PROG or BPF_F_WRONLY_PROG: EACCES, before the per-type check', (t) => {
+  if (!linuxAvailable(t)) return;
+  const linux = new LinuxKernel();
+  const emu = new EmulatedKernel({ cpus: linux.possibleCpus() });
+  for (const mapType of [BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_LRU_PERCPU_HASH]) {
+    for (const flags of [BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG]) {
+      assertKernelAnswer(linux, emu, { ...lockedMap(mapType, 4, flags), ops: [] }, ['create BPF_MAP_CREATE EACCES'], `type ${mapType}, flags ${flags}`);
+    }
+  }
+});
+
+for (const mapType of [BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY]) {
+  test(`differential, ${mapType === BPF_MAP_TYPE_HASH ? 'hash' : 'array'} with a spin lock: random sequences with and without BPF_F_LOCK`, (t) => {
+    if (!linuxAvailable(t)) return;
+    const linux = new LinuxKernel();
+    const emu = new EmulatedKernel();
+    for (const seed of seeds()) {
+      const rng = prng(seed);
+      const hash = mapType === BPF_MAP_TYPE_HASH;
+      const keys = hash ? keyPool(rng, 4, 20) : Array.from({ length: 10 }, (_, i) => u32Hex(i));
+      const ops = randomOps(rng, {
+        keys,
+        value: (r) => randomHex(r, 16),
+        updateFlags: [0, 1, 2, BPF_F_LOCK, BPF_F_LOCK, BPF_F_LOCK | 1, BPF_F_LOCK | 2, 3],
+        keyed: true,
+        maxBatch: 6,
+        cursor: 4,
+      }, 600).map((op): Op => ('elemFlags' in op && op.elemFlags === 0 && rng() < 0.3 ? { ...op, elemFlags: BPF_F_LOCK } : op));
+      assertSameOutcomes(linux, emu, { ...lockedMap(mapType, 12, hash ? BPF_F_ZERO_SEED : 0), ops }, `spin lock, type ${mapType}, seed ${seed} (rerun with BPFMAP_DIFF_SEED=${seed})`);
+    }
+  });
+}

@@ -30,7 +30,7 @@ interface Variant {
 
 // The kernel's LRU hands free nodes to each CPU in batches of 128 and may evict early when the
 // process moves between CPUs; kept far below max_entries, no eviction happens on either kernel,
-// so contents and order stay comparable. Eviction itself is tested in lru.test.ts.
+// so contents and order stay comparable. Eviction is compared in lru.test.ts, pinned to one CPU.
 const VARIANTS: Variant[] = [
   { name: 'hash, u32 keys', type: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 24, flags: BPF_F_ZERO_SEED, pool: 40 },
   { name: 'hash, 3-byte keys (byte jhash)', type: BPF_MAP_TYPE_HASH, keySize: 3, valueSize: 5, maxEntries: 13, flags: BPF_F_ZERO_SEED, pool: 24 },

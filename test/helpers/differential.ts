@@ -6,8 +6,8 @@ import { BpfError } from '../../src/kernel/error.js';
 import type { Kernel, MapCreateAttr } from '../../src/kernel/kernel.js';
 
 export type Hex = string;
-/** A map-in-map value: the fd of inner map i (or an fd that is no map at all). */
-export type ValueSpec = Hex | { inner: number } | { badFd: true };
+/** A map-in-map value: the fd of inner map i, an fd that is not open, or a raw fd number (0: stdin). */
+export type ValueSpec = Hex | { inner: number } | { badFd: true } | { fd: number };
 
 export type Op =
   | { op: 'lookup'; key: Hex | null; flags?: number }
@@ -25,6 +25,8 @@ export type Op =
   | { op: 'info' };
 
 export interface Scenario {
+  /** A BTF blob loaded first; its fd becomes every map's btf_fd. */
+  btf?: Uint8Array;
   /** Inner maps (map-in-map), created first, referenced as { inner: i }; one may hold an earlier one. */
   inners?: Array<MapCreateAttr & { innerMapIndex?: number }>;
   /** The map under test; innerMapIndex picks the inner map whose fd is inner_map_fd. */
@@ -58,8 +60,10 @@ export function runScenario(kernel: Kernel, s: Scenario): string[] {
     throw e;
   };
   try {
+    const btf = s.btf ? { btfFd: kernel.btfLoad(s.btf) } : {};
+    if (btf.btfFd !== undefined) fds.push(btf.btfFd);
     for (const [i, { innerMapIndex, ...a }] of (s.inners ?? []).entries()) {
-      const fd = kernel.mapCreate(innerMapIndex === undefined ? a : { ...a, innerMapFd: innerFds[innerMapIndex] as number });
+      const fd = kernel.mapCreate(innerMapIndex === undefined ? { ...a, ...btf } : { ...a, ...btf, innerMapFd: innerFds[innerMapIndex] as number });
       fds.push(fd);
       innerFds.push(fd);
       idNames.set(kernel.mapInfo(fd).id, `inner#${i}`);
@@ -67,7 +71,7 @@ export function runScenario(kernel: Kernel, s: Scenario): string[] {
     let fd: number;
     try {
       const { innerMapIndex, ...attr } = s.map;
-      fd = kernel.mapCreate(innerMapIndex === undefined ? attr : { ...attr, innerMapFd: innerFds[innerMapIndex] as number });
+      fd = kernel.mapCreate(innerMapIndex === undefined ? { ...attr, ...btf } : { ...attr, ...btf, innerMapFd: innerFds[innerMapIndex] as number });
       fds.push(fd);
       const info = kernel.mapInfo(fd);
       out.push(`create ok type=${info.type} key=${info.keySize} value=${info.valueSize} max=${info.maxEntries} flags=${info.flags} name=${info.name}`);
@@ -91,7 +95,7 @@ export function runScenario(kernel: Kernel, s: Scenario): string[] {
     const valueBytes = (v: ValueSpec): Buffer => {
       if (typeof v === 'string') return buf(v);
       const b = Buffer.alloc(4);
-      b.writeUInt32LE('inner' in v ? (innerFds[v.inner] as number) : 0x7ffffff0);
+      b.writeUInt32LE('inner' in v ? (innerFds[v.inner] as number) : 'fd' in v ? v.fd : 0x7ffffff0);
       return b;
     };
     let last: Buffer | null = null;
@@ -248,4 +252,18 @@ export function* seeds(): Generator<number, void, void> {
   }
   yield note(1);
   yield note(fresh);
+}
+
+/**
+ * A documented kernel behaviour, differentially: the real kernel's outcomes must match expect
+ * (outcome i against expect[i], a string it must start with or a pattern), and the emulator's equal them.
+ */
+export function assertKernelAnswer(linux: Kernel, emu: Kernel, s: Scenario, expect: Array<string | RegExp>, label: string): void {
+  const got = runScenario(linux, s);
+  for (const [i, e] of expect.entries()) {
+    const o = got[i] ?? '(none)';
+    const ok = typeof e === 'string' ? o.startsWith(e) : e.test(o);
+    assert.ok(ok, `${label}: the kernel's outcome ${i} is ${o}, expected ${String(e)}`);
+  }
+  assertSameOutcomes(linux, emu, s, label);
 }

@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -73,4 +74,27 @@ export const EMULATED: KernelUnderTest = {
 /** Every kernel the shared suites run on. */
 export function testKernels(): KernelUnderTest[] {
   return [LINUX, EMULATED];
+}
+
+/**
+ * Pins this whole test process (every thread) to CPU 0 with taskset, as the emulator's default
+ * CPU: the kernel's LRU lists are per CPU, so only a pinned caller sees deterministic evictions.
+ * Skips without taskset (in CI a failure, like a missing kernel).
+ */
+export function pinnedToCpu0(t: TestContext): boolean {
+  try {
+    pinTo(0);
+  } catch (e) {
+    if (process.env.CI === 'true') throw new Error(`CI needs taskset to pin the LRU tests to one CPU: ${String(e)}`);
+    t.skip(`taskset unavailable: ${String(e)}`);
+    return false;
+  }
+  return true;
+}
+
+/** Moves this whole process to one CPU (taskset) and checks that it took. */
+export function pinTo(cpu: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], { stdio: 'ignore' });
+  const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  if (allowed !== String(cpu)) throw new Error(`taskset did not pin the test to CPU ${cpu} (allowed: ${allowed ?? '?'})`);
 }
