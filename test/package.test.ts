@@ -17,6 +17,8 @@ const app = join(work, 'app');
 const bin = join(work, 'bin');
 /** The oldest TypeScript the package supports: the first with `using`. */
 const OLDEST_TS = '5.2.2';
+/** The TypeScript this repository builds with, the current release. */
+const currentTs = (JSON.parse(readFileSync(join(root, 'node_modules/typescript/package.json'), 'utf8')) as { version: string }).version;
 const CROSS_GCC = 'aarch64-linux-gnu-gcc';
 const tag = `${process.pid}${randomBytes(3).toString('hex')}`;
 const pin = `/sys/fs/bpf/bpfmap-test-package-${tag}`;
@@ -111,7 +113,7 @@ test('package: installs with no compiler on PATH, keeping the prebuilt addon', (
 
 test('package: the README API example runs from the installed package on the prebuilt addon', (t) => {
   if (!ready(t) || !linuxAvailable(t)) return;
-  const js = compileReadme(join(root, 'node_modules/typescript'), 'current').get('API tour');
+  const js = compileReadme(join(root, 'node_modules/typescript'), `current (${currentTs})`).get('API tour');
   assert.ok(js, 'the API tour compiled');
   // The addon the process mapped is the prebuilt one.
   writeFileSync(join(app, 'run.mjs'), `await import(${JSON.stringify(`./${relative(app, js)}`)});\n` +
@@ -136,7 +138,7 @@ test("package: the README's plain JavaScript form runs on this Node as an .mjs",
   assert.equal(r.stdout, '<Buffer 01 01 01 01 01 01 01 01>\n');
 });
 
-for (const [label, typescript] of [[`oldest (${OLDEST_TS})`, ''], ['current', join(root, 'node_modules/typescript')]] as const) {
+for (const [label, typescript] of [[`oldest (${OLDEST_TS})`, ''], [`current (${currentTs})`, join(root, 'node_modules/typescript')]] as const) {
   test(`package: the README's TypeScript examples compile against the packed types, skipLibCheck false, TypeScript ${label}`, (t) => {
     if (!ready(t)) return;
     let ts = typescript;
@@ -149,9 +151,23 @@ for (const [label, typescript] of [[`oldest (${OLDEST_TS})`, ''], ['current', jo
       ts = join(dir, 'node_modules/typescript');
     }
     const out = compileReadme(ts, label);
-    assert.ok(out.has('API tour') && out.has('Codecs') && out.has('Without root: the emulated kernel'), [...out.keys()].join(', '));
+    assert.deepEqual([...out.keys()], ['API tour', 'Codecs', 'Harvesting maps that programs keep writing', 'Without root: the emulated kernel']);
   });
 }
+
+// Last: it leaves a source build in the installed package, which node-gyp-build would then prefer.
+test('package: asked to build from source, the install compiles the addon without -Werror; the repository builds with it', (t) => {
+  if (!ready(t)) return;
+  const r = npm(['rebuild', 'bpfmap', '--build-from-source', '--foreground-scripts'], app);
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /using the prebuilt/);
+  const pkg = join(app, 'node_modules', 'bpfmap');
+  assert.ok(existsSync(join(pkg, 'build/Release/bpfmap_native.node')));
+  const userFlags = readFileSync(join(pkg, 'build/bpfmap_native.target.mk'), 'utf8');
+  assert.match(userFlags, /-Wall/);
+  assert.doesNotMatch(userFlags, /-Werror/, "a newer compiler's warning cannot fail a user's install");
+  assert.match(readFileSync(join(root, 'build/bpfmap_native.target.mk'), 'utf8'), /-Werror/, "the repository's npm install builds with -Werror");
+});
 
 let typesInstalled = false;
 
