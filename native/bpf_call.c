@@ -2,9 +2,9 @@
  * The one native entry point of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...).
  *
  * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
- * attr[offset] (0 for null), after checking the buffer holds at least mayWrite bytes: the
- * caller states how much the kernel may read or write through that pointer, and a shorter
- * buffer is refused here so the kernel can never touch memory past it. Every layout and all
+ * attr[offset] (0 for null or an empty buffer), after checking the buffer holds at least
+ * mayWrite bytes: the caller states how much the kernel may read or write through that
+ * pointer, and a shorter buffer is refused here so the kernel can never touch memory past it. Every layout and all
  * logic live in TypeScript; this file only moves pointers and calls bpf(2).
  *
  * An offset with bit 31 set (NESTED) stores the address inside the buffer of the last triple
@@ -95,7 +95,9 @@ static napi_value bpf_call(napi_env env, napi_callback_info info) {
     if (get_bytes(env, argv[i + 1], &data, &len)) {
       if (len < may_write)
         return throw_error(env, 1, "bpf: buffer shorter than what the kernel may write");
-      addr = (uint64_t)(uintptr_t)data;
+      /* An empty buffer is passed as no buffer: the kernel can use none of it, and some commands
+       * read a zero size next to a pointer as "no limit" (PROG_TEST_RUN's data_size_out). */
+      if (len > 0) addr = (uint64_t)(uintptr_t)data;
       if (!nested) {
         prev = data;
         prev_len = len;

@@ -3,7 +3,8 @@
 // pinning tests and (as root) that the tools the tests compare against are installed, then runs
 // every compiled *.test.js with node:test. Extra args go to node --test.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -51,5 +52,8 @@ function collect(dir) {
 }
 const args = process.argv.slice(2);
 const files = args.some((a) => !a.startsWith('-')) ? [] : collect(join(root, 'dist/test'));
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...args, ...files], { stdio: 'inherit' });
+// A fresh emulator store for the run: no test sees pins an earlier run (or the user) left.
+const emuDir = mkdtempSync(join(tmpdir(), 'bpfmap-test-run-'));
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...args, ...files], { stdio: 'inherit', env: { ...process.env, BPFMAP_EMU_DIR: emuDir } });
+rmSync(emuDir, { recursive: true, force: true });
 process.exit(r.status ?? 1);

@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
+import { BPFFS, MOUNT_BPFFS, onBpffs } from '../kernel/bpffs.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { CodecType } from '../codec/codec.js';
 import { be16, u64, u8 } from '../codec/int.js';
@@ -66,6 +68,17 @@ function ms(t: number): string {
   return `${t.toFixed(1)} ms`;
 }
 
+/**
+ * A fresh machine has no bpf filesystem at /sys/fs/bpf: as root, mount one there (what the test
+ * script does) so the demo's pin works, and say so. Otherwise the pin fails with the fix in its hint.
+ */
+function mountBpffsFor(kernel: Kernel, path: string): string | undefined {
+  if (kernel.kind !== 'linux' || !path.startsWith(`${BPFFS}/`) || process.getuid?.() !== 0 || onBpffs(BPFFS) !== false) return undefined;
+  const r = spawnSync('mount', ['-t', 'bpf', 'bpf', BPFFS], { encoding: 'utf8' });
+  if (r.status !== 0 || onBpffs(BPFFS) !== true) return undefined;
+  return `no bpf filesystem was mounted at ${BPFFS}: mounted one (${MOUNT_BPFFS})`;
+}
+
 /** Creates the demo map afresh at path, filled with n flows. */
 function recreate(kernel: Kernel, path: string, n: number): FlowMap {
   // The emulated kernel keeps its pins in its own store, and removes them itself.
@@ -101,8 +114,10 @@ export function demoCommand(): Command {
     .option('--top <n>', 'flows shown', integer(1), 10)
     .action((o: { pin: string; entries: number; top: number; kernel?: string }) => {
       const kernel = kernelFrom(o.kernel);
-      using map = recreate(kernel, o.pin, o.entries);
       const say = (s: string): boolean => process.stdout.write(s + '\n');
+      const mounted = mountBpffsFor(kernel, o.pin);
+      if (mounted) say(mounted);
+      using map = recreate(kernel, o.pin, o.entries);
       say(`created hash map id ${map.id} "${map.name}" with ${o.entries.toLocaleString('en-US')} flows, pinned at ${o.pin} (${kernel.kind} kernel)`);
       let t = performance.now();
       const batch = map.dump({ mode: 'batch', batchSize: CLI_BATCH });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { EmulatedKernel } from '../kernel/emulated.js';
 import { listMaps } from '../map/map.js';
 import { alignColumns, toJsonText } from './columns.js';
 import { newCommand, withKernel } from './command.js';
@@ -11,7 +12,11 @@ export function listCommand(): Command {
   ]))
     .option('--json', 'one JSON array of the maps, with everything the kernel says of each')
     .action((o: { json?: boolean; kernel?: string }) => {
-      const maps = listMaps(kernelFrom(o.kernel));
+      const kernel = kernelFrom(o.kernel);
+      const maps = listMaps(kernel);
+      // On stderr, so the table and the JSON stay what scripts parse.
+      if (kernel instanceof EmulatedKernel)
+        process.stderr.write(`bpfmap list: the emulated kernel's maps (pinned ones kept in ${kernel.store.dir}), not the real kernel's\n`);
       if (o.json) {
         const rows = maps.map(({ typeName, flagNames, type, ...info }) => ({ ...info, type: typeName, typeNumber: type, flagNames }));
         process.stdout.write(toJsonText(rows) + '\n');

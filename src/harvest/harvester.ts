@@ -20,10 +20,12 @@ import {
 } from '../sys/constants.js';
 import { SwapThread } from './swap-thread.js';
 
-/** Inner map types a harvester swaps: the hash and array families, plain or per-CPU. */
+/** Inner map types a harvester swaps: the hash and array families, plain or per-CPU; LRU only with allowLossy. */
 export type HarvestMapType = 'hash' | 'percpu_hash' | 'lru_hash' | 'lru_percpu_hash' | 'array' | 'percpu_array';
 
 const HASHES = new Set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
+/** Inner types whose kernel evicts live keys, and their counts with them: harvested only with allowLossy. */
+const LRUS = new Set([BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
 const ARRAYS = new Set([BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY]);
 const OUTERS = new Set([BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS]);
 
@@ -50,6 +52,12 @@ export interface HarvesterCommon<K, V> {
    * two inner maps in all instead of a create and a free per harvest.
    */
   recycle?: boolean;
+  /**
+   * Accept LRU inner maps (lru_hash, lru_percpu_hash), and with them lost counts: the kernel's LRU
+   * evicts live keys long before the map is full, and an evicted key's count goes with it. Off by
+   * default: LRU inner maps are refused. With it, the harvester and every harvest say `lossy`.
+   */
+  allowLossy?: boolean;
 }
 
 export interface CreateHarvesterOptions<K, V> extends HarvesterCommon<K, V> {
@@ -72,6 +80,17 @@ export interface CreateHarvesterOptions<K, V> extends HarvesterCommon<K, V> {
 /** One harvested entry: key and value as the codecs decode them. */
 export type HarvestEntry<K, V> = [key: K, value: V];
 
+/**
+ * What a harvest returns: the entries, and `lossy`, true when the inner maps are LRU maps (taken
+ * with allowLossy) whose kernel may have evicted keys and their counts before the harvest.
+ */
+export type Harvest<T> = T[] & { readonly lossy: boolean };
+
+function marked<T>(entries: T[], lossy: boolean): Harvest<T> {
+  // Not enumerable: the result still compares and prints as the plain array of entries.
+  return Object.defineProperty(entries, 'lossy', { value: lossy, enumerable: false }) as Harvest<T>;
+}
+
 /** A per-CPU value summed over CPUs: one element. */
 export type Summed<V> = V extends Array<infer E> ? E : never;
 
@@ -84,6 +103,39 @@ function u32Buf(n: number): Buffer {
 function checkSlot(slot: number): number {
   if (!Number.isInteger(slot) || slot < 0 || slot > 0xffffffff) throw new RangeError(`harvester slot must be a u32, got ${String(slot)}`);
   return slot;
+}
+
+/** The id of the map in an outer map's slot (a userspace lookup of a map-in-map gives ids), 0 when empty. */
+function slotMapId(outer: BpfMap, slotKey: Buffer): number {
+  const id = Buffer.alloc(4);
+  return outer.kernel.lookup(outer.fd, slotKey, id, 0) ? id.readUInt32LE(0) : 0;
+}
+
+/** Refuses inner maps a harvest cannot read exactly once, unless the caller accepted the loss. */
+function checkInner(m: BpfMap<unknown, unknown>, allowLossy: boolean | undefined): void {
+  if (!HASHES.has(m.type) && !ARRAYS.has(m.type))
+    throw new TypeError(`a harvester swaps hash and array maps (plain, per-CPU or LRU), not ${m.typeName}`);
+  if (LRUS.has(m.type) && allowLossy !== true)
+    throw new TypeError(`a harvester refuses ${m.typeName} inner maps: the kernel's LRU evicts live keys long before the map is full ` +
+      '(free entries sit on per-CPU lists), and an evicted key\'s counts are lost, so harvests would not be exactly once. ' +
+      'Use hash or percpu_hash, or pass allowLossy: true to accept the loss (harvests are then marked lossy)');
+}
+
+/** Another harvester or a loader put a different map in the harvester's slot. */
+export class HarvestSlotError extends Error {
+  override readonly name = 'HarvestSlotError';
+  /** The map id this harvester swapped in last. */
+  readonly expected: number;
+  /** The map id the slot holds now (0: none). */
+  readonly found: number;
+
+  constructor(outer: BpfMap, slot: number, expected: number, found: number) {
+    super(`another harvester or loader replaced slot ${slot} of map id ${outer.id}: it holds ${found === 0 ? 'no map' : `map id ${found}`}, ` +
+      `not map id ${expected} that this harvester swapped in. Nothing was swapped; two harvesters on one slot would each take ` +
+      'maps the other is counting into: harvest each slot with one harvester');
+    this.expected = expected;
+    this.found = found;
+  }
 }
 
 /**
@@ -102,7 +154,11 @@ function checkSlot(slot: number): number {
  * which harvest() blocks the calling thread; harvestAsync() waits in a worker thread instead.
  * Programs must look the inner map up through the slot on every run (never cache it), must not
  * be sleepable (the update waits for a normal RCU grace period, not a tasks-trace one), and
- * nothing else may write the harvested map.
+ * nothing else may write the harvested map or swap the slot (a harvest checks the slot still
+ * holds its map: HarvestSlotError).
+ *
+ * Exactly once for hash, percpu_hash, array and percpu_array inner maps. LRU inner maps are
+ * refused unless allowLossy: the kernel's LRU evicts live keys before the map is full.
  */
 export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
   /** The outer map: hand its fd to programs (BPF_PSEUDO_MAP_FD) or pin it. */
@@ -110,6 +166,8 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
   /** The slot of the outer map holding the active map. */
   readonly slot: number;
   readonly recycle: boolean;
+  /** True for LRU inner maps (accepted with allowLossy): harvests may miss evicted keys' counts. */
+  readonly lossy: boolean;
   private swapMs = 0;
   private harvestCount = 0;
   private activeMap: BpfMap<K, V>;
@@ -128,6 +186,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     this.slotKey = u32Buf(slot);
     this.recycle = recycle;
     this.ownsOuter = ownsOuter;
+    this.lossy = LRUS.has(shape.type);
   }
 
   /** Creates an outer map and a first inner map in its slot. */
@@ -141,9 +200,11 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
       type: opts.type, keySize: opts.keySize, valueSize: opts.valueSize, maxEntries: opts.maxEntries,
       flags: opts.flags, key: opts.key, value: opts.value, kernel,
     });
-    if (!HASHES.has(first.type) && !ARRAYS.has(first.type)) {
+    try {
+      checkInner(first as unknown as BpfMap<unknown, unknown>, opts.allowLossy);
+    } catch (e) {
       first.close();
-      throw new TypeError(`a harvester swaps hash and array maps (plain, per-CPU or LRU), not ${first.typeName}`);
+      throw e;
     }
     let outer: BpfMap;
     try {
@@ -176,13 +237,14 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     if (!OUTERS.has(outer.type)) throw new TypeError(`attach: the outer map must be array_of_maps or hash_of_maps, not ${outer.typeName}`);
     if (outer.keySize !== 4) throw new TypeError(`attach: the outer map's keys must be u32 slots, not ${outer.keySize} bytes`);
     const slot = checkSlot(opts.slot ?? 0);
-    const id = outer.get(u32Buf(slot));
-    if (id === undefined || Array.isArray(id) || id.readUInt32LE(0) === 0)
-      throw new Error(`attach: slot ${slot} of map id ${outer.id} holds no map: put one there first`);
-    const active = BpfMap.fromId<K, V>(id.readUInt32LE(0), { key: opts.key, value: opts.value, kernel: outer.kernel });
-    if (!HASHES.has(active.type) && !ARRAYS.has(active.type)) {
+    const id = slotMapId(outer, u32Buf(slot));
+    if (id === 0) throw new Error(`attach: slot ${slot} of map id ${outer.id} holds no map: put one there first`);
+    const active = BpfMap.fromId<K, V>(id, { key: opts.key, value: opts.value, kernel: outer.kernel });
+    try {
+      checkInner(active as unknown as BpfMap<unknown, unknown>, opts.allowLossy);
+    } catch (e) {
       active.close();
-      throw new TypeError(`a harvester swaps hash and array maps (plain, per-CPU or LRU), not ${active.typeName}`);
+      throw e;
     }
     return new SwapHarvester<K, V>(outer, active, shapeOf(active, opts), slot, opts.recycle ?? true, false);
   }
@@ -209,9 +271,10 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
    * Swaps an empty map into the slot and returns every entry of the map taken out. Blocks the
    * calling thread for the swap (an RCU grace period, typically tens of ms); see harvestAsync().
    */
-  harvest(): Array<HarvestEntry<K, V>> {
+  harvest(): Harvest<HarvestEntry<K, V>> {
     this.begin();
     try {
+      this.checkSlotHolds();
       const next = this.takeSpare();
       this.swapSync(next);
       return this.collect(next);
@@ -224,9 +287,10 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
    * harvest(), with the swap syscall made on a worker thread so the event loop keeps running
    * (the first call starts the thread). Reading the old map still runs on this thread.
    */
-  async harvestAsync(): Promise<Array<HarvestEntry<K, V>>> {
+  async harvestAsync(): Promise<Harvest<HarvestEntry<K, V>>> {
     this.begin();
     try {
+      this.checkSlotHolds();
       const next = this.takeSpare();
       if (this.outer.kernel.kind !== 'linux') {
         // An emulated kernel has no grace period to wait for (and its fds are not the process's).
@@ -258,15 +322,29 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
    * harvest() with each per-CPU value summed over CPUs, exactly (sumPerCpu). Needs a perCpu()
    * value codec whose element can be added, e.g. perCpu(u64); checked before the swap.
    */
-  harvestSummed(): Array<HarvestEntry<K, Summed<V>>> {
+  harvestSummed(): Harvest<HarvestEntry<K, Summed<V>>> {
     const elem = this.addable();
-    return this.harvest().map(([k, v]) => [k, sumPerCpu(elem, v as unknown[]) as Summed<V>]);
+    return this.summed(elem, this.harvest());
   }
 
   /** harvestAsync() with each per-CPU value summed over CPUs. */
-  async harvestSummedAsync(): Promise<Array<HarvestEntry<K, Summed<V>>>> {
+  async harvestSummedAsync(): Promise<Harvest<HarvestEntry<K, Summed<V>>>> {
     const elem = this.addable();
-    return (await this.harvestAsync()).map(([k, v]) => [k, sumPerCpu(elem, v as unknown[]) as Summed<V>]);
+    return this.summed(elem, await this.harvestAsync());
+  }
+
+  private summed(elem: Codec<unknown>, h: Harvest<HarvestEntry<K, V>>): Harvest<HarvestEntry<K, Summed<V>>> {
+    return marked(h.map(([k, v]): HarvestEntry<K, Summed<V>> => [k, sumPerCpu(elem, v as unknown[]) as Summed<V>]), h.lossy);
+  }
+
+  /**
+   * The slot must still hold the map this harvester swapped in: otherwise another harvester or a
+   * loader replaced it, and swapping now would take their map. (Nothing makes the check and the
+   * swap one step; it catches a second harvester, not a race with one.)
+   */
+  private checkSlotHolds(): void {
+    const found = slotMapId(this.outer, this.slotKey);
+    if (found !== this.activeMap.id) throw new HarvestSlotError(this.outer, this.slot, this.activeMap.id, found);
   }
 
   /** The per-CPU element codec, when it can add. */
@@ -307,7 +385,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
    * After a swap: makes next the active map, reads the old one, then empties it for reuse (or
    * closes it). The read removes nothing, so a failed read loses nothing: the error holds the map.
    */
-  private collect(next: BpfMap<K, V>): Array<HarvestEntry<K, V>> {
+  private collect(next: BpfMap<K, V>): Harvest<HarvestEntry<K, V>> {
     const old = this.activeMap;
     this.activeMap = next;
     this.harvestCount++;
@@ -322,7 +400,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     }
     if (!this.recycle) {
       old.close();
-      return entries;
+      return marked(entries, this.lossy);
     }
     try {
       if (ARRAYS.has(old.type)) zero(old);
@@ -332,7 +410,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
       // The entries are read; a map that cannot be emptied is just not reused.
       old.close();
     }
-    return entries;
+    return marked(entries, this.lossy);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { BtfTable, EmuBtfRefused } from '../emu/btf.js';
 import { genericDeleteBatch, genericLookupBatch, genericUpdateBatch, type EmuBatchResult } from '../emu/batch.js';
@@ -7,7 +7,7 @@ import { EmuErrno, fail } from '../emu/errno.js';
 import { FdTable, type FdEntry } from '../emu/fd-table.js';
 import { HashTab } from '../emu/hashtab.js';
 import { isMapInMap, type InnerMaps } from '../emu/map-in-map.js';
-import { hasLock, withoutLock, type EmuMap } from '../emu/map.js';
+import { hasLock, type EmuMap } from '../emu/map.js';
 import { decodeEntries, defaultEmuDir, encodeEntries, PinStore, type StoredMap } from '../emu/pins.js';
 import {
   BPF_BTF_GET_FD_BY_ID,
@@ -38,7 +38,7 @@ import {
   MAP_TYPE_NAMES,
 } from '../sys/constants.js';
 import { EBADFD, ENOTSUPP, errno } from '../sys/errno.js';
-import { need, u32 } from './args.js';
+import { elemFlags, need, u32 } from './args.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
 import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
@@ -49,6 +49,13 @@ export interface EmulatedKernelOptions {
   cpus?: number;
   /** Where pinned maps are stored; BPFMAP_EMU_DIR or a per-user temp directory by default. */
   dir?: string;
+  /** Why the emulator answers (Kernel.reason); openKernel() sets it. */
+  reason?: string;
+  /**
+   * The emulator stands in for a real kernel this process cannot use (openKernel() fell back):
+   * a path or id it does not know gets a hint that the real kernel may have it.
+   */
+  standsIn?: boolean;
 }
 
 /** Where emulated pins live, as on Linux: the emulator's pin paths are the ones a program uses on the real kernel. */
@@ -56,6 +63,18 @@ const EMU_BPFFS = '/sys/fs/bpf';
 
 function onEmulatedBpffs(path: string): boolean {
   return path.startsWith(`${EMU_BPFFS}/`) && path.length > EMU_BPFFS.length + 1;
+}
+
+/** What the real filesystem says of a path the emulator has no pin at. */
+function realPin(path: string): string {
+  try {
+    lstatSync(path);
+    return 'something is pinned there on the real kernel';
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EACCES'
+      ? 'the real kernel may have a pin there (its bpf filesystem is not readable by this user)'
+      : 'nothing is pinned there on the real kernel either';
+  }
 }
 
 const LOOKUP_AND_DELETE_TYPES = new Set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
@@ -108,6 +127,8 @@ interface Persisted {
  */
 export class EmulatedKernel implements Kernel {
   readonly kind = 'emulated' as const;
+  readonly reason: string;
+  private readonly standsIn: boolean;
   readonly cpus: number;
   readonly store: PinStore;
   private readonly table = new FdTable();
@@ -120,6 +141,8 @@ export class EmulatedKernel implements Kernel {
     const cpus = opts.cpus ?? defaultCpus();
     if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`cpus must be a positive integer, got ${cpus}`);
     this.cpus = cpus;
+    this.reason = opts.reason ?? 'created directly (new EmulatedKernel())';
+    this.standsIn = opts.standsIn ?? false;
     this.store = new PinStore(opts.dir ?? defaultEmuDir());
     this.inners = {
       resolve: (fd) => this.table.get(fd).map,
@@ -211,12 +234,12 @@ export class EmulatedKernel implements Kernel {
   }
 
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_ELEM, flags);
     const e = this.entry(fd);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
     need(value, m.attr.valueBytes, 'value');
     return this.run(BPF_MAP_LOOKUP_ELEM, () => {
-      if (withoutLock(flags) !== 0) throw new EmuErrno(errno.EINVAL);
       if (!e.read) this.deny();
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
       m.lookup(this.keyArg(m, key), value);
@@ -224,6 +247,7 @@ export class EmulatedKernel implements Kernel {
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
+    elemFlags(BPF_MAP_UPDATE_ELEM, flags);
     const e = this.entry(fd);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
@@ -257,13 +281,13 @@ export class EmulatedKernel implements Kernel {
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
     const e = this.entry(fd);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
     need(value, m.attr.valueBytes, 'value');
     const queue = m.attr.type === BPF_MAP_TYPE_QUEUE || m.attr.type === BPF_MAP_TYPE_STACK;
     return this.mutate(m, () => this.run(BPF_MAP_LOOKUP_AND_DELETE_ELEM, () => {
-      if (withoutLock(flags) !== 0) throw new EmuErrno(errno.EINVAL);
       if (!e.read || !e.write || m.frozen) this.deny();
       if (flags !== 0 && queue) throw new EmuErrno(errno.EINVAL);
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
@@ -318,9 +342,15 @@ export class EmulatedKernel implements Kernel {
     if (!m) {
       // As on Linux: an existing file that is no pin (or a directory) is EACCES, nothing at all ENOENT.
       const exists = path === EMU_BPFFS || (!onEmulatedBpffs(path) && existsSync(path));
-      throw new BpfError(BPF_OBJ_GET, exists ? errno.EACCES : errno.ENOENT, { map: { path } });
+      const hint = !exists && this.standsIn ? this.realKernelHint('nothing is pinned at that path', realPin(path)) : undefined;
+      throw new BpfError(BPF_OBJ_GET, exists ? errno.EACCES : errno.ENOENT, { map: { path }, ...(hint ? { hint } : {}) });
     }
     return this.table.open(m, (fileFlags & BPF_F_WRONLY) === 0, (fileFlags & BPF_F_RDONLY) === 0);
+  }
+
+  /** A not-found hint that says the emulator answered, why, and what the real kernel may have. */
+  private realKernelHint(what: string, real: string): string {
+    return `${what} on the emulated kernel, which answers because ${this.reason}; ${real}`;
   }
 
   /** The live map of a stored object, loading it (with a new id) when this kernel has not yet. */
@@ -419,7 +449,10 @@ export class EmulatedKernel implements Kernel {
   mapFdById(id: number): number {
     u32(id, 'map id');
     const m = this.table.byId(id);
-    if (!m) throw new BpfError(BPF_MAP_GET_FD_BY_ID, errno.ENOENT, { map: { id } });
+    if (!m) {
+      const hint = this.standsIn ? this.realKernelHint('no map has that id', 'its ids are not the real kernel\'s') : undefined;
+      throw new BpfError(BPF_MAP_GET_FD_BY_ID, errno.ENOENT, { map: { id }, ...(hint ? { hint } : {}) });
+    }
     return this.table.open(m, true, true);
   }
 

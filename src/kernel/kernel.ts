@@ -58,6 +58,11 @@ export interface MapSizes {
  */
 export interface Kernel {
   readonly kind: 'linux' | 'emulated';
+  /**
+   * Why this kernel answers: what asked for it (openKernel's argument, BPFMAP_KERNEL), or why the
+   * real kernel could not be used (bpf() refused, the addon missing) when openKernel() fell back.
+   */
+  readonly reason: string;
   possibleCpus(): number;
   /** Creates a map; returns its fd. */
   mapCreate(attr: MapCreateAttr): number;

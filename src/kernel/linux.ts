@@ -35,11 +35,12 @@ import {
 import { sysMapInfo } from '../sys/map-info.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
-import { need, u32 } from './args.js';
-import { possibleCpus } from './cpus.js';
+import { elemFlags, need, u32 } from './args.js';
+import { checkedPossibleCpus } from './cpus.js';
+import { pinPathProblem } from './bpffs.js';
 import { BpfError } from './error.js';
 import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
-import { sizesOf } from './sizes.js';
+import { isPerCpuType, sizesOf } from './sizes.js';
 
 const ENOENT = errno.ENOENT;
 
@@ -57,19 +58,35 @@ function btfLogHint(log: string): string {
   return `the kernel's BTF check says: ${owner ? `${owner}: ` : ''}${last}`;
 }
 
+const PATH_ERRNOS = new Set([errno.ENOENT, errno.EPERM, errno.EACCES, errno.EINVAL]);
+
+/** The error's options for a failed pin or OBJ_GET: what the path's directory says, when it explains the errno. */
+function pathError(err: number, path: string): { map: { path: string }; hint?: string } {
+  const hint = PATH_ERRNOS.has(err) ? pinPathProblem(path) : undefined;
+  return hint ? { map: { path }, hint } : { map: { path } };
+}
+
 /** The real kernel, through the native bpf() call. */
 export class LinuxKernel implements Kernel {
   readonly kind = 'linux' as const;
+  readonly reason: string;
   private readonly open = new Map<number, MapSizes>();
   private readonly btfs = new Set<number>();
 
+  constructor(opts: { reason?: string } = {}) {
+    this.reason = opts.reason ?? 'created directly (new LinuxKernel())';
+  }
+
+  /** Refused (throws) when sysfs and the kernel disagree: per-CPU buffers sized from it could be overrun. */
   possibleCpus(): number {
-    return possibleCpus();
+    return checkedPossibleCpus();
   }
 
   private track(fd: number): number {
     try {
-      this.open.set(fd, sizesOf(this.mapInfo(fd), this.possibleCpus()));
+      const info = this.mapInfo(fd);
+      // Only per-CPU maps need the CPU count: other maps open even where it cannot be checked.
+      this.open.set(fd, sizesOf(info, isPerCpuType(info.type) ? this.possibleCpus() : 1));
     } catch (e) {
       closeSync(fd);
       throw e;
@@ -97,6 +114,7 @@ export class LinuxKernel implements Kernel {
   }
 
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_ELEM, flags);
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     need(value, s.valueBytes, 'value');
@@ -107,6 +125,7 @@ export class LinuxKernel implements Kernel {
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
+    elemFlags(BPF_MAP_UPDATE_ELEM, flags);
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     need(value, s.valueBytes, 'value');
@@ -134,6 +153,7 @@ export class LinuxKernel implements Kernel {
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
+    elemFlags(BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     need(value, s.valueBytes, 'value');
@@ -152,12 +172,12 @@ export class LinuxKernel implements Kernel {
   pin(fd: number, path: string): void {
     this.sizes(fd);
     const r = sysObjPin(fd, path);
-    if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, { map: { path } });
+    if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, pathError(-r, path));
   }
 
   objGet(path: string, fileFlags: number): number {
     const fd = sysObjGet(path, fileFlags);
-    if (fd < 0) throw new BpfError(BPF_OBJ_GET, -fd, { map: { path } });
+    if (fd < 0) throw new BpfError(BPF_OBJ_GET, -fd, pathError(-fd, path));
     let kind: string;
     try {
       kind = readlinkSync(`/proc/self/fd/${fd}`);

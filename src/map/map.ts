@@ -174,7 +174,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   readonly maxEntries: number;
   readonly flags: number;
   readonly perCpu: boolean;
-  /** Possible CPUs: the number of slots of a per-CPU value. */
+  /** Possible CPUs: the number of slots of a per-CPU value (1 for other maps). */
   readonly cpus: number;
   readonly keyCodec: Codec<K>;
   /** Codec of one whole value as the syscalls see it (per-CPU: all CPUs' slots). */
@@ -202,7 +202,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     this.maxEntries = info.maxEntries;
     this.flags = info.flags;
     this.perCpu = isPerCpuType(info.type);
-    this.cpus = kernel.possibleCpus();
+    this.cpus = this.perCpu ? kernel.possibleCpus() : 1;
     this.path = path;
     this.handle = { kernel, fd };
     leaked.register(this, this.handle, this.handle);

@@ -21,23 +21,30 @@ export const MAP_ELEM_ATTR = {
 const L = MAP_ELEM_ATTR;
 // One attr reused by every element call: calls are synchronous. The pointers are written by the
 // addon on every call; fd and flags only when they differ from the last call's (a walk repeats them).
+// The cache must always say what the attr holds, or every later call sends stale bytes: values
+// are checked before any byte is written, and a failure anywhere forgets the cache.
 const attr = allocAttr(L.size);
 let lastFd = 0;
 let lastFlags = 0;
 
 function elemCall(cmd: number, fd: number, key: Uint8Array | null, keyLen: number,
   value: Uint8Array | null, valueLen: number, flags: number): number {
-  if (fd !== lastFd) {
-    attr.writeUInt32LE(fd, L.map_fd);
-    lastFd = fd;
+  try {
+    if (fd !== lastFd || flags !== lastFlags) {
+      if (!Number.isInteger(fd) || fd < 0 || fd > 0xffffffff) throw new RangeError(`map fd must be a u32, got ${fd}`);
+      if (!Number.isInteger(flags) || flags < 0 || flags >= 2 ** 64) throw new RangeError(`flags must be a u64, got ${flags}`);
+      attr.writeUInt32LE(fd, L.map_fd);
+      // flags as two u32 halves: no BigInt on the per-element hot path.
+      attr.writeUInt32LE(flags >>> 0, L.flags);
+      attr.writeUInt32LE(Math.floor(flags / 0x100000000), L.flags + 4);
+      lastFd = fd;
+      lastFlags = flags;
+    }
+    return nativeBpf()(cmd, attr, L.key, key, keyLen, L.value, value, valueLen);
+  } catch (e) {
+    lastFd = lastFlags = Number.NaN;
+    throw e;
   }
-  if (flags !== lastFlags) {
-    // flags as two u32 halves: no BigInt on the per-element hot path.
-    attr.writeUInt32LE(flags >>> 0, L.flags);
-    attr.writeUInt32LE(Math.floor(flags / 0x100000000), L.flags + 4);
-    lastFlags = flags;
-  }
-  return nativeBpf()(cmd, attr, L.key, key, keyLen, L.value, value, valueLen);
 }
 
 /** BPF_MAP_LOOKUP_ELEM: 0 or -errno; the kernel writes valueLen bytes into value. */

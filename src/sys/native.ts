@@ -30,7 +30,18 @@ export function nativeBpf(): BpfCall {
     loadError = new Error(
       `bpfmap: the native bpf() addon is not available (${(e as Error).message}). ` +
         'It is built by `npm install` on Linux; elsewhere use the emulated kernel (BPFMAP_KERNEL=emulated).',
+      { cause: e },
     );
     throw loadError;
+  }
+}
+
+/** Why the addon cannot be loaded (the loader's own error is its cause), or undefined when it loads. */
+export function nativeLoadError(): Error | undefined {
+  try {
+    nativeBpf();
+    return undefined;
+  } catch (e) {
+    return e as Error;
   }
 }

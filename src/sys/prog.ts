@@ -82,7 +82,7 @@ export interface ProgTestRunAttr {
   progFd: number;
   /** Packet (or other input) the program runs on. */
   dataIn: Uint8Array | null;
-  /** Receives the packet as the program left it; null to discard. */
+  /** Receives the packet as the program left it; null (or empty) to discard. */
   dataOut: Uint8Array | null;
   /** Runs in one call (0 counts as 1). */
   repeat: number;
@@ -106,7 +106,10 @@ export function sysProgTestRun(a: ProgTestRunAttr): ProgTestRunOut {
   const L = PROG_TEST_RUN_ATTR;
   const attr = allocAttr(L.size);
   const inLen = a.dataIn ? a.dataIn.length : 0;
-  const outLen = a.dataOut ? a.dataOut.length : 0;
+  // data_size_out 0 tells the kernel "no limit": a zero-length output buffer would get the whole
+  // packet written past it, so it is passed as no buffer at all.
+  const dataOut = a.dataOut && a.dataOut.length > 0 ? a.dataOut : null;
+  const outLen = dataOut ? dataOut.length : 0;
   attr.writeUInt32LE(a.progFd, L.prog_fd);
   attr.writeUInt32LE(inLen, L.data_size_in);
   attr.writeUInt32LE(outLen, L.data_size_out);
@@ -115,7 +118,7 @@ export function sysProgTestRun(a: ProgTestRunAttr): ProgTestRunOut {
   attr.writeUInt32LE(a.cpu ?? 0, L.cpu);
   const result = nativeBpf()(BPF_PROG_TEST_RUN, attr,
     L.data_in, a.dataIn, inLen,
-    L.data_out, a.dataOut, outLen);
+    L.data_out, dataOut, outLen);
   return {
     result,
     retval: attr.readUInt32LE(L.retval),

@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
 import { flowKey, flowStats } from '../../src/cli/demo.js';
-import { runCli, unpin } from '../helpers/cli.js';
+import { NOBODY, onFreshMachine, rootWithNamespaces, runCli, unpin } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
+import { packageCopy } from '../helpers/package.js';
+
+const sh = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
 
 describe('bpfmap demo', () => {
   test('creates (and recreates) the pinned flow map, prints both timings and the top flows by bytes', async (t) => {
@@ -71,6 +74,47 @@ describe('bpfmap demo', () => {
       assert.match(r.stdout, /read with GET_NEXT_KEY \+ LOOKUP: +2,000 entries/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // The README's quick start on a machine like a new VM: no bpf filesystem mounted, the package
+  // as npm installs it, and once as root and once as a user without any privilege.
+  test('on a fresh machine without a bpf filesystem, bpfmap demo works as root (mounting one) and unprivileged (on the emulator)', (t) => {
+    if (!linuxAvailable(t) || !rootWithNamespaces(t)) return;
+    const pkg = packageCopy({ addon: true });
+    const tmp = mkdtempSync(join(tmpdir(), 'bpfmap-fresh-tmp-'));
+    chmodSync(tmp, 0o1777);
+    try {
+      const node = sh(process.execPath);
+      const cli = sh(pkg.cli);
+      const demo = `${node} ${cli} demo --entries 2000 --top 3`;
+
+      const pin = onFreshMachine(`${node} ${cli} create /sys/fs/bpf/bpfmap_fresh_x --type hash --key-size 4 --value-size 4 --max-entries 1`);
+      assert.equal(pin.code, 1, pin.stdout);
+      assert.match(pin.stderr, /^bpfmap create: BPF_OBJ_PIN on map \/sys\/fs\/bpf\/bpfmap_fresh_x failed: E\w+ \(no bpf filesystem is mounted at \/sys\/fs\/bpf: mount one as root with `mount -t bpf bpf \/sys\/fs\/bpf`\)\n$/);
+
+      const root = onFreshMachine(demo);
+      assert.equal(root.code, 0, root.stderr);
+      assert.equal(root.stderr, '');
+      const lines = root.stdout.split('\n');
+      assert.equal(lines[0], 'no bpf filesystem was mounted at /sys/fs/bpf: mounted one (mount -t bpf bpf /sys/fs/bpf)');
+      assert.match(lines[1] as string, /^created hash map id \d+ "demo_flows" with 2,000 flows, pinned at \/sys\/fs\/bpf\/bpfmap_demo_flows \(linux kernel\)$/);
+      assert.match(root.stdout, /read with GET_NEXT_KEY \+ LOOKUP: +2,000 entries/);
+      assert.equal(root.stdout.split('\n').filter((l) => /^10\.\d+\.\d+\.\d+:\d+ /.test(l)).length, 3);
+
+      // TMPDIR: a fresh /tmp, so the emulator's default store holds nothing an earlier run left.
+      const user = onFreshMachine(`${NOBODY.join(' ')} ${demo} && ${NOBODY.join(' ')} ${node} ${cli} list`, { TMPDIR: tmp });
+      assert.equal(user.code, 0, user.stderr);
+      assert.match(user.stdout, /^created hash map id 1 "demo_flows" with 2,000 flows, pinned at \/sys\/fs\/bpf\/bpfmap_demo_flows \(emulated kernel\)$/m);
+      assert.match(user.stdout, /read with GET_NEXT_KEY \+ LOOKUP: +2,000 entries/);
+      assert.match(user.stdout, /^ID +TYPE +NAME .*\n +1 +hash +demo_flows +16 +16 +2000 +-$/m, 'list finds the demo map in the emulator\'s store');
+      const notice = 'bpfmap: using the emulated kernel, not the real one, because bpf() was refused with EPERM: it needs root or CAP_BPF; ' +
+        'choose explicitly with --kernel linux|emulated or BPFMAP_KERNEL=linux|emulated';
+      assert.deepEqual(user.stderr.trimEnd().split('\n'), [notice, notice,
+        `bpfmap list: the emulated kernel's maps (pinned ones kept in ${join(tmp, 'bpfmap-emu-65534')}), not the real kernel's`]);
+    } finally {
+      pkg.remove();
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });

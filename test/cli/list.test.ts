@@ -10,8 +10,14 @@ describe('bpfmap list', () => {
     using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'lru_hash', keySize: 12, valueSize: 20, maxEntries: 333, name: 'cli_list', flags: ['zero_seed'] });
     const [table, json] = await Promise.all([runCli(['list']), runCli(['list', '--json'])]);
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout.split('\n')[0] as string, /^ +ID +TYPE +NAME +KEY +VALUE +MAX_ENTRIES +FLAGS$/);
-    const row = table.stdout.split('\n').find((l) => l.trim().startsWith(`${map.id} `));
+    assert.equal(table.stderr, '', 'the real kernel answers: nothing to say');
+    const [header, ...rows] = table.stdout.trimEnd().split('\n') as [string, ...string[]];
+    assert.deepEqual(header.trim().split(/ +/), ['ID', 'TYPE', 'NAME', 'KEY', 'VALUE', 'MAX_ENTRIES', 'FLAGS']);
+    // Ids are right-aligned under the header, however many digits the machine's ids have
+    // (columns.test.ts checks the alignment itself with fixed rows).
+    const idEnd = header.indexOf('ID') + 2;
+    for (const r of rows) assert.match(r.slice(0, idEnd + 1), /^ *[0-9]+ $/, `the id ends where the header's ID does: "${r}"`);
+    const row = rows.find((l) => l.trim().startsWith(`${map.id} `));
     assert.ok(row, `a row for map ${map.id}`);
     assert.deepEqual(row.trim().split(/ +/), [String(map.id), 'lru_hash', 'cli_list', '12', '20', '333', 'zero_seed']);
     const all = JSON.parse(json.stdout) as Array<Record<string, unknown>>;

@@ -14,9 +14,12 @@ describe('bpfmap pin', () => {
       assert.equal(r.code, 0, r.stderr);
       using pinned = BpfMap.openPinned(path, { kernel: LINUX.kernel() });
       assert.equal(pinned.id, map.id);
-      const off = await runCli(['pin', 'id', String(map.id), '/tmp/not-bpffs-pin']);
+      const [off, nodir] = await Promise.all([runCli(['pin', 'id', String(map.id), '/tmp/not-bpffs-pin']), runCli(['pin', 'id', String(map.id), `${path}-nodir/x`])]);
       assert.equal(off.code, 1);
-      assert.match(off.stderr, /^bpfmap pin: BPF_OBJ_PIN .*failed: E\w+/);
+      // Not the privileges hint: root was refused because /tmp is no bpf filesystem.
+      assert.match(off.stderr, /^bpfmap pin: BPF_OBJ_PIN on map \/tmp\/not-bpffs-pin failed: EPERM \(\/tmp is not on a bpf filesystem: pins live on one, such as \/sys\/fs\/bpf, which `mount -t bpf bpf \/sys\/fs\/bpf` mounts if none is there\)\n$/);
+      assert.equal(nodir.code, 1);
+      assert.match(nodir.stderr, new RegExp(`failed: ENOENT \\(the directory ${path}-nodir does not exist: create it on a bpf filesystem first, mkdir -p ${path}-nodir\\)\n$`));
     } finally {
       unpin(path);
     }

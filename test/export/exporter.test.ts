@@ -346,6 +346,23 @@ metrics:
     assert.match(logs[1] as string, /reading again/);
   });
 
+  test('a pinned selector off a bpf filesystem or under a missing directory logs what is wrong with the path', (t) => {
+    if (!linuxAvailable(t)) return;
+    const dir = mkdtempSync(join(tmpdir(), 'bpfmap-export-nobpffs-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const missing = `${pinPath('export-nodir')}/flows`;
+    const logs: string[] = [];
+    exporterFor(`
+metrics:
+  - { name: a, help: A., type: gauge, map: pinned ${dir}/flows }
+  - { name: b, help: B., type: gauge, map: pinned ${missing} }
+`, logs).check();
+    assert.deepEqual(logs, [
+      `bpfmap export: pinned ${dir}/flows: BPF_OBJ_GET on map ${dir}/flows failed: ENOENT (${dir} is not on a bpf filesystem: pins live on one, such as /sys/fs/bpf, which \`mount -t bpf bpf /sys/fs/bpf\` mounts if none is there)`,
+      `bpfmap export: pinned ${missing}: BPF_OBJ_GET on map ${missing} failed: ENOENT (the directory ${missing.slice(0, -6)} does not exist: create it on a bpf filesystem first, mkdir -p ${missing.slice(0, -6)})`,
+    ]);
+  });
+
   test('a map whose new layout no longer fits the config is an error, not a crash', async (t) => {
     if (!linuxAvailable(t)) return;
     const kernel = LINUX.kernel();

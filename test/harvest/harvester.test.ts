@@ -4,11 +4,11 @@ import { test } from 'node:test';
 import { bytes } from '../../src/codec/bytes.js';
 import { u32, u64 } from '../../src/codec/int.js';
 import { perCpu } from '../../src/codec/percpu.js';
-import { HarvestReadError, SwapHarvester } from '../../src/harvest/harvester.js';
+import { HarvestReadError, HarvestSlotError, SwapHarvester } from '../../src/harvest/harvester.js';
 import { openKernel } from '../../src/kernel/open.js';
 import { BpfMap } from '../../src/map/map.js';
 import { loadCounter } from '../../src/prog/counter.js';
-import { linuxAvailable } from '../helpers/kernel.js';
+import { linuxAvailable, testKernels } from '../helpers/kernel.js';
 import { describeResult, PATTERNS, runUnderLoad } from '../helpers/load.js';
 
 /** The inner map id the outer slot points at (a userspace lookup of a map-in-map gives ids). */
@@ -131,7 +131,7 @@ test('close() during harvestAsync() rejects it and leaves nothing open', async (
 
 test('attach harvests through an existing outer map and copies the inner shape', (t) => {
   if (!linuxAvailable(t)) return;
-  using inner = BpfMap.create({ type: 'lru_hash', keySize: 4, valueSize: 8, maxEntries: 16 });
+  using inner = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 16 });
   using outer = BpfMap.create({ type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 2, innerMap: inner as unknown as BpfMap<unknown, unknown> });
   assert.throws(() => SwapHarvester.attach(outer, { slot: 1 }), /slot 1 of map id \d+ holds no map/);
   const fd = Buffer.alloc(4);
@@ -145,11 +145,69 @@ test('attach harvests through an existing outer map and copies the inner shape',
     p.testRun({ repeat: 1000 });
     const got = h.harvest();
     assert.equal(got.reduce((a, [, v]) => a + v, 0n), 1000n);
-    assert.equal(h.active.typeName, 'lru_hash');
+    assert.equal(h.active.typeName, 'hash');
     assert.equal(h.active.maxEntries, 16);
   }
   assert.equal(outer.closed, false);
 });
+
+for (const K of testKernels()) {
+  test(`LRU inner maps are refused unless lossy is accepted, and then every harvest says so (${K.name})`, async (t) => {
+    if (!K.available(t)) return;
+    const kernel = K.kernel();
+    for (const type of ['lru_hash', 'lru_percpu_hash'] as const) {
+      assert.throws(() => SwapHarvester.create({ type, keySize: 4, valueSize: 8, maxEntries: 8, kernel }),
+        { name: 'TypeError', message: new RegExp(`refuses ${type} inner maps: the kernel's LRU evicts live keys .*per-CPU lists.*allowLossy: true`) });
+      using h = SwapHarvester.create({ type, key: u32, keySize: 4, valueSize: 8, maxEntries: 8, kernel, allowLossy: true });
+      assert.equal(h.lossy, true);
+      const got = h.harvest();
+      assert.deepEqual(got, []);
+      assert.equal(got.lossy, true);
+      assert.equal((await h.harvestAsync()).lossy, true);
+      // attach sees the LRU map in the slot and refuses it the same way.
+      assert.throws(() => SwapHarvester.attach(h.outer), /refuses .*lru.* inner maps/);
+      using again = SwapHarvester.attach(h.outer, { allowLossy: true });
+      assert.equal(again.lossy, true);
+    }
+    using exact = SwapHarvester.create({ type: 'hash', key: u32, value: u64, maxEntries: 8, kernel });
+    exact.active.set(1, 1n);
+    const got = exact.harvest();
+    assert.equal(exact.lossy, false);
+    assert.equal(got.lossy, false);
+    assert.deepEqual(got, [[1, 1n]], 'the mark is not an entry: the result compares as the plain array');
+  });
+
+  test(`a second harvester on the same slot is detected: the next harvest names both maps and swaps nothing (${K.name})`, async (t) => {
+    if (!K.available(t)) return;
+    const kernel = K.kernel();
+    using inner = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 8, kernel });
+    using outer = BpfMap.create({ type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 1, innerMap: inner as unknown as BpfMap<unknown, unknown>, kernel });
+    const fd = Buffer.alloc(4);
+    fd.writeUInt32LE(inner.fd);
+    outer.set(Buffer.alloc(4), fd);
+    using first = SwapHarvester.attach(outer, { key: u32, value: u64 });
+    first.harvest();
+    using second = SwapHarvester.attach(outer, { key: u32, value: u64 });
+    assert.equal(second.active.id, first.active.id);
+    second.harvest();
+    const holds = slotId(second);
+    assert.equal(holds, second.active.id);
+    for (const call of [() => first.harvest(), () => first.harvestAsync()]) {
+      let e: unknown;
+      try {
+        await call();
+      } catch (err) {
+        e = err;
+      }
+      assert.ok(e instanceof HarvestSlotError, String(e));
+      assert.equal(e.expected, first.active.id);
+      assert.equal(e.found, holds);
+      assert.match(e.message, new RegExp(`another harvester or loader replaced slot 0 of map id ${outer.id}: it holds map id ${holds}, not map id ${first.active.id}`));
+      assert.equal(slotId(second), holds, 'nothing was swapped');
+    }
+    assert.equal(first.harvests, 1);
+  });
+}
 
 test('a harvest whose read fails keeps the entries in the error, and the next harvest works', (t) => {
   if (!linuxAvailable(t)) return;
@@ -217,6 +275,29 @@ for (const type of ['hash', 'percpu_hash'] as const) {
     });
   }
 }
+
+for (const type of ['array', 'percpu_array'] as const) {
+  test(`swap harvest under live writers (${type}) loses exactly 0 increments`, async (t) => {
+    if (!linuxAvailable(t)) return;
+    const r = await runUnderLoad({ pattern: 'swap', type, runs: SWAP_RUNS / 2 });
+    t.diagnostic(describeResult(r));
+    assert.ok(r.passes >= 1, 'no harvest happened while the workers ran');
+    assert.equal(r.dropped, 0n);
+    assert.equal(r.lost, 0n);
+  });
+}
+
+test('LRU inner maps under live writers (allowLossy): the loss measured and printed; hash maps of the same shape lose 0', async (t) => {
+  if (!linuxAvailable(t)) return;
+  // 200 keys in 256 entries: never full, yet the kernel's LRU evicts live keys (per-CPU free lists).
+  for (const type of ['lru_hash', 'lru_percpu_hash', 'hash', 'percpu_hash'] as const) {
+    const r = await runUnderLoad({ pattern: 'swap', type, runs: DRAIN_RUNS, keys: 200, maxEntries: 256 });
+    t.diagnostic(describeResult(r));
+    assert.equal(r.dropped, 0n);
+    if (type.startsWith('lru')) assert.ok(r.lost >= 0n, 'a harvest may lose increments, never invent them');
+    else assert.equal(r.lost, 0n);
+  }
+});
 
 test('swap harvest through a hash_of_maps slot under live writers loses exactly 0', async (t) => {
   if (!linuxAvailable(t)) return;

@@ -58,3 +58,32 @@ export function runCliClosingEarly(args: string[]): Promise<{ code: number | nul
     child.on('close', (code) => resolve({ code, stderr }));
   });
 }
+
+/**
+ * Whether this process may make mount namespaces and drop to another user (root, with unshare and
+ * setpriv); a test that needs it skips otherwise, except in CI, where it fails.
+ */
+export function rootWithNamespaces(t: TestContext): boolean {
+  if (process.getuid?.() !== 0) {
+    if (process.env.CI === 'true') throw new Error('CI runs the fresh-machine tests as root');
+    t.skip('needs root (mount namespaces, another user)');
+    return false;
+  }
+  return tool(t, 'unshare') !== null && tool(t, 'setpriv') !== null;
+}
+
+/** setpriv's arguments for a user with no privileges at all: nobody, no groups, no capabilities. */
+export const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all'];
+
+/**
+ * Runs a shell script as a fresh machine would: in a private mount namespace in which /sys/fs/bpf
+ * has no bpf filesystem (every mount there is taken away), from /, with only PATH and env set.
+ * Mounts made inside (the demo's bpffs, its pins) go away with the namespace.
+ */
+export function onFreshMachine(script: string, env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `while umount -l /sys/fs/bpf 2>/dev/null; do :; done; ${script}`], {
+    encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', ...env },
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}

@@ -15,11 +15,14 @@ export const PATTERNS: readonly Pattern[] = ['swap', 'swap-async', 'lookup-then-
 
 export interface LoadOptions {
   pattern: Pattern;
-  type: 'hash' | 'percpu_hash';
+  /** Map type; the drain patterns take hash and percpu_hash only. LRU types harvest with allowLossy. */
+  type: 'hash' | 'percpu_hash' | 'array' | 'percpu_array' | 'lru_hash' | 'lru_percpu_hash';
   /** Runs per worker. */
   runs: number;
   workers?: number;
   keys?: number;
+  /** Entries of the map (default twice the keys). */
+  maxEntries?: number;
   /** Runs per PROG_TEST_RUN call. */
   chunk?: number;
   /** Swap patterns: the outer map type (default array_of_maps). */
@@ -93,6 +96,7 @@ export async function runUnderLoad(opts: LoadOptions): Promise<LoadResult> {
   const keys = opts.keys ?? 16;
   const chunk = opts.chunk ?? 50_000;
   const runs = opts.runs * workers;
+  const maxEntries = opts.maxEntries ?? keys * 2;
   using dropped = BpfMap.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
   let collected = 0n;
   let passes = 0;
@@ -100,9 +104,10 @@ export async function runUnderLoad(opts: LoadOptions): Promise<LoadResult> {
   const t0 = performance.now();
 
   if (opts.pattern === 'swap' || opts.pattern === 'swap-async') {
-    using h = opts.type === 'percpu_hash'
-      ? SwapHarvester.create({ type: opts.type, key: u32, value: perCpu(u64), maxEntries: keys * 2, outerType: opts.outerType })
-      : SwapHarvester.create({ type: opts.type, key: u32, value: u64, maxEntries: keys * 2, outerType: opts.outerType });
+    const common = { key: u32, maxEntries, outerType: opts.outerType, allowLossy: opts.type.startsWith('lru') };
+    using h = opts.type.includes('percpu')
+      ? SwapHarvester.create({ ...common, type: opts.type, value: perCpu(u64) })
+      : SwapHarvester.create({ ...common, type: opts.type, value: u64 });
     using prog = loadCounter({ target: { outer: h.outer }, keys, dropped });
     const { state, exited } = startWorkers(prog, { runs: opts.runs, workers, chunk });
     const take = async (): Promise<void> => {
@@ -117,7 +122,7 @@ export async function runUnderLoad(opts: LoadOptions): Promise<LoadResult> {
     await exited;
     await take();
   } else {
-    using m = BpfMap.create({ type: opts.type, keySize: 4, valueSize: 8, maxEntries: keys * 2 });
+    using m = BpfMap.create({ type: opts.type, keySize: 4, valueSize: 8, maxEntries });
     using prog = loadCounter({ target: { map: m }, keys, dropped });
     const { state, exited } = startWorkers(prog, { runs: opts.runs, workers, chunk });
     while (Atomics.load(state, 0) < workers) {

@@ -29,7 +29,7 @@ import {
 } from '../../src/sys/constants.js';
 import type { MapCreateAttr } from '../../src/kernel/kernel.js';
 import { assertSameOutcomes, type Op, type Scenario } from '../helpers/differential.js';
-import { linuxAvailable, u32, u64 } from '../helpers/kernel.js';
+import { emuStoreDir, linuxAvailable, u32, u64 } from '../helpers/kernel.js';
 import { u32Hex } from '../helpers/random-ops.js';
 
 const ZS = BPF_F_ZERO_SEED;
@@ -268,4 +268,27 @@ test('emulated maps keep their own copies of keys and values handed in as Buffer
     assert.deepEqual(m.get(u32(3)), u64(30), type);
     assert.deepEqual([...m.keys()].map((k) => (k as Buffer).readUInt32LE(0)).sort(), [0, 1, 2, 3], type);
   }
+});
+
+test('an emulator standing in for a refused kernel says so in its not-found errors; one chosen on purpose does not', () => {
+  const dir = emuStoreDir();
+  const standIn = new EmulatedKernel({ dir, reason: 'bpf() was refused with EPERM: it needs root or CAP_BPF', standsIn: true });
+  const chosen = new EmulatedKernel({ dir, reason: 'BPFMAP_KERNEL=emulated asked for it' });
+  assert.equal(standIn.reason, 'bpf() was refused with EPERM: it needs root or CAP_BPF');
+  const none = `/sys/fs/bpf/bpfmap-none-${process.pid}`;
+  const hintOf = (f: () => unknown): string | undefined => {
+    try {
+      f();
+    } catch (e) {
+      if (e instanceof BpfError) return e.hint;
+      throw e;
+    }
+    assert.fail('no error');
+  };
+  assert.equal(hintOf(() => standIn.objGet(none, 0)),
+    'nothing is pinned at that path on the emulated kernel, which answers because bpf() was refused with EPERM: it needs root or CAP_BPF; nothing is pinned there on the real kernel either');
+  assert.equal(hintOf(() => standIn.mapFdById(4242)),
+    "no map has that id on the emulated kernel, which answers because bpf() was refused with EPERM: it needs root or CAP_BPF; its ids are not the real kernel's");
+  assert.equal(hintOf(() => chosen.objGet(none, 0)), 'nothing is pinned at that path');
+  assert.equal(hintOf(() => chosen.mapFdById(4242)), 'no map has that id (it may have been freed)');
 });

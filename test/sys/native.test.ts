@@ -84,3 +84,13 @@ test('native: null and undefined pointers store address 0', (t) => {
   assert.equal(a.readBigUInt64LE(8), 0n);
   assert.equal(a.readBigUInt64LE(16), 0n);
 });
+
+test('native: an empty buffer is passed as a null pointer, whatever memory it views', () => {
+  const a = attr();
+  const backing = new Uint8Array(64);
+  // An invalid command: the kernel reads nothing, and the attr shows what the addon stored.
+  const r = nativeBpf()(0xffff, a, 8, backing.subarray(16, 16), 0, 16, backing.subarray(16, 17), 0);
+  assert.ok(r < 0);
+  assert.equal(a.readBigUInt64LE(8), 0n, 'an empty view is no buffer');
+  assert.notEqual(a.readBigUInt64LE(16), 0n, 'a one-byte view is a buffer');
+});

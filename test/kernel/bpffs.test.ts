@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { BPFFS, onBpffs, pinPathProblem } from '../../src/kernel/bpffs.js';
+import { BpfError } from '../../src/kernel/error.js';
+import { BpfMap } from '../../src/map/map.js';
+import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
+
+test('pinPathProblem: a directory off any bpf filesystem, or missing, is named with the fix', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-bpffs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  assert.equal(onBpffs(dir), false);
+  assert.equal(onBpffs(join(dir, 'none')), null);
+  assert.equal(pinPathProblem(join(dir, 'x')), `${dir} is not on a bpf filesystem: pins live on one, such as /sys/fs/bpf, which \`mount -t bpf bpf /sys/fs/bpf\` mounts if none is there`);
+  assert.equal(pinPathProblem(join(dir, 'none', 'x')), `the directory ${join(dir, 'none')} does not exist: create it on a bpf filesystem first, mkdir -p ${join(dir, 'none')}`);
+});
+
+test('on the real kernel, a pin or an open outside a bpf filesystem says where it went wrong, not that privileges lack', (t) => {
+  if (!linuxAvailable(t)) return;
+  assert.equal(onBpffs(BPFFS), true, 'npm test mounts a bpf filesystem at /sys/fs/bpf');
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-bpffs-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const path = pinPath('bpffs');
+  assert.equal(pinPathProblem(path), undefined, 'a pin right under /sys/fs/bpf is fine');
+  using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+  const fails = (f: () => void, command: string, code: string, hint: RegExp): void =>
+    assert.throws(f, (e: unknown) => e instanceof BpfError && e.command === command && e.code === code && hint.test(e.hint ?? '') && !/CAP_BPF/.test(e.message));
+  fails(() => map.pin(join(dir, 'x')), 'BPF_OBJ_PIN', 'EPERM', /is not on a bpf filesystem/);
+  fails(() => map.pin(`${path}/x`), 'BPF_OBJ_PIN', 'ENOENT', new RegExp(`the directory ${path} does not exist`));
+  fails(() => BpfMap.openPinned(`${path}/x`, { kernel: LINUX.kernel() }), 'BPF_OBJ_GET', 'ENOENT', new RegExp(`the directory ${path} does not exist`));
+  fails(() => BpfMap.openPinned(join(dir, 'x'), { kernel: LINUX.kernel() }), 'BPF_OBJ_GET', 'ENOENT', /is not on a bpf filesystem/);
+  fails(() => BpfMap.openPinned(path, { kernel: LINUX.kernel() }), 'BPF_OBJ_GET', 'ENOENT', /^nothing is pinned at that path$/);
+});
