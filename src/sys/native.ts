@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /**
  * One bpf(2) call. Each (offset, buffer, mayAccess) triple stores the buffer's address at
@@ -20,7 +21,10 @@ export function nativeBpf(): BpfCall {
   if (loadError) throw loadError;
   try {
     const require = createRequire(import.meta.url);
-    addon = require('../../../build/Release/bpfmap_native.node') as Addon;
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    // From the package root (three levels above dist/src/sys/): build/Release when the install
+    // built from source, else the prebuilt addon in prebuilds/ that fits this platform and libc.
+    addon = nodeGypBuild(fileURLToPath(new URL('../../..', import.meta.url))) as Addon;
     return addon.bpf;
   } catch (e) {
     loadError = new Error(
