@@ -63,7 +63,7 @@ export function exportCommand(): Command {
     .option('--maps', 'without a config: every map\'s type, max entries, entries, fill ratio and memory')
     .option('--listen <host:port>', 'address to serve /metrics on', DEFAULT_LISTEN)
     .option('--batch <n>', 'entries per LOOKUP_BATCH (overrides the config\'s batch_size)', integer(1))
-    .option('--once', 'print one scrape to stdout and exit instead of serving')
+    .option('--once', 'print one scrape to stdout and exit instead of serving; exit 1 when no map of the config could be read, 0 when at least one was (each failure is a line on stderr and counts in bpfmap_export_errors_total)')
     .option('--format <format>', 'with --once: text (Prometheus 0.0.4) or openmetrics', 'text')
     .action(async (o: ExportOptions) => {
       if (!o.config === !o.maps) throw new UsageError('give --config FILE or --maps (one of them)');
@@ -73,6 +73,10 @@ export function exportCommand(): Command {
       const collector = collectorOf(o);
       if (o.once) {
         process.stdout.write(render(await collector.collect(), o.format as Format));
+        // Some maps read: the scrape is worth keeping, and its errors_total says which failed.
+        if (collector instanceof Exporter && collector.failed.length === collector.mapCount) {
+          throw new Error(`no map could be read (${collector.failed.join(', ')}): see the lines above; the exposition holds only the exporter's own metrics`);
+        }
         return;
       }
       const server = new MetricsServer(collector);
