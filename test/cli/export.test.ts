@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, tool } from '../helpers/cli.js';
+import { ExporterProcess } from '../helpers/exporter.js';
 import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
 
 test('bpfmap export usage errors exit 2 with one line', async (t) => {
@@ -72,4 +73,13 @@ test('bpfmap export --once exits 1 when no map could be read, 0 when some could 
   assert.match(some.stdout, /^b 0$/m);
   assert.match(some.stdout, new RegExp(`^bpfmap_export_errors_total\\{map="pinned ${gone}"\\} 1$`, 'm'));
   assert.match(some.stdout, new RegExp(`^bpfmap_export_entries\\{map="id ${m.id}"\\} 1$`, 'm'));
+});
+
+test('bpfmap export keeps --max-connections below the open-file limit', async (t) => {
+  const prlimit = tool(t, 'prlimit');
+  if (!prlimit) return;
+  const ex = await ExporterProcess.start(['--maps', '--kernel', 'emulated', '--max-connections', '500'], [prlimit, '--nofile=100:100']);
+  t.after(() => ex.stop());
+  assert.match(ex.stderr, /^bpfmap export: --max-connections lowered to 68: the open-file limit is 100 \(raise it with ulimit -n\)$/m);
+  assert.equal((await ex.scrape()).status, 200);
 });
