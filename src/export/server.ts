@@ -37,13 +37,13 @@ export interface ServerLimits {
  */
 const GRACE_MS = 1000;
 
-export const DEFAULT_LIMITS: ServerLimits = {
+export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxConnections: 64,
   sendTimeoutMs: 30_000,
   responseBytes: 32 * 2 ** 20,
   idleTimeoutMs: 5_000,
   requestTimeoutMs: 10_000,
-};
+});
 
 /** A response between its request and its end on the wire. */
 interface Pending {
@@ -181,21 +181,25 @@ export class MetricsServer {
     return p;
   }
 
-  private collect(): Promise<{ families: Family[]; rendered: Map<string, Promise<Buffer>> }> {
+  /**
+   * The scrape in progress, or a new one. A scrape lasts until its first body is rendered (see
+   * done()): requests arriving while it is collected or rendered get its body, so a stream of
+   * requests costs one collection and rendering at a time, however slow they are.
+   */
+  private scrape(): Promise<Family[]> {
     let p = this.inflight;
     if (!p) {
       p = this.collector.collect();
       this.inflight = p;
-      const clear = (): void => {
-        if (this.inflight === p) this.inflight = undefined;
-      };
-      p.then(clear, clear);
+      const failed = (): void => this.done(p);
+      p.catch(failed);
     }
-    return p.then((families) => {
-      const cache = renderCache.get(families) ?? new Map<string, Promise<Buffer>>();
-      renderCache.set(families, cache);
-      return { families, rendered: cache };
-    });
+    return p;
+  }
+
+  /** Ends a scrape: the next request starts a new one. */
+  private done(p: Promise<Family[]> | undefined): void {
+    if (this.inflight === p) this.inflight = undefined;
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -220,9 +224,17 @@ export class MetricsServer {
     }
     try {
       const format = formatFor(req.headers.accept);
-      const { families, rendered } = await this.collect();
+      const scrape = this.scrape();
+      const families = await scrape;
+      const rendered = renderCache.get(families) ?? new Map<string, Promise<Buffer>>();
+      renderCache.set(families, rendered);
       const gz = /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
-      const body = await cached(rendered, format, gz ? 'gzip' : 'identity', () => renderAsync(families, format));
+      let body: Buffer;
+      try {
+        body = await cached(rendered, format, gz ? 'gzip' : 'identity', () => renderAsync(families, format));
+      } finally {
+        this.done(scrape);
+      }
       const headers: Record<string, string | number> = { 'content-type': CONTENT_TYPES[format], 'content-length': body.length };
       if (gz) headers['content-encoding'] = 'gzip';
       if (res.destroyed) return;

@@ -266,7 +266,8 @@ function request(path: string): string {
 /** One scrape on a new connection: the status and whether the body is complete, or the error. */
 function scrapeOnce(address: string, complete: string): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const req = get(`http://${address}/metrics`, { agent: false, timeout: 20_000 }, (res) => {
+    // Generous: the machine running the tests may be shared and busy; served late is still served.
+    const req = get(`http://${address}/metrics`, { agent: false, timeout: 60_000 }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (b: Buffer) => parts.push(b));
       res.on('end', () => {
@@ -275,7 +276,7 @@ function scrapeOnce(address: string, complete: string): Promise<string | undefin
       });
       res.on('error', (e) => resolve(e.message));
     });
-    req.on('timeout', () => req.destroy(new Error('no answer in 20 s')));
+    req.on('timeout', () => req.destroy(new Error('no answer in 60 s')));
     req.on('error', (e) => resolve(e.message));
   });
 }
