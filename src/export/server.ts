@@ -57,9 +57,9 @@ interface Pending {
 }
 
 /**
- * Serves a collector's families. Scrapes that arrive while one is being collected share its
- * result (each map is read once however many scrapers there are), rendered once per format and
- * encoding into one Buffer that every response of the scrape sends. What clients can hold is
+ * Serves a collector's families. Requests that arrive while a scrape is being collected or
+ * rendered share it (each map is read once however many scrapers there are), rendered once per
+ * format and encoding into one Buffer that every response of the scrape sends. What clients can hold is
  * bounded by ServerLimits: connections, idle time, time to read a response, and the memory of
  * the bodies of responses not yet read.
  */
