@@ -111,6 +111,30 @@ class RawClient {
   }
 }
 
+test('a request that arrives while a scrape is being rendered gets that scrape, not a new collection', { timeout: 30_000 }, async (t) => {
+  let calls = 0;
+  let collected: () => void = () => {};
+  const rendering = new Promise<void>((r) => (collected = r));
+  // 1,000,000 lines in 4,000 chunks: rendered over about a thousand turns of the event loop.
+  const collector: Collector = {
+    async collect() {
+      const n = ++calls;
+      const samples = Array.from({ length: 4000 }, () => `x{scrape="${n}"} 1\n`.repeat(250));
+      setImmediate(collected);
+      return [{ name: 'x', help: 'X.', type: 'gauge', samples, count: samples.length }];
+    },
+  };
+  const server = new MetricsServer(collector);
+  const { port } = await server.listen('127.0.0.1', 0);
+  t.after(() => server.close());
+  const first = fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  await rendering;
+  const second = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  assert.equal(calls, 1);
+  assert.equal(await first, second);
+  assert.ok(second.startsWith('# HELP x X.\n# TYPE x gauge\nx{scrape="1"} 1\n'));
+});
+
 test('a response its reader does not take within the send timeout is cut off', { timeout: 30_000 }, async (t) => {
   const server = new MetricsServer(new LargeCollector(), { sendTimeoutMs: 200 });
   const { port } = await server.listen('127.0.0.1', 0);
