@@ -272,14 +272,15 @@ test(`${SCRAPERS} concurrent scrapers for ${LOAD_SECONDS} s against a ${ENTRIES}
   }
 });
 
-// Hostile clients: SLOW readers that send a request for the whole map and never read the reply,
-// and IDLE sockets (half never send a byte, half keep a connection alive after one request), all
-// reconnecting as soon as they are cut off, while one well-behaved scraper scrapes every second.
-// The exporter must serve that scraper every time and keep its memory within the README's bound.
+// Hostile clients: SLOW readers that send a request for the whole map and never read the reply
+// (arriving over the run; never reading, they do not notice being cut off), and IDLE sockets (half
+// never send a byte, half keep a connection alive after one request) that reconnect whenever they
+// are closed, while one well-behaved scraper scrapes every second. The exporter must serve that
+// scraper every time, keep its memory within the README's bound and its connections capped.
 const HOSTILE_SECONDS = soak ? 60 : 6;
 const SLOW = 100;
 const IDLE = 300;
-/** README: "RSS stays under 256 MiB" for this map's 3.8 MiB exposition, whatever the clients do. */
+/** README ("The test's bound is 256 MiB"), for this map's 3.8 MiB exposition, whatever the clients do. */
 const RSS_BOUND = 256 * 2 ** 20;
 
 /** A raw HTTP/1.1 request, keep-alive. */
