@@ -79,5 +79,5 @@ export type { BtfInfo } from './kernel/kernel.js';
 export { Exporter, type Collector, type ExporterOptions } from './export/exporter.js';
 export { ConfigError, parseConfig, type ExportConfig, type MetricSpec } from './export/config.js';
 export { MapsCollector } from './export/maps.js';
-export { MetricsServer } from './export/server.js';
+export { DEFAULT_LIMITS, MetricsServer, type ServerLimits } from './export/server.js';
 export { render as renderMetrics, type Family } from './export/exposition.js';

@@ -6,12 +6,25 @@ import { Exporter, type Collector } from '../export/exporter.js';
 import { render, type Format } from '../export/exposition.js';
 import { fieldsOf } from '../export/btf-fields.js';
 import { MapsCollector } from '../export/maps.js';
-import { MetricsServer, parseListen } from '../export/server.js';
+import { DEFAULT_LIMITS, MetricsServer, parseListen } from '../export/server.js';
 import { integer, newCommand, withKernel } from './command.js';
 import { UsageError } from './errors.js';
 import { kernelFrom } from './kernel-option.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9435';
+
+/** Files the exporter needs besides its connections: node's own, and the maps and BTF of a scrape. */
+const RESERVED_FILES = 32;
+
+/** The soft limit on open files (ulimit -n), or undefined when unknown or unlimited. */
+function openFileLimit(): number | undefined {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 interface ExportOptions {
   config?: string;
@@ -21,6 +34,9 @@ interface ExportOptions {
   once?: boolean;
   format: string;
   kernel?: string;
+  maxConnections: number;
+  sendTimeout: number;
+  responseMemory: number;
 }
 
 function collectorOf(o: ExportOptions): Collector {
@@ -63,8 +79,11 @@ export function exportCommand(): Command {
     .option('--maps', 'without a config: every map\'s type, max entries, entries, fill ratio and memory')
     .option('--listen <host:port>', 'address to serve /metrics on', DEFAULT_LISTEN)
     .option('--batch <n>', 'entries per LOOKUP_BATCH (overrides the config\'s batch_size)', integer(1))
-    .option('--once', 'print one scrape to stdout and exit instead of serving')
+    .option('--once', 'print one scrape to stdout and exit instead of serving; exit 1 when no map of the config could be read, 0 when at least one was (each failure is a line on stderr and counts in bpfmap_export_errors_total)')
     .option('--format <format>', 'with --once: text (Prometheus 0.0.4) or openmetrics', 'text')
+    .option('--max-connections <n>', 'open connections at most: one more closes the connection idle longest, else the slowest reader\'s; keep it well below the open-file limit (ulimit -n)', integer(1), DEFAULT_LIMITS.maxConnections)
+    .option('--send-timeout <seconds>', 'time a client has to read a response before its connection is closed', integer(1), DEFAULT_LIMITS.sendTimeoutMs / 1000)
+    .option('--response-memory <MiB>', 'memory the bodies of responses not yet read may hold (a body shared by many counts once): beyond it the oldest are cut off', integer(1), DEFAULT_LIMITS.responseBytes / 2 ** 20)
     .action(async (o: ExportOptions) => {
       if (!o.config === !o.maps) throw new UsageError('give --config FILE or --maps (one of them)');
       if (o.format !== 'text' && o.format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got "${o.format}"`);
@@ -73,9 +92,20 @@ export function exportCommand(): Command {
       const collector = collectorOf(o);
       if (o.once) {
         process.stdout.write(render(await collector.collect(), o.format as Format));
+        // Some maps read: the scrape is worth keeping, and its errors_total says which failed.
+        if (collector instanceof Exporter && collector.failed.length === collector.mapCount) {
+          throw new Error(`no map could be read (${collector.failed.join(', ')}): see the lines above; the exposition holds only the exporter's own metrics`);
+        }
         return;
       }
-      const server = new MetricsServer(collector);
+      let maxConnections = o.maxConnections;
+      const files = openFileLimit();
+      // Connections past the open-file limit would fail every accept, scrapers' included.
+      if (files !== undefined && maxConnections > files - RESERVED_FILES) {
+        maxConnections = Math.max(1, files - RESERVED_FILES);
+        process.stderr.write(`bpfmap export: --max-connections lowered to ${maxConnections}: the open-file limit is ${files} (raise it with ulimit -n)\n`);
+      }
+      const server = new MetricsServer(collector, { maxConnections, sendTimeoutMs: o.sendTimeout * 1000, responseBytes: o.responseMemory * 2 ** 20 });
       const addr = await server.listen(listen.host, listen.port);
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       process.stderr.write(`bpfmap export: serving http://${host}:${addr.port}/metrics\n`);

@@ -31,7 +31,8 @@ interface MapState {
   errors: number;
   lastError: string | undefined;
   readSeconds: number;
-  entries: number;
+  /** Entries of the last scrape; undefined when it could not read the map (no series then). */
+  entries: number | undefined;
 }
 
 export function layoutOf(map: BpfMap, fields: FieldResolver | undefined): MapLayout {
@@ -68,7 +69,7 @@ export class Exporter implements Collector {
       const source = new MapSource(spec.map, opts.kernel, config.batchSize);
       let st = by.get(source.text);
       if (!st) {
-        st = { source, specs: [], boundId: 0, bound: [], errors: 0, lastError: undefined, readSeconds: 0, entries: 0 };
+        st = { source, specs: [], boundId: 0, bound: [], errors: 0, lastError: undefined, readSeconds: 0, entries: undefined };
         by.set(source.text, st);
         this.maps.push(st);
       }
@@ -135,6 +136,8 @@ export class Exporter implements Collector {
       // Partial sums of a failed read must not leak into the next scrape.
       for (const m of st.bound) m.finish();
       st.boundId = 0;
+      // A count from before the map went away would be reported as if it were read now.
+      st.entries = undefined;
       st.errors++;
       this.problem(st, e);
     } finally {
@@ -142,16 +145,28 @@ export class Exporter implements Collector {
     }
   }
 
+  /** Selectors of the maps the last collect could not read (in config order). */
+  get failed(): string[] {
+    return this.maps.filter((st) => st.entries === undefined).map((st) => st.source.text);
+  }
+
+  /** How many maps the config reads (each selector once). */
+  get mapCount(): number {
+    return this.maps.length;
+  }
+
   async collect(): Promise<Family[]> {
     const t0 = process.hrtime.bigint();
     const out: Family[] = [];
     for (const st of this.maps) await this.readMap(st, out);
     const scrapeSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const per = (f: (st: MapState) => number): [string, number][] => this.maps.map((st) => [`map="${escapeLabel(st.source.text)}"`, f(st)]);
+    const label = (st: MapState): string => `map="${escapeLabel(st.source.text)}"`;
+    const per = (f: (st: MapState) => number): [string, number][] => this.maps.map((st) => [label(st), f(st)]);
+    const read = this.maps.flatMap((st): [string, number][] => (st.entries === undefined ? [] : [[label(st), st.entries]]));
     out.push(
       family('bpfmap_export_errors_total', 'Scrapes in which a map could not be read (see the exporter\'s log).', 'counter', per((st) => st.errors)),
       family('bpfmap_export_read_duration_seconds', 'Time the last scrape took to read a map, with batch lookups.', 'gauge', per((st) => st.readSeconds)),
-      family('bpfmap_export_entries', 'Entries read from a map in the last scrape.', 'gauge', per((st) => st.entries)),
+      family('bpfmap_export_entries', 'Entries read from a map in the last scrape (no series when it could not be read).', 'gauge', read),
       family('bpfmap_export_map_id', 'Kernel id of the map a selector led to in the last scrape that found one.', 'gauge', per((st) => st.source.id)),
       family('bpfmap_export_map_replaced_total', 'Times a selector led to a different map (reloaded program, new pin).', 'counter', per((st) => st.source.replaced)),
       family('bpfmap_export_series_dropped', 'Series left out of a metric in the last scrape by its max_series limit (the smallest values).', 'gauge',

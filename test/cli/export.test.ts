@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
-import { runCli } from '../helpers/cli.js';
-import { LINUX, linuxAvailable } from '../helpers/kernel.js';
+import { runCli, tool } from '../helpers/cli.js';
+import { ExporterProcess } from '../helpers/exporter.js';
+import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
 
 test('bpfmap export usage errors exit 2 with one line', async (t) => {
   if (!linuxAvailable(t)) return;
@@ -47,4 +48,38 @@ test('bpfmap export --once: a config that does not parse, or does not fit its ma
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^# HELP x X\.\n# TYPE x counter\nx_total\{k="1"\} 5\n/);
   assert.ok(ok.stdout.endsWith('# EOF\n'));
+});
+
+test('bpfmap export --once exits 1 when no map could be read, 0 when some could (the failures on stderr and in errors_total)', async (t) => {
+  if (!linuxAvailable(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-export-once-'));
+  const gone = pinPath('export-once-gone');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  using m = BpfMap.create({ kernel: LINUX.kernel(), type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+  const file = join(dir, 'c.yaml');
+  const metric = (name: string, map: string): string => `  - { name: ${name}, help: X., type: gauge, map: ${map} }\n`;
+  writeFileSync(file, `metrics:\n${metric('a', `pinned ${gone}`)}${metric('b', 'name no_such_map_here')}`);
+  const none = await runCli(['export', '--config', file, '--once']);
+  assert.equal(none.code, 1, none.stderr);
+  assert.match(none.stderr, new RegExp(`^bpfmap export: pinned ${gone}: .*ENOENT`, 'm'));
+  assert.match(none.stderr, new RegExp(`^bpfmap export: no map could be read \\(pinned ${gone}, name no_such_map_here\\)`, 'm'));
+  assert.match(none.stdout, new RegExp(`^bpfmap_export_errors_total\\{map="pinned ${gone}"\\} 1$`, 'm'));
+  assert.doesNotMatch(none.stdout, /^bpfmap_export_entries\{/m);
+
+  writeFileSync(file, `metrics:\n${metric('a', `pinned ${gone}`)}${metric('b', `id ${m.id}`)}`);
+  const some = await runCli(['export', '--config', file, '--once']);
+  assert.equal(some.code, 0, some.stderr);
+  assert.match(some.stderr, new RegExp(`^bpfmap export: pinned ${gone}: .*ENOENT`, 'm'));
+  assert.match(some.stdout, /^b 0$/m);
+  assert.match(some.stdout, new RegExp(`^bpfmap_export_errors_total\\{map="pinned ${gone}"\\} 1$`, 'm'));
+  assert.match(some.stdout, new RegExp(`^bpfmap_export_entries\\{map="id ${m.id}"\\} 1$`, 'm'));
+});
+
+test('bpfmap export keeps --max-connections below the open-file limit', async (t) => {
+  const prlimit = tool(t, 'prlimit');
+  if (!prlimit) return;
+  const ex = await ExporterProcess.start(['--maps', '--kernel', 'emulated', '--max-connections', '500'], [prlimit, '--nofile=100:100']);
+  t.after(() => ex.stop());
+  assert.match(ex.stderr, /^bpfmap export: --max-connections lowered to 68: the open-file limit is 100 \(raise it with ulimit -n\)$/m);
+  assert.equal((await ex.scrape()).status, 200);
 });

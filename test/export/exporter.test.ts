@@ -330,6 +330,10 @@ metrics:
     await scrape(e);
     ({ all } = await scrape(e));
     assert.deepEqual(of(all, 'a_value'), {});
+    // No entry count of a map that is not there (the last one read was 1).
+    assert.equal(all.has(`bpfmap_export_entries{map="pinned ${pa}"}`), false);
+    assert.equal(all.get(`bpfmap_export_entries{map="pinned ${pb}"}`), 1);
+    assert.deepEqual(e.failed, [`pinned ${pa}`]);
     assert.equal(all.get(`bpfmap_export_errors_total{map="pinned ${pa}"}`), 2);
     assert.equal(all.get(`bpfmap_export_errors_total{map="pinned ${pb}"}`), 0);
     assert.equal(all.get('b_value'), 5);
@@ -342,6 +346,8 @@ metrics:
     a3.pin(pa);
     ({ all } = await scrape(e));
     assert.equal(all.get('a_value{i="0"}'), 3);
+    assert.equal(all.get(`bpfmap_export_entries{map="pinned ${pa}"}`), 1);
+    assert.deepEqual(e.failed, []);
     assert.equal(all.get(`bpfmap_export_errors_total{map="pinned ${pa}"}`), 2);
     assert.match(logs[1] as string, /reading again/);
   });

@@ -10,9 +10,14 @@ export class ExporterProcess {
     private readonly err: () => string,
   ) {}
 
-  /** Starts `bpfmap export args --listen 127.0.0.1:0` and waits for the address it serves on. */
-  static start(args: string[]): Promise<ExporterProcess> {
-    const proc = spawn(process.execPath, [CLI, 'export', ...args, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  /**
+   * Starts `bpfmap export args --listen 127.0.0.1:0` and waits for the address it serves on;
+   * wrapper (e.g. prlimit with its options) runs it when given.
+   */
+  static start(args: string[], wrapper: string[] = []): Promise<ExporterProcess> {
+    const argv = [process.execPath, CLI, 'export', ...args, '--listen', '127.0.0.1:0'];
+    const all = [...wrapper, ...argv];
+    const proc = spawn(all[0] as string, all.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
