@@ -65,7 +65,7 @@ function accessOk(flags: number): boolean {
   return (flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) !== (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG);
 }
 
-function perCpuType(type: number): boolean {
+export function perCpuType(type: number): boolean {
   return type === BPF_MAP_TYPE_PERCPU_HASH || type === BPF_MAP_TYPE_LRU_PERCPU_HASH || type === BPF_MAP_TYPE_PERCPU_ARRAY;
 }
 
@@ -157,6 +157,12 @@ export interface CreateContext {
 
 /** Checks attr as the kernel does and builds the map; throws EmuErrno. */
 export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
+  const { attr, meta } = checkCreate(a, ctx);
+  return buildMap(attr, { ...(meta ? { meta } : {}), inners: ctx.inners });
+}
+
+/** MAP_CREATE's checks (also of a map loaded from the store): the map's attributes; throws EmuErrno. */
+export function checkCreate(a: EmuCreateAttr, ctx: CreateContext): { attr: EmuMapAttr; meta?: InnerMeta } {
   // map_create's first check: a key type needs a value type.
   if ((a.btfKeyTypeId ?? 0) !== 0 && (a.btfValueTypeId ?? 0) === 0) fail(errno.EINVAL);
   if ((a.mapExtra ?? 0n) !== 0n) fail(errno.EINVAL);
@@ -183,7 +189,7 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
     if (!ctx.btf) fail(errno.EINVAL);
     btf = checkMapBtf(ctx.btf(a.btfFd ?? 0), a.mapType, a.keySize, a.valueSize, a.btfKeyTypeId ?? 0, a.btfValueTypeId ?? 0);
   }
-  return buildMap({
+  const attr: EmuMapAttr = {
     type: a.mapType,
     keySize: a.keySize,
     valueSize: a.valueSize,
@@ -193,7 +199,8 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
     name,
     valueBytes: perCpuType(a.mapType) ? ((a.valueSize + 7) & ~7) * ctx.cpus : a.valueSize,
     ...(btf ? { btf } : {}),
-  }, { ...(meta ? { meta } : {}), inners: ctx.inners });
+  };
+  return meta ? { attr, meta } : { attr };
 }
 
 /** The map object for checked attributes (also for a map loaded from its pin). */
