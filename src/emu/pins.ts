@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { errno } from '../sys/errno.js';
 import { EmuErrnoHint } from './errno.js';
-import { StoreDir } from './store-dir.js';
+import { StoreDir, type FileStamp } from './store-dir.js';
 import { parseStoredMap, STAMP_BYTES, STORE_FORMAT, StoredMapInvalid, type LoadedMap, type StoredMap } from './stored-map.js';
 
 export { defaultEmuDir } from './store-dir.js';
@@ -24,6 +24,14 @@ interface PinRecord {
 export interface ReadMap {
   data: LoadedMap;
   stamp: string;
+}
+
+/**
+ * A stored map's version: its first bytes (format and a token new with every write), and the
+ * file's size and mtime, so that a file changed by anything else is read again too.
+ */
+function stamp(text: string, stat: FileStamp): string {
+  return `${text.slice(0, STAMP_BYTES)} ${stat.size} ${stat.mtimeNs}`;
 }
 
 function isOid(v: unknown): v is string {
@@ -86,8 +94,8 @@ export class PinStore {
   /** The map object pinned at path (a resolved path), or null. */
   readPin(path: string): string | null {
     const name = this.pinName(path);
-    const text = this.fs.read(PINS, name);
-    return text === null ? null : this.record(this.fs.file(PINS, name), text, path).oid;
+    const file = this.fs.read(PINS, name);
+    return file === null ? null : this.record(this.fs.file(PINS, name), file.text, path).oid;
   }
 
   /** Pins oid at path; false when something is pinned there (EEXIST). */
@@ -96,10 +104,10 @@ export class PinStore {
   }
 
   /**
-   * Removes the pin at path, and the map object with its last pin; the oid it named, or null when
-   * nothing was pinned there. A pin file that cannot be read is removed all the same.
+   * Removes the pin at path, and the map object with its last pin; null when nothing was pinned
+   * there, else the oid it named. A pin file that cannot be read is removed all the same (oid null).
    */
-  removePin(path: string): string | null {
+  removePin(path: string): { oid: string | null } | null {
     const name = this.pinName(path);
     for (;;) {
       let oid: string | null;
@@ -107,8 +115,7 @@ export class PinStore {
         oid = this.readPin(path);
       } catch (e) {
         if (!(e instanceof EmuErrnoHint) || e.errno !== errno.EIO) throw e;
-        this.fs.remove(PINS, name);
-        return null;
+        return this.fs.remove(PINS, name) ? { oid: null } : null;
       }
       if (oid === null) return null;
       const done = this.withLock(oid, () => {
@@ -118,7 +125,7 @@ export class PinStore {
         if (!this.pins(false).some((p) => p.oid === oid)) this.fs.remove(MAPS, this.objectName(oid));
         return true;
       });
-      if (done) return oid;
+      if (done) return { oid };
     }
   }
 
@@ -128,8 +135,8 @@ export class PinStore {
     for (const n of this.fs.list(PINS)) {
       if (!n.endsWith('.json')) continue;
       try {
-        const text = this.fs.read(PINS, n);
-        if (text !== null) out.push(this.record(this.fs.file(PINS, n), text));
+        const file = this.fs.read(PINS, n);
+        if (file !== null) out.push(this.record(this.fs.file(PINS, n), file.text));
       } catch (e) {
         if (strict) throw e;
       }
@@ -137,17 +144,18 @@ export class PinStore {
     return out;
   }
 
-  /** The version of the stored map: changes with every write; null when it is not stored. */
+  /** The version of the stored map (changes with every write); null when it is not stored. */
   stamp(oid: string): string | null {
-    return this.fs.head(MAPS, this.objectName(oid), STAMP_BYTES);
+    const head = this.fs.head(MAPS, this.objectName(oid), STAMP_BYTES);
+    return head && stamp(head.text, head.stat);
   }
 
   /** The stored map, checked and laid out for cpus CPUs; null when it is not stored. */
   readObject(oid: string, cpus: number): ReadMap | null {
-    const text = this.fs.read(MAPS, this.objectName(oid));
-    if (text === null) return null;
+    const file = this.fs.read(MAPS, this.objectName(oid));
+    if (file === null) return null;
     try {
-      return { data: parseStoredMap(text, cpus), stamp: text.slice(0, STAMP_BYTES) };
+      return { data: parseStoredMap(file.text, cpus), stamp: stamp(file.text, file.stat) };
     } catch (e) {
       if (e instanceof StoredMapInvalid) throw this.invalid(oid, e.message);
       throw e;
@@ -157,8 +165,7 @@ export class PinStore {
   /** Writes the object whole; returns its new stamp. */
   writeObject(oid: string, data: StoredMap): string {
     const text = JSON.stringify(data);
-    this.fs.write(MAPS, this.objectName(oid), text);
-    return text.slice(0, STAMP_BYTES);
+    return stamp(text, this.fs.write(MAPS, this.objectName(oid), text));
   }
 
   removeObject(oid: string): void {

@@ -29,7 +29,10 @@ function unsafe(st: Stats): string | null {
   if (!st.isDirectory()) return 'is not a directory';
   const me = myUid();
   if (me !== undefined && st.uid !== me) return `is owned by uid ${st.uid}, not by you (uid ${me})`;
-  if (st.mode & 0o022) return `can be written by ${st.mode & 0o020 ? 'its group' : 'other users'} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  if (st.mode & 0o022) {
+    const who = [st.mode & 0o020 ? 'its group' : '', st.mode & 0o002 ? 'other users' : ''].filter(Boolean).join(' and ');
+    return `can be written by ${who} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  }
   return null;
 }
 
@@ -72,6 +75,23 @@ function holderGone(content: string): boolean {
   } catch (e) {
     return code(e) === 'ESRCH';
   }
+}
+
+/** What tells one version of a file from another, with its first bytes. */
+export interface FileStamp {
+  size: bigint;
+  mtimeNs: bigint;
+}
+
+/** A file as read, with its stamp. */
+export interface ReadFile {
+  text: string;
+  stat: FileStamp;
+}
+
+function fileStamp(fd: number): FileStamp {
+  const st = fstatSync(fd, { bigint: true });
+  return { size: st.size, mtimeNs: st.mtimeNs };
 }
 
 /** One store directory: checked on every use, with files read and written without following links. */
@@ -158,62 +178,63 @@ export class StoreDir {
   }
 
   /** A file's text, or null when it does not exist. */
-  read(sub: string, name: string): string | null {
+  read(sub: string, name: string): ReadFile | null {
     if (this.sub(sub, false) === null) return null;
     const fd = this.openRead(this.file(sub, name));
     if (fd === null) return null;
     try {
-      return readFileSync(fd, 'utf8');
+      return { text: readFileSync(fd, 'utf8'), stat: fileStamp(fd) };
     } finally {
       closeSync(fd);
     }
   }
 
   /** The first bytes of a file (a cheap version check), or null when it does not exist. */
-  head(sub: string, name: string, bytes: number): string | null {
+  head(sub: string, name: string, bytes: number): ReadFile | null {
     if (this.sub(sub, false) === null) return null;
     const fd = this.openRead(this.file(sub, name));
     if (fd === null) return null;
     try {
       const buf = Buffer.alloc(bytes);
       const n = readSync(fd, buf, 0, bytes, 0);
-      return buf.toString('latin1', 0, n);
+      return { text: buf.toString('latin1', 0, n), stat: fileStamp(fd) };
     } finally {
       closeSync(fd);
     }
   }
 
-  /** A new private file holding text, under a temporary name in d. */
-  private temp(d: string, text: string): string {
+  /** A new private file holding text, under a temporary name in d; its name and stamp. */
+  private temp(d: string, text: string): { tmp: string; stat: FileStamp } {
     const tmp = join(d, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
     try {
       writeFileSync(fd, text);
+      return { tmp, stat: fileStamp(fd) };
     } catch (e) {
-      closeSync(fd);
       unlinkSync(tmp);
       throw e;
+    } finally {
+      closeSync(fd);
     }
-    closeSync(fd);
-    return tmp;
   }
 
-  /** Replaces a file whole: written to a temporary name and renamed into place. */
-  write(sub: string, name: string, text: string): void {
+  /** Replaces a file whole (written to a temporary name and renamed into place); its stamp. */
+  write(sub: string, name: string, text: string): FileStamp {
     const d = this.sub(sub, true) as string;
-    const tmp = this.temp(d, text);
+    const { tmp, stat } = this.temp(d, text);
     try {
       renameSync(tmp, join(d, name));
     } catch (e) {
       unlinkSync(tmp);
       throw e;
     }
+    return stat;
   }
 
   /** Creates a file whole, unless one exists (then false): linked into place, which refuses an existing name. */
   create(sub: string, name: string, text: string): boolean {
     const d = this.sub(sub, true) as string;
-    const tmp = this.temp(d, text);
+    const { tmp } = this.temp(d, text);
     try {
       linkSync(tmp, join(d, name));
       return true;
@@ -253,8 +274,8 @@ export class StoreDir {
     const me = `${process.pid} ${randomBytes(8).toString('hex')}\n`;
     const deadline = Date.now() + LOCK_TIMEOUT_MS;
     for (let wait = 0.2; !this.create(sub, lock, me); wait = Math.min(wait * 2, 10)) {
-      const holder = this.read(sub, lock);
-      if (holder === null) continue;
+      const holder = this.read(sub, lock)?.text;
+      if (holder === undefined) continue;
       if (holderGone(holder)) {
         this.breakLock(sub, lock, holder, me);
         continue;
@@ -275,13 +296,13 @@ export class StoreDir {
   private breakLock(sub: string, lock: string, seen: string, me: string): void {
     const breaker = `${lock}.break`;
     if (!this.create(sub, breaker, me)) {
-      const other = this.read(sub, breaker);
-      if (other !== null && holderGone(other)) this.remove(sub, breaker);
+      const other = this.read(sub, breaker)?.text;
+      if (other !== undefined && holderGone(other)) this.remove(sub, breaker);
       return;
     }
     try {
       // Nobody else breaks it meanwhile, and a dead holder does not release it: still the one seen.
-      if (this.read(sub, lock) === seen) this.remove(sub, lock);
+      if (this.read(sub, lock)?.text === seen) this.remove(sub, lock);
     } finally {
       this.remove(sub, breaker);
     }

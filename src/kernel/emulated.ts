@@ -386,10 +386,10 @@ export class EmulatedKernel implements Kernel {
         return false;
       }
       if (r.where !== 'bpffs' || r.end !== 'name') return false;
-      const oid = this.store.removePin(r.path);
-      if (oid === null) return false;
+      const removed = this.store.removePin(r.path);
+      if (removed === null) return false;
       // Its last pin gone, the map is no longer shared: it lives on here alone.
-      for (const [m, p] of this.persisted) if (p.oid === oid && this.store.stamp(oid) === null) this.unpersist(m);
+      for (const [m, p] of this.persisted) if (p.oid === removed.oid && this.store.stamp(p.oid) === null) this.unpersist(m);
       return true;
     });
   }
