@@ -99,6 +99,8 @@ export class StoreDir {
   readonly path: string;
   /** Subdirectories already checked (nobody else can replace them inside a checked store). */
   private readonly subs = new Set<string>();
+  /** Whether the directory passed its check once (reads need no more; writes check every time). */
+  private checked = false;
 
   constructor(path: string) {
     this.path = path;
@@ -109,8 +111,13 @@ export class StoreDir {
       'remove it, or set BPFMAP_EMU_DIR to a directory of your own that only you can write (mode 0700)');
   }
 
-  /** Checks the store's directory, creating it (0700) when asked; false when it does not exist. */
+  /**
+   * Checks the store's directory, creating it (0700) when asked; false when it does not exist.
+   * Reads check it once; writes every time, so that a store removed and re-created by someone
+   * else meanwhile is never written into.
+   */
   private root(create: boolean): boolean {
+    if (this.checked && !create) return true;
     let st: Stats;
     try {
       st = lstatSync(this.path);
@@ -129,6 +136,7 @@ export class StoreDir {
     }
     const why = unsafe(st);
     if (why) throw this.refuse(why);
+    this.checked = true;
     return true;
   }
 
@@ -160,8 +168,10 @@ export class StoreDir {
     return join(this.path, sub, name);
   }
 
-  /** Opens a regular file for reading, never through a link; null when there is none. */
-  private openRead(file: string): number | null {
+  /** Reads a regular file (never through a link) with read; null when there is none. */
+  private readWith(sub: string, name: string, read: (fd: number) => string): ReadFile | null {
+    if (this.sub(sub, false) === null) return null;
+    const file = this.file(sub, name);
     let fd: number;
     try {
       fd = openSync(file, O_RDONLY | O_NOFOLLOW);
@@ -170,37 +180,26 @@ export class StoreDir {
       if (code(e) === 'ELOOP') throw new EmuErrnoHint(errno.ELOOP, `${file} is a symbolic link, which the store never follows: remove it`);
       throw e;
     }
-    if (!fstatSync(fd).isFile()) {
+    try {
+      const st = fstatSync(fd, { bigint: true });
+      if (!st.isFile()) throw new EmuErrnoHint(errno.EIO, `${file} is not a regular file: remove it`);
+      return { text: read(fd), stat: { size: st.size, mtimeNs: st.mtimeNs } };
+    } finally {
       closeSync(fd);
-      throw new EmuErrnoHint(errno.EIO, `${file} is not a regular file: remove it`);
     }
-    return fd;
   }
 
   /** A file's text, or null when it does not exist. */
   read(sub: string, name: string): ReadFile | null {
-    if (this.sub(sub, false) === null) return null;
-    const fd = this.openRead(this.file(sub, name));
-    if (fd === null) return null;
-    try {
-      return { text: readFileSync(fd, 'utf8'), stat: fileStamp(fd) };
-    } finally {
-      closeSync(fd);
-    }
+    return this.readWith(sub, name, (fd) => readFileSync(fd, 'utf8'));
   }
 
   /** The first bytes of a file (a cheap version check), or null when it does not exist. */
   head(sub: string, name: string, bytes: number): ReadFile | null {
-    if (this.sub(sub, false) === null) return null;
-    const fd = this.openRead(this.file(sub, name));
-    if (fd === null) return null;
-    try {
+    return this.readWith(sub, name, (fd) => {
       const buf = Buffer.alloc(bytes);
-      const n = readSync(fd, buf, 0, bytes, 0);
-      return { text: buf.toString('latin1', 0, n), stat: fileStamp(fd) };
-    } finally {
-      closeSync(fd);
-    }
+      return buf.toString('latin1', 0, readSync(fd, buf, 0, bytes, 0));
+    });
   }
 
   /** A new private file holding text, under a temporary name in d; its name and stamp. */

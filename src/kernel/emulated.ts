@@ -52,7 +52,7 @@ import { sizesOf } from './sizes.js';
 export interface EmulatedKernelOptions {
   /** Possible CPUs of the emulated machine (per-CPU values have one slot each); this machine's by default. */
   cpus?: number;
-  /** Where pinned maps are stored; BPFMAP_EMU_DIR or a per-user temp directory by default. */
+  /** Where pinned maps are stored; by default BPFMAP_EMU_DIR, else a private per-user directory (src/emu/store-dir.ts). */
   dir?: string;
 }
 
