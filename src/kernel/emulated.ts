@@ -340,7 +340,7 @@ export class EmulatedKernel implements Kernel {
   pin(fd: number, path: string): void {
     checkObjPath(path);
     const m = this.entry(fd, BPF_OBJ_PIN).map;
-    this.withStore(BPF_OBJ_PIN, path, () => this.run(BPF_OBJ_PIN, () => {
+    this.run(BPF_OBJ_PIN, () => {
       const r = this.resolve(path);
       if (r.where === 'directory' || r.end === 'dot') fail(errno.EEXIST);
       if (r.where === 'elsewhere') hostPin(r.path);
@@ -349,7 +349,7 @@ export class EmulatedKernel implements Kernel {
       if (r.end === 'slash') fail(errno.ENOENT);
       if (isMapInMap(m.attr.type)) throw new EmuErrnoHint(errno.EOPNOTSUPP, 'the emulated kernel cannot pin a map-in-map (its inner maps are not stored)');
       this.pinAt(m, r.path);
-    }, { path }));
+    }, { path });
   }
 
   /** Links path to m's stored object, storing m first when it is not stored (or no longer is). */
@@ -398,7 +398,7 @@ export class EmulatedKernel implements Kernel {
     checkObjPath(path);
     if (fileFlags & ~OBJ_FLAG_MASK || (fileFlags & OBJ_FLAG_MASK) === OBJ_FLAG_MASK) throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path } });
     let m: EmuMap | undefined;
-    this.withStore(BPF_OBJ_GET, path, () => this.run(BPF_OBJ_GET, () => {
+    this.run(BPF_OBJ_GET, () => {
       const r = this.resolve(path);
       // As on Linux: a directory is EACCES (no pin); elsewhere, what is there decides.
       if (r.where === 'directory' || r.end === 'dot') fail(errno.EACCES);
@@ -409,7 +409,7 @@ export class EmulatedKernel implements Kernel {
       m = this.load(oid);
       if (!m && this.store.readPin(r.path) === oid) throw this.store.invalid(oid, `${path} is pinned to it, but it is missing`);
       if (!m) fail(errno.ENOENT);
-    }, { path }));
+    }, { path });
     return this.table.open(m as EmuMap, (fileFlags & BPF_F_WRONLY) === 0, (fileFlags & BPF_F_RDONLY) === 0);
   }
 
