@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { defaultEmuDir, StoreDir } from '../../src/emu/store-dir.js';
 import { EmulatedKernel } from '../../src/kernel/emulated.js';
@@ -102,10 +103,30 @@ test('store dir: XDG_RUNTIME_DIR when it is the user\'s own, else the temp direc
   }
 });
 
+let forOthers: string | undefined;
+
+/**
+ * The library's entry point where any user can read it: a copy of the build in a world-readable
+ * temp directory (the checkout may sit in a directory only root can enter).
+ */
+function indexForOthers(): string {
+  if (forOthers) return forOthers;
+  const root = new URL('../../../', import.meta.url).pathname;
+  const copy = scratch();
+  chmodSync(copy, 0o755);
+  cpSync(join(root, 'dist/src'), join(copy, 'dist/src'), { recursive: true });
+  cpSync(join(root, 'build/Release/bpfmap_native.node'), join(copy, 'build/Release/bpfmap_native.node'));
+  cpSync(join(root, 'package.json'), join(copy, 'package.json'));
+  // The runtime dependencies, without the compiler.
+  cpSync(join(root, 'node_modules'), join(copy, 'node_modules'), { recursive: true, filter: (src) => !/node_modules\/(typescript|@typescript|@types)(\/|$)/.test(src) });
+  forOthers = JSON.stringify(pathToFileURL(join(copy, 'dist/src/index.js')).href);
+  return forOthers;
+}
+
 /** Runs a module snippet as uid (and gid) through setpriv, with the emulated kernel and a clean environment. */
 function asUser(setpriv: string, uid: number, env: Record<string, string>, body: string): { status: number | null; out: string; err: string } {
   const r = spawnSync(setpriv, [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', '--', process.execPath, '--input-type=module', '-e',
-    `import { BpfMap } from ${INDEX};\n${body}`], {
+    `import { BpfMap } from ${indexForOthers()};\n${body}`], {
     encoding: 'utf8', cwd: '/', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BPFMAP_KERNEL: 'emulated', ...env },
   });
   return { status: r.status, out: r.stdout.trim(), err: r.stderr };
