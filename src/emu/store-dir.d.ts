@@ -19,15 +19,21 @@ export declare class StoreDir {
     readonly path: string;
     /** Subdirectories already checked (nobody else can replace them inside a checked store). */
     private readonly subs;
+    /** Whether the directory passed its check once (reads need no more; writes check every time). */
+    private checked;
     constructor(path: string);
     private refuse;
-    /** Checks the store's directory, creating it (0700) when asked; false when it does not exist. */
+    /**
+     * Checks the store's directory, creating it (0700) when asked; false when it does not exist.
+     * Reads check it once; writes every time, so that a store removed and re-created by someone
+     * else meanwhile is never written into.
+     */
     private root;
     /** A checked subdirectory's path, or null when it does not exist and create is false. */
     private sub;
     file(sub: string, name: string): string;
-    /** Opens a regular file for reading, never through a link; null when there is none. */
-    private openRead;
+    /** Reads a regular file (never through a link) with read; null when there is none. */
+    private readWith;
     /** A file's text, or null when it does not exist. */
     read(sub: string, name: string): ReadFile | null;
     /** The first bytes of a file (a cheap version check), or null when it does not exist. */

@@ -86,6 +86,8 @@ export class StoreDir {
     path;
     /** Subdirectories already checked (nobody else can replace them inside a checked store). */
     subs = new Set();
+    /** Whether the directory passed its check once (reads need no more; writes check every time). */
+    checked = false;
     constructor(path) {
         this.path = path;
     }
@@ -93,8 +95,14 @@ export class StoreDir {
         return new EmuErrnoHint(errno.EACCES, `the emulator's store ${this.path} ${why}: another user may have put it there; ` +
             'remove it, or set BPFMAP_EMU_DIR to a directory of your own that only you can write (mode 0700)');
     }
-    /** Checks the store's directory, creating it (0700) when asked; false when it does not exist. */
+    /**
+     * Checks the store's directory, creating it (0700) when asked; false when it does not exist.
+     * Reads check it once; writes every time, so that a store removed and re-created by someone
+     * else meanwhile is never written into.
+     */
     root(create) {
+        if (this.checked && !create)
+            return true;
         let st;
         try {
             st = lstatSync(this.path);
@@ -119,6 +127,7 @@ export class StoreDir {
         const why = unsafe(st);
         if (why)
             throw this.refuse(why);
+        this.checked = true;
         return true;
     }
     /** A checked subdirectory's path, or null when it does not exist and create is false. */
@@ -155,8 +164,11 @@ export class StoreDir {
     file(sub, name) {
         return join(this.path, sub, name);
     }
-    /** Opens a regular file for reading, never through a link; null when there is none. */
-    openRead(file) {
+    /** Reads a regular file (never through a link) with read; null when there is none. */
+    readWith(sub, name, read) {
+        if (this.sub(sub, false) === null)
+            return null;
+        const file = this.file(sub, name);
         let fd;
         try {
             fd = openSync(file, O_RDONLY | O_NOFOLLOW);
@@ -168,41 +180,26 @@ export class StoreDir {
                 throw new EmuErrnoHint(errno.ELOOP, `${file} is a symbolic link, which the store never follows: remove it`);
             throw e;
         }
-        if (!fstatSync(fd).isFile()) {
-            closeSync(fd);
-            throw new EmuErrnoHint(errno.EIO, `${file} is not a regular file: remove it`);
+        try {
+            const st = fstatSync(fd, { bigint: true });
+            if (!st.isFile())
+                throw new EmuErrnoHint(errno.EIO, `${file} is not a regular file: remove it`);
+            return { text: read(fd), stat: { size: st.size, mtimeNs: st.mtimeNs } };
         }
-        return fd;
+        finally {
+            closeSync(fd);
+        }
     }
     /** A file's text, or null when it does not exist. */
     read(sub, name) {
-        if (this.sub(sub, false) === null)
-            return null;
-        const fd = this.openRead(this.file(sub, name));
-        if (fd === null)
-            return null;
-        try {
-            return { text: readFileSync(fd, 'utf8'), stat: fileStamp(fd) };
-        }
-        finally {
-            closeSync(fd);
-        }
+        return this.readWith(sub, name, (fd) => readFileSync(fd, 'utf8'));
     }
     /** The first bytes of a file (a cheap version check), or null when it does not exist. */
     head(sub, name, bytes) {
-        if (this.sub(sub, false) === null)
-            return null;
-        const fd = this.openRead(this.file(sub, name));
-        if (fd === null)
-            return null;
-        try {
+        return this.readWith(sub, name, (fd) => {
             const buf = Buffer.alloc(bytes);
-            const n = readSync(fd, buf, 0, bytes, 0);
-            return { text: buf.toString('latin1', 0, n), stat: fileStamp(fd) };
-        }
-        finally {
-            closeSync(fd);
-        }
+            return buf.toString('latin1', 0, readSync(fd, buf, 0, bytes, 0));
+        });
     }
     /** A new private file holding text, under a temporary name in d; its name and stamp. */
     temp(d, text) {
