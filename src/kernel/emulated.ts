@@ -179,14 +179,23 @@ export class EmulatedKernel implements Kernel {
     return e;
   }
 
-  /** Runs fn, turning what the pin store refuses into the command's BpfError, with the store's hint. */
+  /** Runs fn, turning what the pin store refuses (or its file system) into the command's BpfError, with a hint. */
   private withStore<T>(cmd: number, path: string | undefined, fn: () => T): T {
     try {
       return fn();
-    } catch (e) {
+    } catch (err) {
+      const e = this.storeFailure(err);
       if (!(e instanceof EmuErrnoHint)) throw e;
       throw new BpfError(cmd, e.errno, { ...(path === undefined ? {} : { map: { path } }), hint: e.hint });
     }
+  }
+
+  /** A file system call of the store that failed (full disk, no permission) as an errno with a hint; anything else as is. */
+  private storeFailure(e: unknown): unknown {
+    const sys = e as NodeJS.ErrnoException;
+    const n = sys.syscall === undefined || sys.code === undefined ? undefined : (errno as Record<string, number | undefined>)[sys.code];
+    if (n === undefined) return e;
+    return new EmuErrnoHint(n, `the emulator's store ${this.store.dir} failed: ${sys.message}; set BPFMAP_EMU_DIR to a directory you can write`);
   }
 
   sizes(fd: number): MapSizes {
@@ -235,7 +244,8 @@ export class EmulatedKernel implements Kernel {
     try {
       op();
       return true;
-    } catch (e) {
+    } catch (err) {
+      const e = this.storeFailure(err);
       if (!(e instanceof EmuErrno)) throw e;
       if (opts.enoentFalse && e.errno === errno.ENOENT) return false;
       throw new BpfError(cmd, e.errno, {

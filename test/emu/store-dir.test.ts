@@ -63,6 +63,11 @@ test('store dir: one writable by others, a symbolic link or a file is refused, n
   assert.throws(() => new EmulatedKernel({ dir: open }).objGet('/sys/fs/bpf/one', 0), refused(open, /group/));
 });
 
+test('store dir: one that cannot be created is a BpfError naming it and the way out, not a raw file system error', () => {
+  const dir = '/proc/self/bpfmap-store';
+  assert.throws(() => pinOne(dir), (e: unknown) => e instanceof BpfError && e.command === 'BPF_OBJ_PIN' && e.message.includes(dir) && /BPFMAP_EMU_DIR/.test(e.message));
+});
+
 test('store dir: symbolic links inside the store are never followed', () => {
   const dir = join(scratch(), 'store');
   pinOne(dir, '/sys/fs/bpf/in');
