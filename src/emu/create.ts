@@ -74,7 +74,7 @@ export function roundUp8(v: number): number {
   return Math.ceil(v / 8) * 8;
 }
 
-function perCpuType(type: number): boolean {
+export function perCpuType(type: number): boolean {
   return type === BPF_MAP_TYPE_PERCPU_HASH || type === BPF_MAP_TYPE_LRU_PERCPU_HASH || type === BPF_MAP_TYPE_PERCPU_ARRAY;
 }
 
@@ -232,6 +232,12 @@ export interface CreateContext {
 
 /** Checks attr as the kernel does and builds the map; throws EmuErrno. */
 export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
+  const { attr, meta } = checkCreate(a, ctx);
+  return buildMap(attr, { ...(meta ? { meta } : {}), inners: ctx.inners, cpus: ctx.cpus, cpu: ctx.cpu });
+}
+
+/** MAP_CREATE's checks (also of a map loaded from the store): the map's attributes; throws EmuErrno. */
+export function checkCreate(a: EmuCreateAttr, ctx: CreateContext): { attr: EmuMapAttr; meta?: InnerMeta } {
   // map_create's first check: a key type needs a value type.
   if ((a.btfKeyTypeId ?? 0) !== 0 && (a.btfValueTypeId ?? 0) === 0) fail(errno.EINVAL);
   if ((a.mapExtra ?? 0n) !== 0n) fail(errno.EINVAL);
@@ -250,7 +256,7 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
     if (!ctx.btf) fail(errno.EINVAL);
     btf = checkMapBtf(ctx.btf(a.btfFd ?? 0), a.mapType, a.mapFlags, a.keySize, a.valueSize, a.btfKeyTypeId ?? 0, a.btfValueTypeId ?? 0);
   }
-  return buildMap({
+  const attr: EmuMapAttr = {
     type: a.mapType,
     keySize: a.keySize,
     valueSize: a.valueSize,
@@ -260,7 +266,8 @@ export function createMap(a: EmuCreateAttr, ctx: CreateContext): EmuMap {
     name,
     valueBytes: perCpuType(a.mapType) ? roundUp8(a.valueSize) * ctx.cpus : a.valueSize,
     ...(btf ? { btf } : {}),
-  }, { ...(meta ? { meta } : {}), inners: ctx.inners, cpus: ctx.cpus, cpu: ctx.cpu });
+  };
+  return meta ? { attr, meta } : { attr };
 }
 
 /** The map object for checked attributes (also for a map loaded from its pin). */

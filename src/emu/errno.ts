@@ -10,3 +10,12 @@ export class EmuErrno extends Error {
 export function fail(errno: number): never {
   throw new EmuErrno(errno);
 }
+
+/** An errno with a hint a user can act on (the pin store's refusals, say): the kernel's BpfError carries both. */
+export class EmuErrnoHint extends EmuErrno {
+  readonly hint: string;
+  constructor(errnum: number, hint: string) {
+    super(errnum);
+    this.hint = hint;
+  }
+}

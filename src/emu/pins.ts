@@ -1,177 +1,179 @@
 // Pinned emulated maps on disk, so separate processes (the CLI included) see the same maps.
 // <dir>/pins/<sha256 of the path>.json names the map object; <dir>/maps/<oid>.json holds its
-// attributes and elements. Every file is written whole to a temporary name and renamed into
-// place (a pin is linked, which also refuses an existing one), so a crash never leaves half a map.
+// attributes and elements (src/emu/stored-map.ts). Every file is written whole to a temporary name
+// and renamed into place (a pin is linked, which also refuses an existing one), so a crash never
+// leaves half a map; changes to a map are made under its lock (<dir>/maps/<oid>.lock).
 import { createHash, randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
 import { errno } from '../sys/errno.js';
-import { fail } from './errno.js';
-import type { EmuEntry, EmuMapAttr } from './map.js';
+import { EmuErrnoHint } from './errno.js';
+import { StoreDir, type FileStamp } from './store-dir.js';
+import { parseStoredMap, STAMP_BYTES, STORE_FORMAT, StoredMapInvalid, type LoadedMap, type StoredMap } from './stored-map.js';
 
-/** The store's directory: BPFMAP_EMU_DIR, else a per-user directory under the OS temp dir (pins, like bpffs, do not outlive a reboot). */
-export function defaultEmuDir(): string {
-  const env = process.env.BPFMAP_EMU_DIR;
-  if (env) return env;
-  let user: string;
-  try {
-    user = String(process.getuid?.() ?? userInfo().username);
-  } catch {
-    user = 'user';
-  }
-  return join(tmpdir(), `bpfmap-emu-${user}`);
-}
+export { defaultEmuDir } from './store-dir.js';
 
-/** A map as stored: enough to rebuild the same observable map. */
-export interface StoredMap {
-  version: 1;
-  attr: EmuMapAttr;
-  /** The hash seed (hash family). */
-  seed: number;
-  frozen: boolean;
-  /** Possible CPUs the per-CPU values were laid out for. */
-  cpus: number;
-  /** Key and value in hex, and the LRU rank where there is one. */
-  entries: Array<[string, string] | [string, string, number]>;
-  /** The map's BTF blob (hex), when it has one: ids are per kernel, the blob travels. */
-  btf?: string;
-}
+const PINS = 'pins';
+const MAPS = 'maps';
 
 interface PinRecord {
+  version: typeof STORE_FORMAT;
   path: string;
   oid: string;
 }
 
-function hex(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+/** A stored map as read, and the stamp of the version read. */
+export interface ReadMap {
+  data: LoadedMap;
+  stamp: string;
 }
 
-export function encodeEntries(entries: readonly EmuEntry[]): StoredMap['entries'] {
-  return entries.map((e) => (e.rank === undefined ? [hex(e.key), hex(e.value)] : [hex(e.key), hex(e.value), e.rank]));
+/**
+ * A stored map's version: its first bytes (format and a token new with every write), and the
+ * file's size and mtime, so that a file changed by anything else is read again too.
+ */
+function stamp(text: string, stat: FileStamp): string {
+  return `${text.slice(0, STAMP_BYTES)} ${stat.size} ${stat.mtimeNs}`;
 }
 
-export function decodeEntries(entries: StoredMap['entries']): EmuEntry[] {
-  return entries.map(([k, v, rank]) => {
-    const e: EmuEntry = { key: new Uint8Array(Buffer.from(k, 'hex')), value: new Uint8Array(Buffer.from(v, 'hex')) };
-    if (rank !== undefined) e.rank = rank;
-    return e;
-  });
+function isOid(v: unknown): v is string {
+  return typeof v === 'string' && /^[0-9a-f]{32}$/.test(v);
 }
 
 export class PinStore {
-  readonly dir: string;
+  private readonly fs: StoreDir;
 
   constructor(dir: string) {
-    this.dir = dir;
+    this.fs = new StoreDir(dir);
   }
 
-  private ensure(sub: string): string {
-    const d = join(this.dir, sub);
-    mkdirSync(d, { recursive: true, mode: 0o700 });
-    return d;
-  }
-
-  private pinFile(path: string): string {
-    return join(this.dir, 'pins', `${createHash('sha256').update(path).digest('hex')}.json`);
-  }
-
-  private objectFile(oid: string): string {
-    if (!/^[0-9a-f]{32}$/.test(oid)) fail(errno.EINVAL);
-    return join(this.dir, 'maps', `${oid}.json`);
-  }
-
-  private temp(dir: string): string {
-    return join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  get dir(): string {
+    return this.fs.path;
   }
 
   static newOid(): string {
     return randomBytes(16).toString('hex');
   }
 
-  /** The map object pinned at path, or null. */
+  private pinName(path: string): string {
+    return `${createHash('sha256').update(path).digest('hex')}.json`;
+  }
+
+  private objectName(oid: string): string {
+    return `${oid}.json`;
+  }
+
+  objectFile(oid: string): string {
+    return this.fs.file(MAPS, this.objectName(oid));
+  }
+
+  /** The error for a stored map that cannot be used. */
+  invalid(oid: string, reason: string): EmuErrnoHint {
+    return new EmuErrnoHint(errno.EIO, `the emulator's stored map ${this.objectFile(oid)} is unusable: ${reason}; ` +
+      `remove it and unpin the paths naming it, or remove ${this.dir} to start over`);
+  }
+
+  /** The checked record in a pin file; a record that does not name this path is an error too. */
+  private record(file: string, text: string, path?: string): PinRecord {
+    let rec: unknown;
+    try {
+      rec = JSON.parse(text);
+    } catch {
+      rec = null;
+    }
+    const r = rec as Partial<PinRecord> | null;
+    const why = r === null || typeof r !== 'object' ? 'not a JSON object'
+      : r.version !== STORE_FORMAT ? (r.version === undefined ? 'written by an older bpfmap' : `unknown store format ${JSON.stringify(r.version)}`)
+        : typeof r.path !== 'string' || !isOid(r.oid) ? 'no path and map object'
+          : path !== undefined && r.path !== path ? `it is the pin of ${JSON.stringify(r.path)}` : null;
+    if (why !== null) {
+      throw new EmuErrnoHint(errno.EIO, `the emulator's pin file ${file}${path === undefined ? '' : ` (for ${path})`} is unusable: ${why}; ` +
+        `${path === undefined ? 'remove it' : `unpin ${path}`}, or remove ${this.dir} to start over`);
+    }
+    return r as PinRecord;
+  }
+
+  /** The map object pinned at path (a resolved path), or null. */
   readPin(path: string): string | null {
-    try {
-      const rec = JSON.parse(readFileSync(this.pinFile(path), 'utf8')) as PinRecord;
-      return rec.path === path ? rec.oid : null;
-    } catch {
-      return null;
-    }
+    const name = this.pinName(path);
+    const file = this.fs.read(PINS, name);
+    return file === null ? null : this.record(this.fs.file(PINS, name), file.text, path).oid;
   }
 
-  /** Pins oid at path; EEXIST when something is pinned there. */
-  createPin(path: string, oid: string): void {
-    const dir = this.ensure('pins');
-    const tmp = this.temp(dir);
-    writeFileSync(tmp, JSON.stringify({ path, oid } satisfies PinRecord), { mode: 0o600 });
-    try {
-      linkSync(tmp, this.pinFile(path));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') fail(errno.EEXIST);
-      throw e;
-    } finally {
-      unlinkSync(tmp);
-    }
+  /** Pins oid at path; false when something is pinned there (EEXIST). */
+  createPin(path: string, oid: string): boolean {
+    return this.fs.create(PINS, this.pinName(path), JSON.stringify({ version: STORE_FORMAT, path, oid } satisfies PinRecord));
   }
 
-  /** Removes the pin at path; false when there was none. The object goes with its last pin. */
-  removePin(path: string): boolean {
-    const oid = this.readPin(path);
-    if (oid === null) return false;
-    unlinkSync(this.pinFile(path));
-    if (!this.pins().some((p) => p.oid === oid)) {
+  /**
+   * Removes the pin at path, and the map object with its last pin; null when nothing was pinned
+   * there, else the oid it named. A pin file that cannot be read is removed all the same (oid null).
+   */
+  removePin(path: string): { oid: string | null } | null {
+    const name = this.pinName(path);
+    for (;;) {
+      let oid: string | null;
       try {
-        unlinkSync(this.objectFile(oid));
-      } catch {
-        // Already gone: nothing else to clean.
+        oid = this.readPin(path);
+      } catch (e) {
+        if (!(e instanceof EmuErrnoHint) || e.errno !== errno.EIO) throw e;
+        return this.fs.remove(PINS, name) ? { oid: null } : null;
       }
+      if (oid === null) return null;
+      const done = this.withLock(oid, () => {
+        // Unpinned, or pinned again to another map, since read: look again.
+        if (this.readPin(path) !== oid) return false;
+        this.fs.remove(PINS, name);
+        if (!this.pins(false).some((p) => p.oid === oid)) this.fs.remove(MAPS, this.objectName(oid));
+        return true;
+      });
+      if (done) return { oid };
     }
-    return true;
   }
 
-  pins(): PinRecord[] {
-    let names: string[];
-    try {
-      names = readdirSync(join(this.dir, 'pins'));
-    } catch {
-      return [];
-    }
+  /** Every pin; strict: a pin file that cannot be read is an error, else it is skipped. */
+  pins(strict = true): PinRecord[] {
     const out: PinRecord[] = [];
-    for (const n of names.sort()) {
+    for (const n of this.fs.list(PINS)) {
       if (!n.endsWith('.json')) continue;
       try {
-        out.push(JSON.parse(readFileSync(join(this.dir, 'pins', n), 'utf8')) as PinRecord);
-      } catch {
-        // A pin removed while listing.
+        const file = this.fs.read(PINS, n);
+        if (file !== null) out.push(this.record(this.fs.file(PINS, n), file.text));
+      } catch (e) {
+        if (strict) throw e;
       }
     }
     return out;
   }
 
-  /** A token that changes whenever the object file is replaced. */
+  /** The version of the stored map (changes with every write); null when it is not stored. */
   stamp(oid: string): string | null {
+    const head = this.fs.head(MAPS, this.objectName(oid), STAMP_BYTES);
+    return head && stamp(head.text, head.stat);
+  }
+
+  /** The stored map, checked and laid out for cpus CPUs; null when it is not stored. */
+  readObject(oid: string, cpus: number): ReadMap | null {
+    const file = this.fs.read(MAPS, this.objectName(oid));
+    if (file === null) return null;
     try {
-      const s = statSync(this.objectFile(oid), { bigint: true });
-      return `${s.ino}:${s.mtimeNs}:${s.ctimeNs}:${s.size}`;
-    } catch {
-      return null;
+      return { data: parseStoredMap(file.text, cpus), stamp: stamp(file.text, file.stat) };
+    } catch (e) {
+      if (e instanceof StoredMapInvalid) throw this.invalid(oid, e.message);
+      throw e;
     }
   }
 
-  readObject(oid: string): StoredMap | null {
-    try {
-      return JSON.parse(readFileSync(this.objectFile(oid), 'utf8')) as StoredMap;
-    } catch {
-      return null;
-    }
+  /** Writes the object whole; returns its new stamp. */
+  writeObject(oid: string, data: StoredMap): string {
+    const text = JSON.stringify(data);
+    return stamp(text, this.fs.write(MAPS, this.objectName(oid), text));
   }
 
-  /** Writes the object atomically; returns its new stamp. */
-  writeObject(oid: string, data: StoredMap): string | null {
-    const dir = this.ensure('maps');
-    const tmp = this.temp(dir);
-    writeFileSync(tmp, JSON.stringify(data), { mode: 0o600 });
-    renameSync(tmp, this.objectFile(oid));
-    return this.stamp(oid);
+  removeObject(oid: string): void {
+    this.fs.remove(MAPS, this.objectName(oid));
+  }
+
+  /** Runs fn holding oid's lock: what changes a stored map (or its pins) runs under it. */
+  withLock<T>(oid: string, fn: () => T): T {
+    return this.fs.withLock(MAPS, oid, fn);
   }
 }

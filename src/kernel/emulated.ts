@@ -1,14 +1,17 @@
-import { existsSync, lstatSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import { BtfTable, EmuBtfRefused } from '../emu/btf.js';
 import { genericDeleteBatch, genericLookupBatch, genericUpdateBatch, type EmuBatchResult } from '../emu/batch.js';
-import { buildMap, createMap, EMULATED_TYPES } from '../emu/create.js';
-import { EmuErrno, fail } from '../emu/errno.js';
+import { createMap, EMULATED_TYPES } from '../emu/create.js';
+import { EmuErrno, EmuErrnoHint, fail } from '../emu/errno.js';
 import { FdTable, isStdio, type FdEntry } from '../emu/fd-table.js';
-import { HashTab } from '../emu/hashtab.js';
+import type { HashTab } from '../emu/hashtab.js';
 import { isMapInMap, type InnerMaps } from '../emu/map-in-map.js';
 import { hasLock, type EmuMap } from '../emu/map.js';
-import { decodeEntries, defaultEmuDir, encodeEntries, PinStore, type StoredMap } from '../emu/pins.js';
+import { EMU_BPFFS, resolvePinPath, type PinPath } from '../emu/pin-path.js';
+import { defaultEmuDir, PinStore, type ReadMap } from '../emu/pins.js';
+import { buildStoredMap, encodeMap, fillMap, sameMap, StoredMapInvalid } from '../emu/stored-map.js';
 import {
   BPF_BTF_GET_FD_BY_ID,
   BPF_BTF_LOAD,
@@ -19,6 +22,7 @@ import {
   BPF_MAP_DELETE_ELEM,
   BPF_MAP_FREEZE,
   BPF_MAP_GET_FD_BY_ID,
+  BPF_MAP_GET_NEXT_ID,
   BPF_MAP_GET_NEXT_KEY,
   BPF_MAP_LOOKUP_AND_DELETE_BATCH,
   BPF_MAP_LOOKUP_AND_DELETE_ELEM,
@@ -38,16 +42,17 @@ import {
   MAP_TYPE_NAMES,
 } from '../sys/constants.js';
 import { EBADFD, ENOTSUPP, errno } from '../sys/errno.js';
+import { checkObjPath } from '../sys/obj.js';
 import { elemFlags, need, u32 } from './args.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
 import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
-import { perCpuStride, sizesOf } from './sizes.js';
+import { sizesOf } from './sizes.js';
 
 export interface EmulatedKernelOptions {
   /** Possible CPUs of the emulated machine (per-CPU values have one slot each); this machine's by default. */
   cpus?: number;
-  /** Where pinned maps are stored; BPFMAP_EMU_DIR or a per-user temp directory by default. */
+  /** Where pinned maps are stored; by default BPFMAP_EMU_DIR, else a private per-user directory (src/emu/store-dir.ts). */
   dir?: string;
   /** Why the emulator answers (Kernel.reason); openKernel() sets it. */
   reason?: string;
@@ -66,13 +71,6 @@ export interface EmulatedKernelOptions {
    * map whose up-front allocation has more pages than that.
    */
   totalRam?: number;
-}
-
-/** Where emulated pins live, as on Linux: the emulator's pin paths are the ones a program uses on the real kernel. */
-const EMU_BPFFS = '/sys/fs/bpf';
-
-function onEmulatedBpffs(path: string): boolean {
-  return path.startsWith(`${EMU_BPFFS}/`) && path.length > EMU_BPFFS.length + 1;
 }
 
 /** What the real filesystem says of a path the emulator has no pin at. */
@@ -123,6 +121,43 @@ function withLockZeroed(m: EmuMap, values: Uint8Array, count: number): Uint8Arra
   const copy = Uint8Array.from(values);
   for (let i = 0; i < count; i++) copy.fill(0, i * m.attr.valueBytes + off, i * m.attr.valueBytes + off + 4);
   return copy;
+}
+
+/** The errno of a failed host file system call. */
+function hostErrno(e: unknown): number {
+  const code = (e as NodeJS.ErrnoException).code;
+  const n = code === undefined ? undefined : (errno as Record<string, number | undefined>)[code];
+  if (n === undefined) throw e;
+  return n;
+}
+
+/** BPF_OBJ_PIN off the emulated bpffs, as Linux answers: what the path walk finds, else EPERM (not a bpffs). */
+function hostPin(path: string): never {
+  try {
+    lstatSync(path);
+  } catch (e) {
+    const n = hostErrno(e);
+    if (n !== errno.ENOENT) fail(n);
+    let parent;
+    try {
+      parent = statSync(dirname(path));
+    } catch (err) {
+      fail(hostErrno(err));
+    }
+    if (!parent.isDirectory()) fail(errno.ENOTDIR);
+    throw new EmuErrnoHint(errno.EPERM, `the emulated bpf filesystem is ${EMU_BPFFS}: pin under it`);
+  }
+  fail(errno.EEXIST);
+}
+
+/** BPF_OBJ_GET off the emulated bpffs: what the path walk finds, and a file that is no pin is EACCES. */
+function hostGet(path: string): never {
+  try {
+    statSync(path);
+  } catch (e) {
+    fail(hostErrno(e));
+  }
+  fail(errno.EACCES);
 }
 
 /** Where a pinned map is stored, and the stored version this process last saw. */
@@ -181,19 +216,38 @@ export class EmulatedKernel implements Kernel {
   }
 
   /** The fd's entry, brought up to date with its pin; EBADF as LinuxKernel.sizes() throws it. */
-  private entry(fd: number): FdEntry {
+  private entry(fd: number, cmd: number): FdEntry {
     let e: FdEntry;
     try {
       e = this.table.get(fd);
     } catch {
       throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF);
     }
-    this.sync(e.map);
+    this.withStore(cmd, undefined, () => this.sync(e.map));
     return e;
   }
 
+  /** Runs fn, turning what the pin store refuses (or its file system) into the command's BpfError, with a hint. */
+  private withStore<T>(cmd: number, path: string | undefined, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const e = this.storeFailure(err);
+      if (!(e instanceof EmuErrnoHint)) throw e;
+      throw new BpfError(cmd, e.errno, { ...(path === undefined ? {} : { map: { path } }), hint: e.hint });
+    }
+  }
+
+  /** A file system call of the store that failed (full disk, no permission) as an errno with a hint; anything else as is. */
+  private storeFailure(e: unknown): unknown {
+    const sys = e as NodeJS.ErrnoException;
+    const n = sys.syscall === undefined || sys.code === undefined ? undefined : (errno as Record<string, number | undefined>)[sys.code];
+    if (n === undefined) return e;
+    return new EmuErrnoHint(n, `the emulator's store ${this.store.dir} failed: ${sys.message}; set BPFMAP_EMU_DIR to a directory you can write`);
+  }
+
   sizes(fd: number): MapSizes {
-    return sizesOf(this.info(this.entry(fd).map), this.cpus);
+    return sizesOf(this.info(this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map), this.cpus);
   }
 
   private info(m: EmuMap): MapInfo {
@@ -232,18 +286,23 @@ export class EmulatedKernel implements Kernel {
   mapInfo(fd: number): MapInfo {
     // OBJ_GET_INFO_BY_FD answers EBADFD (not EBADF) for an fd that is not open, EINVAL for stdio.
     if (!this.table.has(fd)) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, isStdio(fd) ? errno.EINVAL : EBADFD);
-    return this.info(this.entry(fd).map);
+    return this.info(this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map);
   }
 
   /** Runs op, turning the emulator's errno into the command's BpfError; ENOENT is false when expected. */
-  private run(cmd: number, op: () => void, opts: { enoentFalse?: boolean; elemFlags?: number } = {}): boolean {
+  private run(cmd: number, op: () => void, opts: { enoentFalse?: boolean; elemFlags?: number; path?: string } = {}): boolean {
     try {
       op();
       return true;
-    } catch (e) {
+    } catch (err) {
+      const e = this.storeFailure(err);
       if (!(e instanceof EmuErrno)) throw e;
       if (opts.enoentFalse && e.errno === errno.ENOENT) return false;
-      throw new BpfError(cmd, e.errno, opts.elemFlags === undefined ? {} : { elemFlags: opts.elemFlags });
+      throw new BpfError(cmd, e.errno, {
+        ...(opts.elemFlags === undefined ? {} : { elemFlags: opts.elemFlags }),
+        ...(opts.path === undefined ? {} : { map: { path: opts.path } }),
+        ...(e instanceof EmuErrnoHint ? { hint: e.hint } : {}),
+      });
     }
   }
 
@@ -262,7 +321,7 @@ export class EmulatedKernel implements Kernel {
 
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
     elemFlags(BPF_MAP_LOOKUP_ELEM, flags);
-    const e = this.entry(fd);
+    const e = this.entry(fd, BPF_MAP_LOOKUP_ELEM);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
     need(value, m.attr.valueBytes, 'value');
@@ -275,11 +334,11 @@ export class EmulatedKernel implements Kernel {
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
     elemFlags(BPF_MAP_UPDATE_ELEM, flags);
-    const e = this.entry(fd);
+    const e = this.entry(fd, BPF_MAP_UPDATE_ELEM);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
     need(value, m.attr.valueBytes, 'value');
-    this.mutate(m, () => this.run(BPF_MAP_UPDATE_ELEM, () => {
+    this.mutate(BPF_MAP_UPDATE_ELEM, m, () => this.run(BPF_MAP_UPDATE_ELEM, () => {
       if (!e.write || m.frozen) this.deny();
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
       m.update(plain(this.keyArg(m, key)), plain(withLockZeroed(m, value.subarray(0, m.attr.valueBytes), 1)), flags);
@@ -287,17 +346,17 @@ export class EmulatedKernel implements Kernel {
   }
 
   delete(fd: number, key: Uint8Array): boolean {
-    const e = this.entry(fd);
+    const e = this.entry(fd, BPF_MAP_DELETE_ELEM);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
-    return this.mutate(m, () => this.run(BPF_MAP_DELETE_ELEM, () => {
+    return this.mutate(BPF_MAP_DELETE_ELEM, m, () => this.run(BPF_MAP_DELETE_ELEM, () => {
       if (!e.write || m.frozen) this.deny();
       m.delete(this.keyArg(m, key));
     }, { enoentFalse: true }));
   }
 
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
-    const e = this.entry(fd);
+    const e = this.entry(fd, BPF_MAP_GET_NEXT_KEY);
     const m = e.map;
     if (key) need(key, m.attr.keySize, 'key');
     need(next, m.attr.keySize, 'next key');
@@ -309,12 +368,12 @@ export class EmulatedKernel implements Kernel {
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
     elemFlags(BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
-    const e = this.entry(fd);
+    const e = this.entry(fd, BPF_MAP_LOOKUP_AND_DELETE_ELEM);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
     need(value, m.attr.valueBytes, 'value');
     const queue = m.attr.type === BPF_MAP_TYPE_QUEUE || m.attr.type === BPF_MAP_TYPE_STACK;
-    return this.mutate(m, () => this.run(BPF_MAP_LOOKUP_AND_DELETE_ELEM, () => {
+    return this.mutate(BPF_MAP_LOOKUP_AND_DELETE_ELEM, m, () => this.run(BPF_MAP_LOOKUP_AND_DELETE_ELEM, () => {
       if (!e.read || !e.write || m.frozen) this.deny();
       if (flags !== 0 && queue) throw new EmuErrno(errno.EINVAL);
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
@@ -325,8 +384,8 @@ export class EmulatedKernel implements Kernel {
   }
 
   freeze(fd: number): void {
-    const e = this.entry(fd);
-    this.mutate(e.map, () => this.run(BPF_MAP_FREEZE, () => {
+    const e = this.entry(fd, BPF_MAP_FREEZE);
+    this.mutate(BPF_MAP_FREEZE, e.map, () => this.run(BPF_MAP_FREEZE, () => {
       // map_freeze refuses a map with special BTF fields (here a bpf_spin_lock) before the access check.
       if (locked(e.map)) throw new EmuErrno(ENOTSUPP);
       // A frozen map already has no write access, so freezing twice is EPERM, as in the kernel.
@@ -335,46 +394,92 @@ export class EmulatedKernel implements Kernel {
     }));
   }
 
+  /** Resolves a pin path as the kernel's path walk does (src/emu/pin-path.ts); throws EmuErrno. */
+  private resolve(path: string): PinPath {
+    return resolvePinPath(path, process.cwd(), (p) => this.store.readPin(p) !== null);
+  }
+
   /** Pins the map in the store (shared with other processes through BPFMAP_EMU_DIR). */
   pin(fd: number, path: string): void {
-    const m = this.entry(fd).map;
-    // Like a pin on another filesystem: the kernel refuses it with EPERM.
-    if (!onEmulatedBpffs(path)) throw new BpfError(BPF_OBJ_PIN, errno.EPERM, { map: { path }, hint: `the emulated bpf filesystem is ${EMU_BPFFS}: pin under it` });
-    if (isMapInMap(m.attr.type))
-      throw new BpfError(BPF_OBJ_PIN, errno.EOPNOTSUPP, { map: { path }, hint: 'the emulated kernel cannot pin a map-in-map (its inner maps are not stored)' });
-    let p = this.persisted.get(m);
-    const fresh = p === undefined;
-    p ??= { oid: PinStore.newOid(), stamp: null };
-    if (fresh) p.stamp = this.store.writeObject(p.oid, this.stored(m));
-    try {
-      this.store.createPin(path, p.oid);
-    } catch (e) {
-      if (e instanceof EmuErrno) throw new BpfError(BPF_OBJ_PIN, e.errno, { map: { path } });
-      throw e;
+    checkObjPath(path);
+    const m = this.entry(fd, BPF_OBJ_PIN).map;
+    this.run(BPF_OBJ_PIN, () => {
+      const r = this.resolve(path);
+      if (r.where === 'directory' || r.end === 'dot') fail(errno.EEXIST);
+      if (r.where === 'elsewhere') hostPin(r.path);
+      if (this.store.readPin(r.path) !== null) fail(errno.EEXIST);
+      // A trailing slash asks for a directory, and there is none to create a pin in.
+      if (r.end === 'slash') fail(errno.ENOENT);
+      if (isMapInMap(m.attr.type)) throw new EmuErrnoHint(errno.EOPNOTSUPP, 'the emulated kernel cannot pin a map-in-map (its inner maps are not stored)');
+      this.pinAt(m, r.path);
+    }, { path });
+  }
+
+  /** Links path to m's stored object, storing m first when it is not stored (or no longer is). */
+  private pinAt(m: EmuMap, path: string): void {
+    const p = this.persisted.get(m);
+    const linked = p !== undefined && this.store.withLock(p.oid, () => {
+      // Its last other pin may have gone since: then it is stored anew, below.
+      if (this.store.stamp(p.oid) === null) return false;
+      if (!this.store.createPin(path, p.oid)) fail(errno.EEXIST);
+      return true;
+    });
+    if (linked) return;
+    const oid = PinStore.newOid();
+    const stamp = this.store.writeObject(oid, this.stored(m));
+    if (!this.store.createPin(path, oid)) {
+      // Pinned by another process meanwhile: no object is left behind.
+      this.store.removeObject(oid);
+      fail(errno.EEXIST);
     }
-    if (fresh) {
-      this.persisted.set(m, p);
-      // A pinned map stays alive (and listed) for as long as this kernel runs.
-      this.table.hold(m);
-    }
+    // A pinned map stays alive (and listed) for as long as this kernel runs.
+    if (!p) this.table.hold(m);
+    this.persisted.set(m, { oid, stamp });
   }
 
   /** Removes an emulated pin (what unlink(2) on a bpffs pin does); false when nothing was pinned there. */
   unpin(path: string): boolean {
-    return this.store.removePin(path);
+    checkObjPath(path);
+    return this.withStore(BPF_OBJ_PIN, path, () => {
+      let r: PinPath;
+      try {
+        r = this.resolve(path);
+      } catch (e) {
+        if (e instanceof EmuErrnoHint || !(e instanceof EmuErrno)) throw e;
+        return false;
+      }
+      if (r.where !== 'bpffs' || r.end !== 'name') return false;
+      const removed = this.store.removePin(r.path);
+      if (removed === null) return false;
+      // Its last pin gone, the map is no longer shared: it lives on here alone.
+      for (const [m, p] of this.persisted) if (p.oid === removed.oid && this.store.stamp(p.oid) === null) this.unpersist(m);
+      return true;
+    });
   }
 
   objGet(path: string, fileFlags: number): number {
+    checkObjPath(path);
     if (fileFlags & ~OBJ_FLAG_MASK || (fileFlags & OBJ_FLAG_MASK) === OBJ_FLAG_MASK) throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path } });
-    const oid = onEmulatedBpffs(path) ? this.store.readPin(path) : null;
-    const m = oid === null ? undefined : this.load(oid);
-    if (!m) {
-      // As on Linux: an existing file that is no pin (or a directory) is EACCES, nothing at all ENOENT.
-      const exists = path === EMU_BPFFS || (!onEmulatedBpffs(path) && existsSync(path));
-      const hint = !exists && this.standsIn ? this.realKernelHint('nothing is pinned at that path', realPin(path)) : undefined;
-      throw new BpfError(BPF_OBJ_GET, exists ? errno.EACCES : errno.ENOENT, { map: { path }, ...(hint ? { hint } : {}) });
-    }
-    return this.table.open(m, (fileFlags & BPF_F_WRONLY) === 0, (fileFlags & BPF_F_RDONLY) === 0);
+    let m: EmuMap | undefined;
+    this.run(BPF_OBJ_GET, () => {
+      const r = this.resolve(path);
+      // As on Linux: a directory is EACCES (no pin); elsewhere, what is there decides.
+      if (r.where === 'directory' || r.end === 'dot') fail(errno.EACCES);
+      if (r.where === 'elsewhere') hostGet(r.path);
+      const oid = this.store.readPin(r.path);
+      if (oid === null) this.notPinned(path);
+      if (r.end === 'slash') fail(errno.ENOTDIR);
+      m = this.load(oid);
+      if (!m && this.store.readPin(r.path) === oid) throw this.store.invalid(oid, `${path} is pinned to it, but it is missing`);
+      if (!m) this.notPinned(path);
+    }, { path });
+    return this.table.open(m as EmuMap, (fileFlags & BPF_F_WRONLY) === 0, (fileFlags & BPF_F_RDONLY) === 0);
+  }
+
+  /** ENOENT for a pin path, with a hint when the emulator stands in for a real kernel that may have it. */
+  private notPinned(path: string): never {
+    if (!this.standsIn) fail(errno.ENOENT);
+    throw new EmuErrnoHint(errno.ENOENT, this.realKernelHint('nothing is pinned at that path', realPin(path)));
   }
 
   /** A not-found hint that says the emulator answered, why, and what the real kernel may have. */
@@ -382,59 +487,41 @@ export class EmulatedKernel implements Kernel {
     return `${what} on the emulated kernel, which answers because ${this.reason}; ${real}`;
   }
 
-  /** The live map of a stored object, loading it (with a new id) when this kernel has not yet. */
+  /** The live map of a stored object, loading it (with a new id) when this kernel has not yet; undefined when it is not stored. */
   private load(oid: string): EmuMap | undefined {
     for (const [m, p] of this.persisted) {
-      if (p.oid === oid) {
-        this.sync(m);
-        return m;
-      }
+      if (p.oid !== oid) continue;
+      this.sync(m);
+      if (this.persisted.has(m)) return m;
     }
-    const stamp = this.store.stamp(oid);
-    const data = this.store.readObject(oid);
-    if (!data) return undefined;
-    const attr = { ...data.attr };
-    const perCpu = attr.valueBytes !== attr.valueSize || data.cpus !== this.cpus;
-    if (perCpu) attr.valueBytes = perCpuStride(attr.valueSize) * this.cpus;
-    // The map's BTF is loaded into this kernel under a new id.
-    const btf = attr.btf && data.btf !== undefined ? this.btfs.add(Buffer.from(data.btf, 'hex')) : undefined;
-    if (attr.btf) attr.btf = btf ? { ...attr.btf, id: btf.id } : undefined;
-    const m = buildMap(attr, { seed: data.seed, inners: this.inners, cpus: this.cpus, cpu: this.onCpu });
-    this.fill(m, data);
-    this.table.register(m);
-    this.table.hold(m);
-    btf?.maps.add(m);
-    this.persisted.set(m, { oid, stamp });
-    return m;
+    const read = this.store.readObject(oid, this.cpus);
+    if (!read) return undefined;
+    let built: ReturnType<typeof buildStoredMap>;
+    try {
+      built = buildStoredMap(read.data, {
+        cpus: this.cpus, totalRam: this.totalRam, cpu: this.onCpu, inners: this.inners, loadBtf: (blob) => this.btfs.add(blob),
+      });
+    } catch (e) {
+      if (e instanceof StoredMapInvalid) throw this.store.invalid(oid, e.message);
+      throw e;
+    }
+    const { map, btf } = built;
+    this.table.register(map);
+    this.table.hold(map);
+    btf?.maps.add(map);
+    this.persisted.set(map, { oid, stamp: read.stamp });
+    return map;
   }
 
-  /** Replaces m's elements with the stored ones, re-laid out for this kernel's CPU count. */
-  private fill(m: EmuMap, data: StoredMap): void {
-    const entries = decodeEntries(data.entries);
-    const bytes = m.attr.valueBytes;
-    for (const e of entries) {
-      if (e.value.length !== bytes && m.attr.valueBytes !== m.attr.valueSize) {
-        const v = new Uint8Array(bytes);
-        v.set(e.value.subarray(0, Math.min(bytes, e.value.length)));
-        e.value = v;
-      }
-    }
-    m.clear();
-    m.restore(entries);
-    m.frozen = data.frozen;
-  }
-
-  private stored(m: EmuMap): StoredMap {
+  private stored(m: EmuMap) {
     const btf = m.attr.btf && this.btfs.blobOf(m.attr.btf.id);
-    return {
-      version: 1,
-      attr: m.attr,
-      seed: m instanceof HashTab ? m.seed : 0,
-      frozen: m.frozen,
-      cpus: this.cpus,
-      entries: encodeEntries(m.dump()),
-      ...(btf ? { btf: btf.toString('hex') } : {}),
-    };
+    return encodeMap(m, this.cpus, btf);
+  }
+
+  /** m is no longer pinned anywhere: it stops being stored, and the pins' reference goes. */
+  private unpersist(m: EmuMap): void {
+    this.persisted.delete(m);
+    this.table.release(m);
   }
 
   /** Takes in what another process wrote to a pinned map since this one last looked. */
@@ -442,21 +529,40 @@ export class EmulatedKernel implements Kernel {
     const p = this.persisted.get(m);
     if (!p) return;
     const stamp = this.store.stamp(p.oid);
-    if (stamp === null || stamp === p.stamp) return;
-    const data = this.store.readObject(p.oid);
-    if (!data) return;
-    this.fill(m, data);
-    p.stamp = stamp;
+    if (stamp === p.stamp) return;
+    const read = stamp === null ? null : this.store.readObject(p.oid, this.cpus);
+    if (read === null) this.unpersist(m);
+    else this.refill(m, p, read);
   }
 
-  /** Runs a command that may change m, then stores m when it is pinned. */
-  private mutate<T>(m: EmuMap, op: () => T): T {
+  private refill(m: EmuMap, p: Persisted, read: ReadMap): void {
+    if (!sameMap(m, read.data.attr)) throw this.store.invalid(p.oid, 'its attributes changed since this process loaded it');
     try {
-      return op();
-    } finally {
-      const p = this.persisted.get(m);
-      if (p) p.stamp = this.store.writeObject(p.oid, this.stored(m));
+      fillMap(m, read.data);
+    } catch (e) {
+      if (e instanceof StoredMapInvalid) throw this.store.invalid(p.oid, e.message);
+      throw e;
     }
+    p.stamp = read.stamp;
+  }
+
+  /**
+   * Runs a command that may change m; when m is pinned, under the stored map's lock, on the
+   * stored version (another process may have written it since this one last looked), storing
+   * the result: writes to a pinned map from any number of processes all survive.
+   */
+  private mutate<T>(cmd: number, m: EmuMap, op: () => T): T {
+    const p = this.persisted.get(m);
+    if (!p) return op();
+    return this.withStore(cmd, undefined, () => this.store.withLock(p.oid, () => {
+      this.sync(m);
+      if (!this.persisted.has(m)) return op();
+      try {
+        return op();
+      } finally {
+        p.stamp = this.store.writeObject(p.oid, this.stored(m));
+      }
+    }));
   }
 
   /** Pinned maps of the store that this kernel has not loaded yet, so ids cover them too. */
@@ -471,7 +577,7 @@ export class EmulatedKernel implements Kernel {
 
   nextMapId(startId: number): number | null {
     u32(startId, 'map id');
-    if (startId === 0) this.loadPinned();
+    if (startId === 0) this.withStore(BPF_MAP_GET_NEXT_ID, undefined, () => this.loadPinned());
     return this.table.nextId(startId);
   }
 
@@ -501,7 +607,7 @@ export class EmulatedKernel implements Kernel {
 
   /** bpf_map_do_batch: access checks, then the map type's batch op or ENOTSUPP. */
   private doBatch(cmd: number, fd: number, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): EmuBatchResult {
-    const e = this.entry(fd);
+    const e = this.entry(fd, cmd);
     const m = e.map;
     this.batchArgs(cmd, m, args, lookup);
     const hasRead = cmd === BPF_MAP_LOOKUP_BATCH || cmd === BPF_MAP_LOOKUP_AND_DELETE_BATCH;
@@ -517,13 +623,13 @@ export class EmulatedKernel implements Kernel {
         return unsupported;
       case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
         if (ops.lookupAndDelete !== 'bucket') return unsupported;
-        return this.mutate(m, () => (m as HashTab).bucketBatch(lookup!, true));
+        return this.mutate(cmd, m, () => (m as HashTab).bucketBatch(lookup!, true));
       case BPF_MAP_UPDATE_BATCH:
         if (!ops.update) return unsupported;
-        return this.mutate(m, () => genericUpdateBatch(m, { ...args, keys: plain(args.keys), values: plain(args.values && withLockZeroed(m, args.values, args.count)) }));
+        return this.mutate(cmd, m, () => genericUpdateBatch(m, { ...args, keys: plain(args.keys), values: plain(args.values && withLockZeroed(m, args.values, args.count)) }));
       default:
         if (!ops.delete) return unsupported;
-        return this.mutate(m, () => genericDeleteBatch(m, args));
+        return this.mutate(cmd, m, () => genericDeleteBatch(m, args));
     }
   }
 

@@ -33,7 +33,7 @@ import {
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
-import { sysObjGet, sysObjPin } from '../sys/obj.js';
+import { checkObjPath, sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { elemFlags, need, u32 } from './args.js';
 import { checkedPossibleCpus } from './cpus.js';
@@ -170,12 +170,14 @@ export class LinuxKernel implements Kernel {
   }
 
   pin(fd: number, path: string): void {
+    checkObjPath(path);
     this.sizes(fd);
     const r = sysObjPin(fd, path);
     if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, pathError(-r, path));
   }
 
   objGet(path: string, fileFlags: number): number {
+    checkObjPath(path);
     const fd = sysObjGet(path, fileFlags);
     if (fd < 0) throw new BpfError(BPF_OBJ_GET, -fd, pathError(-fd, path));
     let kind: string;
