@@ -316,7 +316,9 @@ test('drain patterns under the same load: losses measured and printed', async (t
       t.diagnostic(describeResult(r));
       // Never more than was counted: a drain may lose increments, never invent them.
       assert.ok(r.lost >= 0n, `${pattern} collected more than the runs`);
-      assert.equal(r.dropped, 0n);
+      // No assertion on r.dropped here: a run drops its increment (and counts it, so lost stays
+      // exact) when a drain deletes its key between its insert and its lookup on every retry, a
+      // real outcome of draining; the swap tests above, where nothing is deleted, assert 0.
     }
   }
 });
