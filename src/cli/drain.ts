@@ -60,13 +60,21 @@ function forget(held: Held[], delivered: number): void {
   }
 }
 
+function entries(n: number): string {
+  return n === 1 ? '1 entry' : `${n} entries`;
+}
+
+function wereWritten(n: number): string {
+  return `${entries(n)} ${n === 1 ? 'was' : 'were'} written`;
+}
+
 function putBackLine(where: string, undelivered: number, back: PutBack): string {
   if (undelivered === 0) return '';
-  if (back.restored === undelivered) return `; the ${undelivered} entries drained but not written were put back into ${where}`;
+  if (back.restored === undelivered) return `; ${entries(undelivered)} drained but not written ${undelivered === 1 ? 'was' : 'were'} put back into ${where}`;
   const why: string[] = [];
   if (back.recreated > 0) why.push(`${back.recreated} re-created by a program meanwhile (their new values are kept)`);
   for (const [name, n] of back.failed) why.push(`${n} failed with ${name} (lost)`);
-  return `; of the ${undelivered} entries drained but not written, ${back.restored} were put back into ${where} and ${undelivered - back.restored} could not be: ${why.join(', ')}`;
+  return `; of ${entries(undelivered)} drained but not written, ${back.restored} were put back into ${where} and ${undelivered - back.restored} could not be: ${why.join(', ')}`;
 }
 
 /**
@@ -80,8 +88,18 @@ async function drainTo(map: BpfMap<unknown, unknown>, where: string, chunks: Ite
   const onSignal = (s: NodeJS.Signals): void => {
     signal ??= s;
   };
+  // Held until the put-back is done: a second Ctrl-C must not kill it half-way.
   for (const s of SIGNALS) process.on(s, onSignal);
-  const stopped = (): boolean => signal !== undefined;
+  try {
+    await drainOrPutBack(map, where, chunks, writer, sink, progress, () => signal);
+  } finally {
+    for (const s of SIGNALS) process.off(s, onSignal);
+  }
+}
+
+async function drainOrPutBack(map: BpfMap<unknown, unknown>, where: string, chunks: Iterator<Chunk>, writer: EntryWriter, sink: FdSink,
+  progress: Progress, signalled: () => NodeJS.Signals | undefined): Promise<void> {
+  const stopped = (): boolean => signalled() !== undefined;
   const held: Held[] = [];
   let produced = 0;
   let removed = 0;
@@ -131,7 +149,6 @@ async function drainTo(map: BpfMap<unknown, unknown>, where: string, chunks: Ite
   } finally {
     chunks.return?.();
     progress.stop();
-    for (const s of SIGNALS) process.off(s, onSignal);
   }
   forget(held, sink.settle());
   let undelivered = 0;
@@ -148,16 +165,17 @@ async function drainTo(map: BpfMap<unknown, unknown>, where: string, chunks: Ite
   const tail = putBackLine(where, undelivered, back);
   if (failure instanceof WriteFailed) {
     const what = failure.code === 'EPIPE' ? 'the output closed' : `writing the output failed (${failure.code}: ${failure.message})`;
-    throw new CliError(`${what} after ${written} entries were written${tail}`, EXIT_RUNTIME);
+    throw new CliError(`${what} after ${wereWritten(written)}${tail}`, EXIT_RUNTIME);
   }
   if (failure instanceof Error) {
-    failure.message += `; the ${written} entries drained before it were written${tail}`;
+    failure.message += `; ${entries(written)} drained before it ${written === 1 ? 'was' : 'were'} written${tail}`;
     throw failure;
   }
   if (failure !== undefined) throw failure;
+  const signal = signalled();
   if (signal !== undefined)
-    throw new CliError(`stopped by ${signal} after ${written} entries were written${tail}`, 128 + (constants.signals[signal] ?? 0));
-  if (undelivered > 0) throw new CliError(`the output closed after ${written} entries were written${tail}`, EXIT_RUNTIME);
+    throw new CliError(`stopped by ${signal} after ${wereWritten(written)}${tail}`, 128 + (constants.signals[signal] ?? 0));
+  if (undelivered > 0) throw new CliError(`the output closed after ${wereWritten(written)}${tail}`, EXIT_RUNTIME);
 }
 
 export function drainCommand(): Command {
