@@ -144,11 +144,11 @@ async function drainOrPutBack(map: BpfMap<unknown, unknown>, where: string, chun
       await yieldToLoop();
     }
   } catch (e) {
-    if (!(e instanceof WriteFailed)) throw e;
+    // A failed write, or anything unforeseen: what was drained is put back all the same.
     failure = e;
   } finally {
     chunks.return?.();
-    progress.stop();
+    progress.stop(failure === undefined && !stopped());
   }
   forget(held, sink.settle());
   let undelivered = 0;
@@ -164,7 +164,7 @@ async function drainOrPutBack(map: BpfMap<unknown, unknown>, where: string, chun
   const written = removed - undelivered;
   const tail = putBackLine(where, undelivered, back);
   if (failure instanceof WriteFailed) {
-    const what = failure.code === 'EPIPE' ? 'the output closed' : `writing the output failed (${failure.code}: ${failure.message})`;
+    const what = failure.code === 'EPIPE' ? 'the output closed' : `writing the output failed (${failure.message})`;
     throw new CliError(`${what} after ${wereWritten(written)}${tail}`, EXIT_RUNTIME);
   }
   if (failure instanceof Error) {
@@ -190,9 +190,11 @@ export function drainCommand(): Command {
     .option('--no-progress', 'never draw the progress bar')
     .addHelpText('after', `
 Nothing drained is lost: when the output closes early (| head), a write fails or a signal
-(Ctrl-C, SIGTERM) stops the drain, every entry removed but not yet taken by the reader is put
-back (BPF_NOEXIST: a key a program re-created meanwhile keeps its new value), and stderr says how
-many. An output that cannot be written (closed, /dev/full) is refused before anything is removed.
+(Ctrl-C, SIGTERM, SIGHUP, SIGPIPE; exit code 128 + its number) stops the drain, every entry removed
+but not yet taken by the reader is put back (BPF_NOEXIST: a key a program re-created meanwhile
+keeps its new value), and stderr says how many. An output that cannot be written (closed,
+/dev/full) is refused (exit 2) before anything is removed. Into a pipe, drain ends once the
+reader has taken everything.
 `)
     .action(async (by: string, which: string, o: { format?: string; percpu?: string; batch: number; progress: boolean; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);

@@ -7,7 +7,7 @@ const POLLERR = 0x8;
 /** How long one wait for a full output blocks the event loop, so a signal is seen within it. */
 const POLL_SLICE_MS = 50;
 
-/** A write to the output failed with this errno code (EPIPE: the reader went away). */
+/** A write to the output failed with this errno code (EPIPE: the reader went away); the message starts with the code. */
 export class WriteFailed extends Error {
   override readonly name = 'WriteFailed';
   constructor(readonly code: string, message: string) {
@@ -102,10 +102,11 @@ export class FdSink {
         this.written += n;
         continue;
       } catch (e) {
-        if (errnoCode(e) !== 'EAGAIN') throw new WriteFailed(errnoCode(e), (e as Error).message);
+        const code = errnoCode(e);
+        if (code !== 'EAGAIN') throw new WriteFailed(code, (e as Error).message.startsWith(code) ? (e as Error).message : `${code}: ${(e as Error).message}`);
       }
       if (this.pipe) {
-        if (this.readerGone(POLL_SLICE_MS)) throw new WriteFailed('EPIPE', 'the reader of the pipe has gone');
+        if (this.readerGone(POLL_SLICE_MS)) throw new WriteFailed('EPIPE', 'EPIPE: the reader of the pipe has gone');
         await yieldToLoop();
       } else {
         await sleep(5);
