@@ -28,7 +28,7 @@ function openFlags(fd: number): number | undefined {
 /**
  * An output file descriptor written with plain write(2), counting the bytes it accepted. For a
  * pipe it also knows how many of them the reader has taken: the bytes still in the pipe are
- * not delivered, and can be read back out (retract) so that no reader ever sees them.
+ * not delivered, and are read back out (settle) so that no reader ever sees them.
  */
 export class FdSink {
   /** Bytes write(2) accepted. */
