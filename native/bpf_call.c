@@ -1,5 +1,6 @@
 /*
- * The one native entry point of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...).
+ * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), and two
+ * calls Node lacks that the CLI needs to know what a pipe's reader has taken (see the end).
  *
  * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
  * attr[offset] (0 for null or an empty buffer), after checking the buffer holds at least
@@ -13,6 +14,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -119,9 +122,45 @@ static napi_value bpf_call(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value int_result(napi_env env, int r) {
+  napi_value out;
+  napi_create_int32(env, r < 0 ? -errno : r, &out);
+  return out;
+}
+
+/* unread(fd): ioctl(FIONREAD), the bytes written into a pipe that no reader has taken yet; or -errno. */
+static napi_value unread_call(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 1 || !get_u32(env, argv[0], &fd)) return throw_error(env, 0, "unread(fd): fd must be a u32");
+  int n = 0;
+  int r = ioctl((int)fd, FIONREAD, &n);
+  return int_result(env, r < 0 ? r : n);
+}
+
+/* pollOut(fd, timeoutMs): poll(POLLOUT), the revents (POLLERR on a pipe: no reader is left), 0 on timeout, or -errno. */
+static napi_value poll_out_call(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t fd, timeout;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 2 || !get_u32(env, argv[0], &fd) || !get_u32(env, argv[1], &timeout) || timeout > 60000)
+    return throw_error(env, 0, "pollOut(fd, timeoutMs): a u32 fd and a timeout of at most 60000 ms");
+  struct pollfd p = { .fd = (int)fd, .events = POLLOUT, .revents = 0 };
+  int r = poll(&p, 1, (int)timeout);
+  return int_result(env, r <= 0 ? r : p.revents);
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
-  napi_value fn;
-  if (napi_create_function(env, "bpf", NAPI_AUTO_LENGTH, bpf_call, NULL, &fn) != napi_ok) return NULL;
-  if (napi_set_named_property(env, exports, "bpf", fn) != napi_ok) return NULL;
+  static const struct { const char *name; napi_callback cb; } fns[] = {
+    { "bpf", bpf_call }, { "unread", unread_call }, { "pollOut", poll_out_call },
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].cb, NULL, &fn) != napi_ok) return NULL;
+    if (napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok) return NULL;
+  }
   return exports;
 }

@@ -4,7 +4,7 @@ import { walkChunks, resolveMode } from '../map/walk.js';
 import { CLI_BATCH } from './dump.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { UsageError } from './errors.js';
-import { InputError, inputStream, packEntries, readEntries, type InputEntry } from './input.js';
+import { InputError, inputStream, maxLineFor, packEntries, readEntries, type InputEntry } from './input.js';
 import { kernelFrom } from './kernel-option.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
@@ -45,7 +45,7 @@ export function deleteEntriesCommand(): Command {
           for (const c of walkChunks(map, resolveMode(map, opts), opts)) deleted += map.deleteBatch({ keys: c.keys.subarray(0, c.count * map.keySize) }, { chunkSize: o.batch });
         } else {
           const view = viewOf(map, 'each', o.hex === true);
-          const packed = await packEntries(input ? readEntries(input) : given(o.key), view, map.keySize, map.valueBytes, false);
+          const packed = await packEntries(input ? readEntries(input, maxLineFor(map.keySize, map.valueBytes)) : given(o.key), view, map.keySize, map.valueBytes, false);
           deleted = map.deleteBatch({ keys: packed.keys }, { chunkSize: o.batch });
         }
       } catch (e) {

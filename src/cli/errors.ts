@@ -9,6 +9,14 @@ export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
 
+/** An error that says all there is to say in its message, with its own exit code. */
+export class CliError extends Error {
+  override readonly name = 'CliError';
+  constructor(message: string, readonly exitCode: number) {
+    super(message);
+  }
+}
+
 /** One line for stderr: the message of the error with its hint, never a stack trace. */
 export function errorLine(command: string, e: unknown): string {
   const prefix = command ? `bpfmap ${command}: ` : 'bpfmap: ';
@@ -22,7 +30,8 @@ export function errorLine(command: string, e: unknown): string {
   return prefix + String(e);
 }
 
-/** Exit code for an error: 2 for usage errors, 1 for everything that failed at run time. */
+/** Exit code for an error: 2 for usage errors, 1 for everything that failed at run time, or the CliError's own. */
 export function exitCodeOf(e: unknown): number {
+  if (e instanceof CliError) return e.exitCode;
   return e instanceof UsageError ? EXIT_USAGE : EXIT_RUNTIME;
 }

@@ -16,7 +16,28 @@ export function formatOf(given: string | undefined, tty: boolean): Format {
 export interface EntryWriter {
   begin(): string;
   chunk(keys: Buffer, values: Buffer, count: number): string;
+  /**
+   * The same text as chunk, and where each entry's text ends in it (a header or separator goes
+   * with the entry it precedes): drain needs to know which entries a partly written output holds.
+   */
+  chunkWithEnds(keys: Buffer, values: Buffer, count: number): { text: string; ends: number[] };
   end(): string;
+}
+
+type Entries = (keys: Buffer, values: Buffer, count: number) => string[];
+
+/** A writer whose chunk is the texts of its entries joined. */
+function joined(begin: () => string, entries: Entries, end: () => string): EntryWriter {
+  return {
+    begin,
+    chunk: (k, v, n) => entries(k, v, n).join(''),
+    chunkWithEnds: (k, v, n) => {
+      const texts = entries(k, v, n);
+      let at = 0;
+      return { text: texts.join(''), ends: texts.map((t) => (at += t.length)) };
+    },
+    end,
+  };
 }
 
 /** A cell: column name, text, and whether it holds a number (right-aligned in tables). */
@@ -45,9 +66,16 @@ function jsonLines(view: EntryView, keySize: number, valueBytes: number, keys: B
 }
 
 function ndjsonWriter(view: EntryView, ks: number, vs: number): EntryWriter {
+  const lines = (k: Buffer, v: Buffer, n: number): string[] => jsonLines(view, ks, vs, k, v, n, '\n');
+  if (!view.plainHex) return joined(() => '', lines, () => '');
   return {
     begin: () => '',
-    chunk: view.plainHex ? (k, v, n) => hexLines(k, v, n, ks, vs) : (k, v, n) => jsonLines(view, ks, vs, k, v, n, '\n').join(''),
+    chunk: (k, v, n) => hexLines(k, v, n, ks, vs),
+    chunkWithEnds: (k, v, n) => {
+      const text = hexLines(k, v, n, ks, vs);
+      const size = text.length / Math.max(n, 1);
+      return { text, ends: Array.from({ length: n }, (_, i) => (i + 1) * size) };
+    },
     end: () => '',
   };
 }
@@ -55,16 +83,18 @@ function ndjsonWriter(view: EntryView, ks: number, vs: number): EntryWriter {
 /** A JSON array with one entry per line, so line tools still work on it. */
 function jsonWriter(view: EntryView, ks: number, vs: number): EntryWriter {
   let first = true;
-  return {
-    begin: () => '[',
-    chunk: (k, v, n) => {
-      if (n === 0) return '';
-      const text = (first ? '\n' : ',\n') + jsonLines(view, ks, vs, k, v, n, '').join(',\n');
-      first = false;
-      return text;
+  return joined(
+    () => '[',
+    (k, v, n) => {
+      const lines = jsonLines(view, ks, vs, k, v, n, '');
+      for (let i = 0; i < n; i++) {
+        lines[i] = (first ? '\n' : ',\n') + lines[i];
+        first = false;
+      }
+      return lines;
     },
-    end: () => (first ? ']\n' : '\n]\n'),
-  };
+    () => (first ? ']\n' : '\n]\n'),
+  );
 }
 
 function csvCell(s: string): string {
@@ -73,23 +103,24 @@ function csvCell(s: string): string {
 
 function csvWriter(view: EntryView, ks: number, vs: number): EntryWriter {
   let columns: string[] | undefined;
-  return {
-    begin: () => '',
-    chunk: (k, v, n) => {
-      let text = '';
+  return joined(
+    () => '',
+    (k, v, n) => {
+      const texts = new Array<string>(n);
       for (let i = 0; i < n; i++) {
         const row = cells(view, k, i * ks, v, i * vs);
+        let text = '';
         if (!columns) {
           columns = row.map(([c]) => c);
-          text += columns.map(csvCell).join(',') + '\n';
+          text = columns.map(csvCell).join(',') + '\n';
         }
         const byName = new Map(row.map(([c, v]) => [c, v]));
-        text += columns.map((c) => csvCell(byName.get(c) ?? '')).join(',') + '\n';
+        texts[i] = text + columns.map((c) => csvCell(byName.get(c) ?? '')).join(',') + '\n';
       }
-      return text;
+      return texts;
     },
-    end: () => '',
-  };
+    () => '',
+  );
 }
 
 /** Aligned columns; widths come from the first piece, since a streamed table cannot look ahead. */
@@ -99,9 +130,9 @@ function tableWriter(view: EntryView, ks: number, vs: number): EntryWriter {
   let numeric: boolean[] = [];
   const line = (row: string[]): string =>
     row.map((c, i) => (i === row.length - 1 && !numeric[i] ? c : numeric[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd() + '\n';
-  return {
-    begin: () => '',
-    chunk: (k, v, n) => {
+  return joined(
+    () => '',
+    (k, v, n) => {
       const rows: string[][] = [];
       const isNumber: boolean[][] = [];
       for (let i = 0; i < n; i++) {
@@ -118,10 +149,12 @@ function tableWriter(view: EntryView, ks: number, vs: number): EntryWriter {
         numeric = cols.map((_, j) => isNumber.every((r) => r[j]));
         text += line(cols) + line(widths.map((w) => '-'.repeat(w)));
       }
-      return text + rows.map(line).join('');
+      const texts = rows.map(line);
+      if (texts.length > 0) texts[0] = text + texts[0];
+      return texts;
     },
-    end: () => '',
-  };
+    () => '',
+  );
 }
 
 export function entryWriter(format: Format, view: EntryView, keySize: number, valueBytes: number): EntryWriter {

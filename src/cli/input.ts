@@ -14,12 +14,28 @@ export class InputError extends Error {
   override readonly name = 'InputError';
 }
 
-/** The input a command reads entries from: --file, or stdin unless it is a terminal. */
+/** The input a command reads entries from: --file, or stdin unless it is a terminal; read as bytes. */
 export function inputStream(file: string | undefined, command: string): NodeJS.ReadableStream {
-  if (file !== undefined && file !== '-') return createReadStream(file, { encoding: 'utf8' });
+  if (file !== undefined && file !== '-') return createReadStream(file);
   if (process.stdin.isTTY) throw new UsageError(`${command} reads entries (as dump prints them) from stdin or --file, and stdin is a terminal`);
-  process.stdin.setEncoding('utf8');
   return process.stdin;
+}
+
+/**
+ * The longest input line for a map: 1 MiB, or 64 bytes of text per byte of key and value when
+ * that is more. Hex takes 2 per byte; JSON from BTF spends more on numbers, field names and
+ * nesting, and per-CPU values one string per CPU. A longer line is not an entry (`--file
+ * /dev/zero` is one endless line), and is refused when it gets this long, not held whole.
+ */
+export function maxLineFor(keySize: number, valueBytes: number): number {
+  return Math.max(1 << 20, 64 * (keySize + valueBytes));
+}
+
+/** A JSON array is parsed whole, so its size is capped; larger inputs go one entry per line. */
+export const MAX_ARRAY_BYTES = 256 << 20;
+
+function mib(n: number): string {
+  return n % (1 << 20) === 0 ? `${n >> 20} MiB` : `${n} bytes`;
 }
 
 function parse(text: string, where: string): unknown {
@@ -30,44 +46,65 @@ function parse(text: string, where: string): unknown {
   }
 }
 
+const SPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
 /**
- * The entries of dump's output: ndjson, read line by line, or one JSON array (read whole: for
- * maps too large for memory as JSON, use ndjson).
+ * The entries of dump's output: ndjson, read line by line, or one JSON array (read whole, up to
+ * MAX_ARRAY_BYTES: for larger maps, use ndjson). Lines are split as the bytes come, each byte
+ * looked at once, and a line longer than maxLine is an error naming it.
  */
-export async function* readEntries(stream: NodeJS.ReadableStream): AsyncGenerator<InputEntry, void, void> {
-  let rest = '';
+export async function* readEntries(stream: NodeJS.ReadableStream, maxLine: number): AsyncGenerator<InputEntry, void, void> {
+  let mode: 'unknown' | 'lines' | 'array' = 'unknown';
+  // The current line's bytes from earlier pieces, or the whole array.
+  let parts: Buffer[] = [];
+  let size = 0;
   let line = 0;
-  let array: string[] | undefined;
-  let any = false;
+  const tooLong = (): InputError =>
+    new InputError(`line ${line + 1}: longer than ${mib(maxLine)}, the longest line an entry of this map can need (is the input what dump prints?)`);
   for await (const piece of stream) {
-    const text = rest + (piece as string);
-    if (array) {
-      array.push(piece as string);
+    let chunk = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
+    if (mode === 'unknown') {
+      let i = 0;
+      while (i < chunk.length && SPACE.has(chunk[i] as number)) i++;
+      if (i < chunk.length) {
+        mode = chunk[i] === 0x5b ? 'array' : 'lines';
+        if (mode === 'array') chunk = chunk.subarray(i);
+      }
+    }
+    if (mode === 'array') {
+      size += chunk.length;
+      if (size > MAX_ARRAY_BYTES)
+        throw new InputError(`input: a JSON array larger than ${mib(MAX_ARRAY_BYTES)}; give the entries one per line instead (ndjson, as dump prints them when piped)`);
+      parts.push(chunk);
       continue;
     }
-    if (!any && /^\s*\[/.test(text)) {
-      array = [text];
-      rest = '';
-      continue;
-    }
-    const lines = text.split('\n');
-    rest = lines.pop() as string;
-    for (const l of lines) {
+    let from = 0;
+    for (let nl = chunk.indexOf(0x0a); nl >= 0; nl = chunk.indexOf(0x0a, from)) {
+      if (size + nl - from > maxLine) throw tooLong();
+      const bytes = size === 0 ? chunk.subarray(from, nl) : Buffer.concat([...parts, chunk.subarray(from, nl)]);
+      parts = [];
+      size = 0;
+      from = nl + 1;
       line++;
-      if (l.trim() === '') continue;
-      any = true;
-      yield { where: `line ${line}`, json: parse(l, `line ${line}`) };
+      const text = bytes.toString('utf8');
+      if (text.trim() !== '') yield { where: `line ${line}`, json: parse(text, `line ${line}`) };
+    }
+    if (from < chunk.length) {
+      size += chunk.length - from;
+      if (size > maxLine) throw tooLong();
+      parts.push(chunk.subarray(from));
     }
   }
-  if (array) {
-    const all = parse(array.join(''), 'input');
+  if (mode === 'array') {
+    const all = parse(Buffer.concat(parts).toString('utf8'), 'input');
     if (!Array.isArray(all)) throw new InputError('input: expected a JSON array of entries or one entry per line');
     for (let i = 0; i < all.length; i++) yield { where: `entry ${i + 1}`, json: all[i] };
     return;
   }
-  if (rest.trim() !== '') {
+  const text = Buffer.concat(parts).toString('utf8');
+  if (text.trim() !== '') {
     line++;
-    yield { where: `line ${line}`, json: parse(rest, `line ${line}`) };
+    yield { where: `line ${line}`, json: parse(text, `line ${line}`) };
   }
 }
 

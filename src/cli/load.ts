@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { BpfError } from '../kernel/error.js';
 import { CLI_BATCH } from './dump.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
-import { InputError, inputStream, packEntries, readEntries } from './input.js';
+import { InputError, inputStream, maxLineFor, packEntries, readEntries } from './input.js';
 import { kernelFrom } from './kernel-option.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
@@ -24,7 +24,7 @@ export function loadCommand(): Command {
       const view = viewOf(map, 'each', o.hex === true);
       let packed;
       try {
-        packed = await packEntries(readEntries(input), view, map.keySize, map.valueBytes, true);
+        packed = await packEntries(readEntries(input, maxLineFor(map.keySize, map.valueBytes)), view, map.keySize, map.valueBytes, true);
       } catch (e) {
         if (e instanceof InputError) e.message += '; nothing was written (0 entries applied)';
         throw e;

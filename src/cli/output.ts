@@ -30,24 +30,13 @@ export class Output {
   }
 }
 
-let lossOnClose: string | undefined;
-
-/** What a closed output loses (drain: entries already removed from the map); it then exits 1 saying so. */
-export function closedOutputLoses(what: string): void {
-  lossOnClose = what;
-}
-
 /**
  * A reader that goes away (`bpfmap dump ... | head`) ends the output: exit quietly, like other
- * Unix tools, instead of printing a stack trace for EPIPE; unless that loses data.
+ * Unix tools, instead of printing a stack trace for EPIPE. (drain writes through its own FdSink.)
  */
 export function exitOnClosedPipe(stream: NodeJS.WritableStream): void {
   stream.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    if (lossOnClose === undefined) process.exit(0);
-    // Written at exit, after a progress bar has ended its line, so the two never share one.
-    const loss = lossOnClose;
-    process.once('exit', () => process.stderr.write(`bpfmap: the output closed early: ${loss}\n`));
-    process.exit(1);
+    process.exit(0);
   });
 }

@@ -7,7 +7,8 @@ export const PROGRESS_MIN_ENTRIES = 10_000;
 export interface Progress {
   /** entries read so far; cursor: the batch cursor after them, when the walk has one. */
   update(entries: number, cursor: Buffer | undefined): void;
-  stop(): void;
+  /** Ends the bar's line: at 100% when the walk is complete (the default), else where it got. */
+  stop(complete?: boolean): void;
 }
 
 const HASHES = new Set(['hash', 'percpu_hash', 'lru_hash', 'lru_percpu_hash']);
@@ -62,9 +63,9 @@ export function progressFor(map: BpfMap<unknown, unknown>, label: string, enable
     update(entries, cursor) {
       bar.update(Math.round(walkFraction(map, entries, cursor) * steps), { entries });
     },
-    stop() {
+    stop(complete = true) {
       process.off('exit', onExit);
-      bar.update(steps);
+      if (complete) bar.update(steps);
       bar.stop();
     },
   };

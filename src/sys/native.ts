@@ -8,7 +8,15 @@ import { fileURLToPath } from 'node:url';
  */
 export type BpfCall = (cmd: number, attr: Uint8Array, ...refs: Array<number | Uint8Array | null>) => number;
 
-interface Addon {
+/** What Node cannot ask about a pipe it writes to; each returns -errno on failure. */
+export interface PipeCalls {
+  /** ioctl(FIONREAD): bytes in the pipe that no reader has taken yet. */
+  unread(fd: number): number;
+  /** poll(POLLOUT) for up to timeoutMs: the revents (POLLERR: no reader is left), 0 on timeout. */
+  pollOut(fd: number, timeoutMs: number): number;
+}
+
+interface Addon extends Partial<PipeCalls> {
   bpf: BpfCall;
 }
 
@@ -17,7 +25,23 @@ let loadError: Error | undefined;
 
 /** The native call, loaded on first use so the emulated kernel works where the addon cannot. */
 export function nativeBpf(): BpfCall {
-  if (addon) return addon.bpf;
+  return load().bpf;
+}
+
+/** The pipe calls, or undefined where the addon cannot load (or is an older build without them). */
+export function nativePipe(): PipeCalls | undefined {
+  let a;
+  try {
+    a = load();
+  } catch {
+    return undefined;
+  }
+  const { unread, pollOut } = a;
+  return unread && pollOut ? { unread, pollOut } : undefined;
+}
+
+function load(): Addon {
+  if (addon) return addon;
   if (loadError) throw loadError;
   try {
     const require = createRequire(import.meta.url);
@@ -25,7 +49,7 @@ export function nativeBpf(): BpfCall {
     // From the package root (three levels above dist/src/sys/): build/Release when the install
     // built from source, else the prebuilt addon in prebuilds/ that fits this platform and libc.
     addon = nodeGypBuild(fileURLToPath(new URL('../../..', import.meta.url))) as Addon;
-    return addon.bpf;
+    return addon;
   } catch (e) {
     loadError = new Error(
       `bpfmap: the native bpf() addon is not available (${(e as Error).message}). ` +

@@ -43,4 +43,19 @@ describe('bpfmap delete-entries', () => {
     const bad = await runCli(['delete-entries', 'id', String(small.id), '--all', '--key', hex(1)]);
     assert.equal(bad.code, 2);
   });
+
+  test('an overlong line is an error naming it, raised as the bytes arrive: a 32 MB line, --file /dev/zero', async (t) => {
+    if (!linuxAvailable(t)) return;
+    using map = filled(4);
+    const long = `{"key":"${'0'.repeat(32 << 20)}"}\n`;
+    for (const [args, input, where] of [
+      [[], `{"key":"${hex(1)}"}\n\n${long}`, 'line 3'],
+      [['--file', '/dev/zero'], '', 'line 1'],
+    ] as const) {
+      const r = await runCli(['delete-entries', 'id', String(map.id), ...args], { input, timeoutMs: 60_000 });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, `bpfmap delete-entries: ${where}: longer than 1 MiB, the longest line an entry of this map can need (is the input what dump prints?); nothing was deleted\n`);
+      assert.equal(map.dump().count, 4);
+    }
+  });
 });

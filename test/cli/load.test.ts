@@ -110,4 +110,21 @@ describe('bpfmap load', () => {
     assert.match(bad.stderr, /^bpfmap load: line 2: value: struct flow_stats has no field "bytez" \(fields: packets, bytes\); nothing was written \(0 entries applied\)\n$/);
     assert.equal(empty.dump().count, 0);
   });
+
+  test('an overlong line is an error naming it, raised as the bytes arrive: a 32 MB line, --file /dev/zero', async (t) => {
+    if (!linuxAvailable(t)) return;
+    using map = hashMap(16);
+    const good = '{"key":"01000000","value":"0100000000000000"}\n';
+    const long = `{"key":"02000000","value":"${'0'.repeat(32 << 20)}"}\n`;
+    for (const [args, input, where] of [
+      [[], good + long, 'line 2'],
+      [['--file', '/dev/zero'], '', 'line 1'],
+    ] as const) {
+      // Before, the 32 MB line took some 40 s and /dev/zero never ended: killed here instead.
+      const r = await runCli(['load', 'id', String(map.id), ...args], { input, timeoutMs: 60_000 });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr, `bpfmap load: ${where}: longer than 1 MiB, the longest line an entry of this map can need (is the input what dump prints?); nothing was written (0 entries applied)\n`);
+      assert.equal(map.dump().count, 0);
+    }
+  });
 });

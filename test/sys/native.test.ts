@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { BPF_MAP_GET_NEXT_ID, BPF_MAP_LOOKUP_ELEM } from '../../src/sys/constants.js';
 import { errno } from '../../src/sys/errno.js';
-import { nativeBpf } from '../../src/sys/native.js';
+import { nativeBpf, nativePipe } from '../../src/sys/native.js';
 import { linuxAvailable } from '../helpers/kernel.js';
 
 const attr = () => Buffer.from(new ArrayBuffer(32));
@@ -93,4 +97,33 @@ test('native: an empty buffer is passed as a null pointer, whatever memory it vi
   assert.ok(r < 0);
   assert.equal(a.readBigUInt64LE(8), 0n, 'an empty view is no buffer');
   assert.notEqual(a.readBigUInt64LE(16), 0n, 'a one-byte view is a buffer');
+});
+
+test('native: unread (FIONREAD) and pollOut tell what a pipe holds and when its reader is gone', (t) => {
+  if (!linuxAvailable(t)) return;
+  const pipe = nativePipe() ?? assert.fail('the addon has unread and pollOut');
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-native-'));
+  try {
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const rd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const wr = openSync(fifo, constants.O_WRONLY);
+    assert.equal(pipe.unread(wr), 0);
+    writeSync(wr, 'hello');
+    assert.equal(pipe.unread(wr), 5);
+    assert.equal(readSync(rd, Buffer.alloc(2), 0, 2, null), 2);
+    assert.equal(pipe.unread(wr), 3);
+    const POLLOUT = 4;
+    const POLLERR = 8;
+    assert.equal(pipe.pollOut(wr, 0) & (POLLOUT | POLLERR), POLLOUT);
+    closeSync(rd);
+    assert.equal(pipe.pollOut(wr, 0) & POLLERR, POLLERR, 'no reader is left');
+    assert.equal(pipe.unread(wr), 3, 'what the reader left is still counted');
+    closeSync(wr);
+    assert.equal(pipe.unread(wr), -errno.EBADF);
+    assert.throws(() => pipe.unread(-1), TypeError);
+    assert.throws(() => pipe.pollOut(1, 60_001), TypeError);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
