@@ -3,8 +3,8 @@ import { BpfMap } from '../map/map.js';
 import type { MapFlagName, MapTypeName } from '../map/types.js';
 import { integer, newCommand, withKernel } from './command.js';
 import { UsageError } from './errors.js';
-import { kernelFrom } from './kernel-option.js';
 import type { CliIo } from './io.js';
+import { kernelFrom } from './kernel-option.js';
 
 interface CreateCliOptions {
   type: string;

@@ -5,10 +5,10 @@ import { CLI_BATCH } from './defaults.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { UsageError } from './errors.js';
 import { InputError, inputStream, maxLineFor, packEntries, readEntries, type InputEntry } from './input.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
-import type { CliIo } from './io.js';
 
 async function* given(keys: string[]): AsyncGenerator<InputEntry, void, void> {
   for (const [i, k] of keys.entries()) {

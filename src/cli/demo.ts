@@ -12,8 +12,8 @@ import { BpfMap } from '../map/map.js';
 import { alignColumns } from './columns.js';
 import { integer, newCommand, withKernel } from './command.js';
 import { CLI_BATCH } from './defaults.js';
-import { kernelFrom } from './kernel-option.js';
 import type { CliIo } from './io.js';
+import { kernelFrom } from './kernel-option.js';
 
 export const DEMO_PIN = '/sys/fs/bpf/bpfmap_demo_flows';
 

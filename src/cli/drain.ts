@@ -8,12 +8,12 @@ import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { CLI_BATCH, FORMAT_HELP, PERCPU_HELP } from './defaults.js';
 import { CliError, EXIT_RUNTIME } from './errors.js';
 import { entryWriter, formatOf, type EntryWriter } from './formats.js';
+import type { CliIo, SignalSource } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { progressFor, type Progress } from './progress.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { sinkFor, WriteFailed, type Sink } from './sink.js';
 import { perCpuModeOf, viewOf } from './view.js';
-import type { CliIo, SignalSource } from './io.js';
 
 /** Signals that stop a drain: it puts back what it has not written, then exits 128 + the signal's number. */
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'];

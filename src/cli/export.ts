@@ -9,8 +9,8 @@ import { MapsCollector } from '../export/maps.js';
 import { DEFAULT_LIMITS, MetricsServer, parseListen } from '../export/server.js';
 import { integer, newCommand, withKernel } from './command.js';
 import { UsageError } from './errors.js';
-import { kernelFrom } from './kernel-option.js';
 import type { CliIo } from './io.js';
+import { kernelFrom } from './kernel-option.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9435';
 

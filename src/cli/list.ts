@@ -3,8 +3,8 @@ import { EmulatedKernel } from '../kernel/emulated.js';
 import { listMaps } from '../map/map.js';
 import { alignColumns, toJsonText } from './columns.js';
 import { newCommand, withKernel } from './command.js';
-import { kernelFrom } from './kernel-option.js';
 import type { CliIo } from './io.js';
+import { kernelFrom } from './kernel-option.js';
 
 export function listCommand(io: CliIo): Command {
   return withKernel(newCommand('list', 'list every map: id, type, name, key/value size, max entries, flags', [

@@ -3,10 +3,10 @@ import { BpfError } from '../kernel/error.js';
 import { CLI_BATCH } from './defaults.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { InputError, inputStream, maxLineFor, packEntries, readEntries } from './input.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
-import type { CliIo } from './io.js';
 
 export function loadCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('load', 'write entries (ndjson or JSON, as dump prints them) with UPDATE_BATCH', [

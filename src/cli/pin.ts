@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { newCommand, withKernel, withMapArgs } from './command.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { openMap, parseSelector, selectorText } from './selector.js';
-import type { CliIo } from './io.js';
 
 export function pinCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('pin', 'pin a map at PATH on a bpf filesystem, so it outlives its programs', [

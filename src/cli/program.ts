@@ -7,13 +7,13 @@ import { dumpCommand } from './dump.js';
 import { exportCommand } from './export.js';
 import { EXIT_CODES, outputTo } from './command.js';
 import { errorLine, EXIT_USAGE, exitCodeOf } from './errors.js';
+import type { CliIo } from './io.js';
 import { listCommand } from './list.js';
 import { exitOnClosedPipe } from './output.js';
 import { loadCommand } from './load.js';
 import { pinCommand } from './pin.js';
 import { showCommand } from './show.js';
 import { watchCommand } from './watch.js';
-import type { CliIo } from './io.js';
 
 function program(io: CliIo): Command {
   const p = new Command('bpfmap')

@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { mapTypes } from './btf-types.js';
 import { alignColumns, toJsonText } from './columns.js';
 import { newCommand, withKernel, withMapArgs } from './command.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { openMap, parseSelector } from './selector.js';
-import type { CliIo } from './io.js';
 
 export function showCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('show', "a map's info: type, sizes, flags, BTF key and value types", [

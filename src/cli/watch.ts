@@ -4,11 +4,11 @@ import type { BpfMap } from '../map/map.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { CLI_BATCH } from './defaults.js';
 import { UsageError } from './errors.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { Screen } from './screen.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
-import type { CliIo } from './io.js';
 
 const WIDTHS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
 const RAW_FIELD = /^(u8|u16|u32|u64)@([0-9]+)$/;
