@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
 import { main } from '../../src/cli/program.js';
@@ -77,6 +78,18 @@ describe('main(argv, io)', () => {
       assert.equal(io.signals.listenerCount('SIGTERM'), 0, 'drain took its handlers off');
     } finally {
       closeFixture(f);
+    }
+  });
+
+  test('no command imports another: what they share lives in modules of its own', () => {
+    const dir = new URL('../../../src/cli/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    const source = (f: string): string => readFileSync(new URL(f, dir), 'utf8');
+    const commands = files.filter((f) => /^export function \w+Command\(io: CliIo\): Command/m.test(source(f)));
+    assert.ok(commands.length >= 11, `the commands: ${commands.join(', ')}`);
+    for (const f of commands) {
+      const imported = [...source(f).matchAll(/from '\.\/([\w-]+)\.js'/g)].map((m) => `${m[1]}.ts`);
+      assert.deepEqual(imported.filter((i) => commands.includes(i)), [], `${f} imports a command`);
     }
   });
 });
