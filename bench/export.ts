@@ -49,7 +49,7 @@ export async function exportRows(n: number, reps: number): Promise<Row[]> {
   const devNull = createWriteStream('/dev/null');
   const dump = await timeAsync(reps, () =>
     streamChunks(walkChunks(map, 'batch', { batchSize: batch }), entryWriter('ndjson', viewOf(map, 'each'), map.keySize, map.valueBytes),
-      new Output(devNull), progressFor(map, 'dump', false)));
+      new Output(devNull), progressFor(map, 'dump', false, { stdout: devNull, stderr: devNull })));
   devNull.end();
   const exporter = new Exporter(parseConfig(`batch_size: ${batch}
 metrics:

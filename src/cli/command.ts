@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, type OutputConfiguration } from 'commander';
+import type { CliIo } from './io.js';
 import { KERNEL_HELP } from './kernel-option.js';
 import { SELECTOR_HELP } from './selector.js';
 
@@ -10,13 +11,23 @@ export function usageLine(command: string, text: string): string {
   return `bpfmap${command ? ` ${command}` : ''}: ${msg} (see bpfmap ${command ? `${command} ` : ''}--help)\n`;
 }
 
-/** A subcommand with its examples and the exit codes in its help, and usage errors as one line. */
+/** A subcommand with its examples and the exit codes in its help (its output: outputTo). */
 export function newCommand(name: string, summary: string, examples: string[]): Command {
   return new Command(name)
     .description(summary)
     .addHelpText('after', `\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n\n${EXIT_CODES}\n`)
-    .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(usageLine(name, text)) });
+    .exitOverride();
+}
+
+/** Commander's output for command (the program when ''): help and usage errors to io's streams, as wide as its terminal. */
+export function outputTo(io: Pick<CliIo, 'stdout' | 'stderr'>, command: string): OutputConfiguration {
+  return {
+    writeOut: (text) => io.stdout.write(text),
+    writeErr: (text) => io.stderr.write(text),
+    outputError: (text, write) => write(usageLine(command, text)),
+    getOutHelpWidth: () => (io.stdout.isTTY && io.stdout.columns) || 80,
+    getErrHelpWidth: () => (io.stderr.isTTY && io.stderr.columns) || 80,
+  };
 }
 
 /** The two words that choose a map: `id 42`, `pinned /sys/fs/bpf/x`, `name flows`. */

@@ -3,6 +3,7 @@ import { BpfMap } from '../map/map.js';
 import type { MapFlagName, MapTypeName } from '../map/types.js';
 import { integer, newCommand, withKernel } from './command.js';
 import { UsageError } from './errors.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 
 interface CreateCliOptions {
@@ -15,11 +16,11 @@ interface CreateCliOptions {
   kernel?: string;
 }
 
-function createMap(o: CreateCliOptions): BpfMap {
+function createMap(o: CreateCliOptions, io: CliIo): BpfMap {
   const flags = o.flags ? o.flags.split(',').map((f) => f.trim()).filter(Boolean) : [];
   try {
     return BpfMap.create({
-      kernel: kernelFrom(o.kernel), type: o.type as MapTypeName, keySize: o.keySize, valueSize: o.valueSize,
+      kernel: kernelFrom(o.kernel, io), type: o.type as MapTypeName, keySize: o.keySize, valueSize: o.valueSize,
       maxEntries: o.maxEntries, flags: flags as MapFlagName[], name: o.name ?? '',
     });
   } catch (e) {
@@ -29,7 +30,7 @@ function createMap(o: CreateCliOptions): BpfMap {
   }
 }
 
-export function createCommand(): Command {
+export function createCommand(io: CliIo): Command {
   return withKernel(newCommand('create', 'create a map and pin it at PATH (a map nobody holds is freed when the command exits)', [
     'bpfmap create /sys/fs/bpf/flows --type hash --key-size 16 --value-size 16 --max-entries 100000 --name flows',
     'bpfmap create /sys/fs/bpf/counts --type percpu_array --key-size 4 --value-size 8 --max-entries 256',
@@ -45,8 +46,8 @@ export function createCommand(): Command {
     .action((path: string, o: CreateCliOptions) => {
       if (o.name !== undefined && !/^[A-Za-z0-9_.]{1,15}$/.test(o.name))
         throw new UsageError(`--name must be 1 to 15 characters of [A-Za-z0-9_.], got "${o.name}"`);
-      using map = createMap(o);
+      using map = createMap(o, io);
       map.pin(path);
-      process.stdout.write(`created ${map.typeName} map id ${map.id}${map.name ? ` "${map.name}"` : ''}, pinned at ${path}\n`);
+      io.stdout.write(`created ${map.typeName} map id ${map.id}${map.name ? ` "${map.name}"` : ''}, pinned at ${path}\n`);
     });
 }

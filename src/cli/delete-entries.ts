@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { BpfError } from '../kernel/error.js';
 import { walkChunks, resolveMode } from '../map/walk.js';
-import { CLI_BATCH } from './dump.js';
+import { CLI_BATCH } from './defaults.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { UsageError } from './errors.js';
 import { InputError, inputStream, maxLineFor, packEntries, readEntries, type InputEntry } from './input.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
@@ -21,7 +22,7 @@ async function* given(keys: string[]): AsyncGenerator<InputEntry, void, void> {
   }
 }
 
-export function deleteEntriesCommand(): Command {
+export function deleteEntriesCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('delete-entries', 'delete entries with DELETE_BATCH: the keys given, the keys of entries read from stdin, or all', [
     'bpfmap delete-entries id 42 --key 0a000001 --key 0a000002',
     "bpfmap dump id 42 --format ndjson | jq -c 'select(.value == \"0000000000000000\")' | bpfmap delete-entries id 42",
@@ -35,8 +36,8 @@ export function deleteEntriesCommand(): Command {
     .action(async (by: string, which: string, o: { key: string[]; all?: boolean; file?: string; batch: number; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       if (o.all && (o.key.length > 0 || o.file !== undefined)) throw new UsageError('--all deletes everything: give no --key or --file with it');
-      const input = o.all || o.key.length > 0 ? undefined : inputStream(o.file, 'delete-entries');
-      using map = openMap(sel, kernelFrom(o.kernel), { raw: o.hex === true });
+      const input = o.all || o.key.length > 0 ? undefined : inputStream(o.file, 'delete-entries', io.stdin);
+      using map = openMap(sel, kernelFrom(o.kernel, io), { raw: o.hex === true });
       let deleted = 0;
       try {
         if (o.all) {
@@ -53,6 +54,6 @@ export function deleteEntriesCommand(): Command {
         else if (e instanceof BpfError) e.message += `; ${deleted + (e.applied ?? 0)} entries were deleted before the failure`;
         throw e;
       }
-      process.stdout.write(`deleted ${deleted} entries from ${selectorText(sel)}\n`);
+      io.stdout.write(`deleted ${deleted} entries from ${selectorText(sel)}\n`);
     });
 }

@@ -11,7 +11,8 @@ import type { Dump } from '../map/dump.js';
 import { BpfMap } from '../map/map.js';
 import { alignColumns } from './columns.js';
 import { integer, newCommand, withKernel } from './command.js';
-import { CLI_BATCH } from './dump.js';
+import { CLI_BATCH } from './defaults.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 
 export const DEMO_PIN = '/sys/fs/bpf/bpfmap_demo_flows';
@@ -103,7 +104,7 @@ function recreate(kernel: Kernel, path: string, n: number): FlowMap {
   return map;
 }
 
-export function demoCommand(): Command {
+export function demoCommand(io: CliIo): Command {
   return withKernel(newCommand('demo', 'create a pinned map of 100,000 flows, read it with LOOKUP_BATCH and element by element, print the top flows and both timings', [
     'bpfmap demo',
     'bpfmap demo --entries 1000000 --top 5',
@@ -113,8 +114,8 @@ export function demoCommand(): Command {
     .option('--entries <n>', 'flows in the map', integer(1), 100_000)
     .option('--top <n>', 'flows shown', integer(1), 10)
     .action((o: { pin: string; entries: number; top: number; kernel?: string }) => {
-      const kernel = kernelFrom(o.kernel);
-      const say = (s: string): boolean => process.stdout.write(s + '\n');
+      const kernel = kernelFrom(o.kernel, io);
+      const say = (s: string): boolean => io.stdout.write(s + '\n');
       const mounted = mountBpffsFor(kernel, o.pin);
       if (mounted) say(mounted);
       using map = recreate(kernel, o.pin, o.entries);
@@ -131,7 +132,7 @@ export function demoCommand(): Command {
       const bytes = Float64Array.from(order, (i) => Number(batch.value(i).bytes));
       order.sort((a, b) => (bytes[b] as number) - (bytes[a] as number));
       say(`\ntop ${Math.min(o.top, batch.count)} flows by bytes:`);
-      process.stdout.write(alignColumns(order.slice(0, o.top).map((i) => flowCells(batch, i)),
+      io.stdout.write(alignColumns(order.slice(0, o.top).map((i) => flowCells(batch, i)),
         ['SOURCE', 'DESTINATION', 'PROTO', 'PACKETS', 'BYTES']));
       say(`\nnext: bpfmap show pinned ${o.pin}`);
       say(`      bpfmap dump pinned ${o.pin} --limit 5`);

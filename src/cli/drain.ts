@@ -5,13 +5,14 @@ import { drainChunks, putBack, type PutBack } from '../map/drain.js';
 import type { BpfMap } from '../map/map.js';
 import type { Chunk } from '../map/walk.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
-import { CLI_BATCH, FORMAT_HELP, PERCPU_HELP } from './dump.js';
+import { CLI_BATCH, FORMAT_HELP, PERCPU_HELP } from './defaults.js';
 import { CliError, EXIT_RUNTIME } from './errors.js';
 import { entryWriter, formatOf, type EntryWriter } from './formats.js';
+import type { CliIo, SignalSource } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { progressFor, type Progress } from './progress.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
-import { FdSink, WriteFailed } from './sink.js';
+import { sinkFor, WriteFailed, type Sink } from './sink.js';
 import { perCpuModeOf, viewOf } from './view.js';
 
 /** Signals that stop a drain: it puts back what it has not written, then exits 128 + the signal's number. */
@@ -82,22 +83,22 @@ function putBackLine(where: string, undelivered: number, back: PutBack): string 
  * away, a failed write, a signal, a kernel error) stops the draining, and every entry removed
  * but not delivered is put back; it then throws a CliError saying so.
  */
-async function drainTo(map: BpfMap<unknown, unknown>, where: string, chunks: Iterator<Chunk>, writer: EntryWriter, sink: FdSink,
-  progress: Progress): Promise<void> {
+async function drainTo(map: BpfMap<unknown, unknown>, where: string, chunks: Iterator<Chunk>, writer: EntryWriter, sink: Sink,
+  progress: Progress, signals: SignalSource): Promise<void> {
   let signal: NodeJS.Signals | undefined;
   const onSignal = (s: NodeJS.Signals): void => {
     signal ??= s;
   };
   // Held until the put-back is done: a second Ctrl-C must not kill it half-way.
-  for (const s of SIGNALS) process.on(s, onSignal);
+  for (const s of SIGNALS) signals.on(s, onSignal);
   try {
     await drainOrPutBack(map, where, chunks, writer, sink, progress, () => signal);
   } finally {
-    for (const s of SIGNALS) process.off(s, onSignal);
+    for (const s of SIGNALS) signals.off(s, onSignal);
   }
 }
 
-async function drainOrPutBack(map: BpfMap<unknown, unknown>, where: string, chunks: Iterator<Chunk>, writer: EntryWriter, sink: FdSink,
+async function drainOrPutBack(map: BpfMap<unknown, unknown>, where: string, chunks: Iterator<Chunk>, writer: EntryWriter, sink: Sink,
   progress: Progress, signalled: () => NodeJS.Signals | undefined): Promise<void> {
   const stopped = (): boolean => signalled() !== undefined;
   const held: Held[] = [];
@@ -178,7 +179,7 @@ async function drainOrPutBack(map: BpfMap<unknown, unknown>, where: string, chun
   if (undelivered > 0) throw new CliError(`the output closed after ${wereWritten(written)}${tail}`, EXIT_RUNTIME);
 }
 
-export function drainCommand(): Command {
+export function drainCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('drain', 'remove every entry with LOOKUP_AND_DELETE_BATCH and print what was removed (each exactly once)', [
     'bpfmap drain pinned /sys/fs/bpf/counts --format ndjson >> counts.log',
     'bpfmap drain id 42 --format json',
@@ -198,12 +199,12 @@ reader has taken everything.
 `)
     .action(async (by: string, which: string, o: { format?: string; percpu?: string; batch: number; progress: boolean; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
-      const format = formatOf(o.format, process.stdout.isTTY === true);
+      const format = formatOf(o.format, io.stdout.isTTY === true);
       const perCpu = perCpuModeOf(o.percpu, format === 'table' ? 'sum' : 'each');
-      using map = openMap(sel, kernelFrom(o.kernel), { raw: o.hex === true });
-      const sink = FdSink.open(1, 'nothing was removed from the map');
+      using map = openMap(sel, kernelFrom(o.kernel, io), { raw: o.hex === true });
+      const sink = sinkFor(io.stdout, 'nothing was removed from the map');
       const view = viewOf(map, perCpu, o.hex === true);
       const chunks = drainChunks(map, { batchSize: o.batch });
-      await drainTo(map, selectorText(sel), chunks, entryWriter(format, view, map.keySize, map.valueBytes), sink, progressFor(map, 'drain', o.progress));
+      await drainTo(map, selectorText(sel), chunks, entryWriter(format, view, map.keySize, map.valueBytes), sink, progressFor(map, 'drain', o.progress, io), io.signals);
     });
 }

@@ -1,20 +1,16 @@
 import type { Command } from 'commander';
 import { resolveMode, walkChunks, type WalkMode } from '../map/walk.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
+import { CLI_BATCH, FORMAT_HELP, PERCPU_HELP } from './defaults.js';
 import { UsageError } from './errors.js';
 import { entryWriter, formatOf } from './formats.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { Output } from './output.js';
 import { progressFor } from './progress.js';
 import { HEX_HELP, openMap, parseSelector } from './selector.js';
 import { streamChunks } from './stream.js';
 import { perCpuModeOf, viewOf } from './view.js';
-
-/** Entries per LOOKUP_BATCH in the CLI: fewer syscalls than the library's default, still small buffers. */
-export const CLI_BATCH = 4096;
-
-export const FORMAT_HELP = 'table | json | ndjson | csv (default: table on a terminal, ndjson when piped)';
-export const PERCPU_HELP = 'per-CPU maps: each (a "values" list, one per CPU; what load restores) or sum (one "value")';
 
 export interface DumpOptions {
   format?: string;
@@ -32,7 +28,7 @@ function walkOf(s: string): 'auto' | WalkMode {
   return s;
 }
 
-export function dumpCommand(): Command {
+export function dumpCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('dump', 'print every entry, read with LOOKUP_BATCH and streamed (decoded by the map\'s BTF, else as hex)', [
     'bpfmap dump id 42',
     'bpfmap dump pinned /sys/fs/bpf/flows --format ndjson | jq -c .',
@@ -49,14 +45,14 @@ export function dumpCommand(): Command {
     .option('--no-progress', 'never draw the progress bar (drawn on stderr for large maps when stderr is a terminal and stdout is not)')
     .action(async (by: string, which: string, o: DumpOptions) => {
       const sel = parseSelector(by, which);
-      const format = formatOf(o.format, process.stdout.isTTY === true);
+      const format = formatOf(o.format, io.stdout.isTTY === true);
       const perCpu = perCpuModeOf(o.percpu, format === 'table' ? 'sum' : 'each');
       const walk = walkOf(o.walk);
-      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true, raw: o.hex === true });
+      using map = openMap(sel, kernelFrom(o.kernel, io), { readOnly: true, raw: o.hex === true });
       const view = viewOf(map, perCpu, o.hex === true);
       const opts = { batchSize: o.batch, mode: walk };
       const mode = resolveMode(map, opts);
-      await streamChunks(walkChunks(map, mode, opts), entryWriter(format, view, map.keySize, map.valueBytes), new Output(process.stdout),
-        progressFor(map, 'dump', o.progress), o.limit);
+      await streamChunks(walkChunks(map, mode, opts), entryWriter(format, view, map.keySize, map.valueBytes), new Output(io.stdout),
+        progressFor(map, 'dump', o.progress, io), o.limit);
     });
 }

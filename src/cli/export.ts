@@ -9,6 +9,7 @@ import { MapsCollector } from '../export/maps.js';
 import { DEFAULT_LIMITS, MetricsServer, parseListen } from '../export/server.js';
 import { integer, newCommand, withKernel } from './command.js';
 import { UsageError } from './errors.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:9435';
@@ -39,8 +40,8 @@ interface ExportOptions {
   responseMemory: number;
 }
 
-function collectorOf(o: ExportOptions): Collector {
-  const kernel = kernelFrom(o.kernel);
+function collectorOf(o: ExportOptions, io: CliIo): Collector {
+  const kernel = kernelFrom(o.kernel, io);
   if (o.maps) return new MapsCollector(kernel, o.batch ?? DEFAULT_BATCH_SIZE);
   const file = o.config as string;
   let text: string;
@@ -57,7 +58,7 @@ function collectorOf(o: ExportOptions): Collector {
     throw e;
   }
   if (o.batch !== undefined) config.batchSize = o.batch;
-  const exporter = new Exporter(config, { kernel, fields: fieldsOf });
+  const exporter = new Exporter(config, { kernel, fields: fieldsOf, log: (l) => io.stderr.write(`${l}\n`) });
   try {
     exporter.check();
   } catch (e) {
@@ -68,7 +69,7 @@ function collectorOf(o: ExportOptions): Collector {
   return exporter;
 }
 
-export function exportCommand(): Command {
+export function exportCommand(io: CliIo): Command {
   return withKernel(newCommand('export', 'serve map contents as Prometheus metrics (/metrics), as a config says, or every map\'s metadata with --maps', [
     'bpfmap export --config maps.yaml',
     'bpfmap export --config maps.yaml --listen 127.0.0.1:9435',
@@ -89,9 +90,9 @@ export function exportCommand(): Command {
       if (o.format !== 'text' && o.format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got "${o.format}"`);
       const listen = parseListen(o.listen);
       if (typeof listen === 'string') throw new UsageError(`--listen: ${listen}`);
-      const collector = collectorOf(o);
+      const collector = collectorOf(o, io);
       if (o.once) {
-        process.stdout.write(render(await collector.collect(), o.format as Format));
+        io.stdout.write(render(await collector.collect(), o.format as Format));
         // Some maps read: the scrape is worth keeping, and its errors_total says which failed.
         if (collector instanceof Exporter && collector.failed.length === collector.mapCount) {
           throw new Error(`no map could be read (${collector.failed.join(', ')}): see the lines above; the exposition holds only the exporter's own metrics`);
@@ -103,20 +104,21 @@ export function exportCommand(): Command {
       // Connections past the open-file limit would fail every accept, scrapers' included.
       if (files !== undefined && maxConnections > files - RESERVED_FILES) {
         maxConnections = Math.max(1, files - RESERVED_FILES);
-        process.stderr.write(`bpfmap export: --max-connections lowered to ${maxConnections}: the open-file limit is ${files} (raise it with ulimit -n)\n`);
+        io.stderr.write(`bpfmap export: --max-connections lowered to ${maxConnections}: the open-file limit is ${files} (raise it with ulimit -n)\n`);
       }
-      const server = new MetricsServer(collector, { maxConnections, sendTimeoutMs: o.sendTimeout * 1000, responseBytes: o.responseMemory * 2 ** 20 });
+      const server = new MetricsServer(collector, { maxConnections, sendTimeoutMs: o.sendTimeout * 1000, responseBytes: o.responseMemory * 2 ** 20 },
+        (l) => io.stderr.write(`${l}\n`));
       const addr = await server.listen(listen.host, listen.port);
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-      process.stderr.write(`bpfmap export: serving http://${host}:${addr.port}/metrics\n`);
+      io.stderr.write(`bpfmap export: serving http://${host}:${addr.port}/metrics\n`);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
+          io.signals.off('SIGINT', stop);
+          io.signals.off('SIGTERM', stop);
           void server.close().then(resolve);
         };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
+        io.signals.on('SIGINT', stop);
+        io.signals.on('SIGTERM', stop);
       });
     });
 }

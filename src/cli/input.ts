@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Growable } from '../map/dump.js';
 import { UsageError } from './errors.js';
+import type { CliInput } from './io.js';
 import type { EntryView } from './view.js';
 
 /** One entry of load input and where it was, for errors ("line 7", "entry 12"). */
@@ -15,10 +16,10 @@ export class InputError extends Error {
 }
 
 /** The input a command reads entries from: --file, or stdin unless it is a terminal; read as bytes. */
-export function inputStream(file: string | undefined, command: string): NodeJS.ReadableStream {
+export function inputStream(file: string | undefined, command: string, stdin: CliInput): NodeJS.ReadableStream {
   if (file !== undefined && file !== '-') return createReadStream(file);
-  if (process.stdin.isTTY) throw new UsageError(`${command} reads entries (as dump prints them) from stdin or --file, and stdin is a terminal`);
-  return process.stdin;
+  if (stdin.isTTY) throw new UsageError(`${command} reads entries (as dump prints them) from stdin or --file, and stdin is a terminal`);
+  return stdin;
 }
 
 /**

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { BpfError } from '../kernel/error.js';
-import { CLI_BATCH } from './dump.js';
+import { CLI_BATCH } from './defaults.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { InputError, inputStream, maxLineFor, packEntries, readEntries } from './input.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
 
-export function loadCommand(): Command {
+export function loadCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('load', 'write entries (ndjson or JSON, as dump prints them) with UPDATE_BATCH', [
     'bpfmap dump pinned /sys/fs/bpf/flows > flows.ndjson && bpfmap load pinned /sys/fs/bpf/flows < flows.ndjson',
     'bpfmap dump id 42 --format json | bpfmap load id 43',
@@ -19,8 +20,8 @@ export function loadCommand(): Command {
     .addHelpText('after', `\nThe whole input is checked before the first write: bad input (bad JSON, a key of the wrong size,\nan unknown field) writes nothing. A kernel error part-way says how many entries were applied.\nPer-CPU maps take "values" (one per CPU, as dump prints by default) or a summed "value", written to CPU 0.\n`)
     .action(async (by: string, which: string, o: { file?: string; batch: number; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
-      const input = inputStream(o.file, 'load');
-      using map = openMap(sel, kernelFrom(o.kernel), { raw: o.hex === true });
+      const input = inputStream(o.file, 'load', io.stdin);
+      using map = openMap(sel, kernelFrom(o.kernel, io), { raw: o.hex === true });
       const view = viewOf(map, 'each', o.hex === true);
       let packed;
       try {
@@ -35,6 +36,6 @@ export function loadCommand(): Command {
         if (e instanceof BpfError) e.message += `; ${e.applied ?? 0} of ${packed.count} entries were applied`;
         throw e;
       }
-      process.stdout.write(`loaded ${packed.count} entries into ${selectorText(sel)}\n`);
+      io.stdout.write(`loaded ${packed.count} entries into ${selectorText(sel)}\n`);
     });
 }

@@ -34,9 +34,9 @@ export class Output {
  * A reader that goes away (`bpfmap dump ... | head`) ends the output: exit quietly, like other
  * Unix tools, instead of printing a stack trace for EPIPE. (drain writes through its own FdSink.)
  */
-export function exitOnClosedPipe(stream: NodeJS.WritableStream): void {
+export function exitOnClosedPipe(stream: NodeJS.WritableStream, exit: (code: number) => void): void {
   stream.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    process.exit(0);
+    exit(0);
   });
 }

@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { BpfMap } from '../map/map.js';
+import type { CliIo } from './io.js';
 
 /** Maps with fewer slots than this read too fast for a bar to be worth drawing. */
 export const PROGRESS_MIN_ENTRIES = 10_000;
@@ -40,11 +41,11 @@ const NONE: Progress = { update() {}, stop() {} };
  * A bar on stderr for a walk of map, drawn only when stderr is a terminal, stdout is not (a bar
  * redrawn among the rows printed on the same terminal would garble them) and the map is large.
  */
-export function progressFor(map: BpfMap<unknown, unknown>, label: string, enabled: boolean): Progress {
-  if (!enabled || !process.stderr.isTTY || process.stdout.isTTY || map.maxEntries < PROGRESS_MIN_ENTRIES) return NONE;
+export function progressFor(map: BpfMap<unknown, unknown>, label: string, enabled: boolean, io: Pick<CliIo, 'stdout' | 'stderr'>): Progress {
+  if (!enabled || !io.stderr.isTTY || io.stdout.isTTY || map.maxEntries < PROGRESS_MIN_ENTRIES) return NONE;
   const bar = new cliProgress.SingleBar(
     {
-      stream: process.stderr,
+      stream: io.stderr,
       format: `${label} [{bar}] {percentage}% | {entries} entries | {duration_formatted}`,
       barsize: 30,
       hideCursor: false,

@@ -1,3 +1,5 @@
+import type { CliInput, CliOutput, SignalSource } from './io.js';
+
 /** Terminal control sequences of a full-screen view. */
 const ALT_ON = '\x1b[?1049h';
 const ALT_OFF = '\x1b[?1049l';
@@ -24,8 +26,9 @@ export class Screen {
   private raw = false;
 
   constructor(
-    private readonly out: NodeJS.WriteStream = process.stdout,
-    private readonly input: NodeJS.ReadStream = process.stdin,
+    private readonly out: CliOutput,
+    private readonly input: CliInput,
+    private readonly signals: SignalSource,
   ) {}
 
   get columns(): number {
@@ -38,13 +41,13 @@ export class Screen {
 
   enter(): void {
     this.out.write(ALT_ON + CURSOR_OFF);
-    if (this.input.isTTY) {
+    if (this.input.isTTY && this.input.setRawMode) {
       this.input.setRawMode(true);
       this.raw = true;
     }
     this.input.on('data', this.onKey);
     this.input.resume();
-    for (const s of SIGNALS) process.on(s, this.onSignal);
+    for (const s of SIGNALS) this.signals.on(s, this.onSignal);
   }
 
   /** Draws lines from the top, each cut to the terminal's width, and clears the rest. */
@@ -74,9 +77,9 @@ export class Screen {
   }
 
   leave(): void {
-    for (const s of SIGNALS) process.off(s, this.onSignal);
+    for (const s of SIGNALS) this.signals.off(s, this.onSignal);
     this.input.off('data', this.onKey);
-    if (this.raw) this.input.setRawMode(false);
+    if (this.raw) this.input.setRawMode?.(false);
     this.input.pause();
     this.out.write(CURSOR_ON + ALT_OFF);
   }

@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { mapTypes } from './btf-types.js';
 import { alignColumns, toJsonText } from './columns.js';
 import { newCommand, withKernel, withMapArgs } from './command.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { openMap, parseSelector } from './selector.js';
 
-export function showCommand(): Command {
+export function showCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('show', "a map's info: type, sizes, flags, BTF key and value types", [
     'bpfmap show id 42',
     'bpfmap show pinned /sys/fs/bpf/flows --json',
@@ -14,14 +15,14 @@ export function showCommand(): Command {
     .option('--json', 'the info as one JSON object')
     .action((by: string, which: string, o: { json?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
-      const kernel = kernelFrom(o.kernel);
+      const kernel = kernelFrom(o.kernel, io);
       using map = openMap(sel, kernel, { readOnly: true, raw: true });
       const info = map.info();
       const types = mapTypes(kernel, info);
       const btf = types ? { id: info.btfId, keyTypeId: info.btfKeyTypeId, valueTypeId: info.btfValueTypeId, key: types.key, value: types.value } : null;
       if (o.json) {
         const { typeName, flagNames, type, ...rest } = info;
-        process.stdout.write(toJsonText({ ...rest, type: typeName, typeNumber: type, flagNames, cpus: map.perCpu ? map.cpus : undefined, pinned: sel.kind === 'pinned' ? sel.path : undefined, btf }, 2) + '\n');
+        io.stdout.write(toJsonText({ ...rest, type: typeName, typeNumber: type, flagNames, cpus: map.perCpu ? map.cpus : undefined, pinned: sel.kind === 'pinned' ? sel.path : undefined, btf }, 2) + '\n');
         return;
       }
       const rows: string[][] = [
@@ -37,6 +38,6 @@ export function showCommand(): Command {
       if (btf?.key) rows.push(['key type', btf.key]);
       if (btf?.value) rows.push(['value type', btf.value]);
       if (sel.kind === 'pinned') rows.push(['pinned', sel.path]);
-      process.stdout.write(alignColumns(rows));
+      io.stdout.write(alignColumns(rows));
     });
 }

@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, readSync, stat
 import { setImmediate as yieldToLoop, setTimeout as sleep } from 'node:timers/promises';
 import { nativePipe, type PipeCalls } from '../sys/native.js';
 import { CliError, EXIT_USAGE } from './errors.js';
+import type { CliOutput } from './io.js';
 
 const POLLERR = 0x8;
 /** How long one wait for a full output blocks the event loop, so a signal is seen within it. */
@@ -25,12 +26,69 @@ function openFlags(fd: number): number | undefined {
   return m ? parseInt(m[1] as string, 8) : undefined;
 }
 
+/** Where drain writes, counting what was delivered (see FdSink). */
+export interface Sink {
+  readonly isPipe: boolean;
+  write(buf: Buffer, stopped: () => boolean): Promise<boolean>;
+  taken(stopped: () => boolean): Promise<void>;
+  delivered(): number;
+  settle(): number;
+}
+
+/**
+ * The sink for out: its file descriptor, checked, when it has one (the process's stdout), else
+ * the stream itself (a CLI run in process), which counts what it accepted as delivered.
+ */
+export function sinkFor(out: CliOutput, what: string): Sink {
+  return typeof out.fd === 'number' ? FdSink.open(out.fd, what) : new StreamSink(out);
+}
+
+/** A stream without a file descriptor: what it accepted counts as written, like a file. */
+class StreamSink implements Sink {
+  readonly isPipe = false;
+  private written = 0;
+  private failed: WriteFailed | undefined;
+
+  constructor(private readonly out: NodeJS.WritableStream) {
+    out.on('error', (e: NodeJS.ErrnoException) => {
+      this.failed ??= new WriteFailed(e.code ?? 'EIO', e.message);
+    });
+  }
+
+  async write(buf: Buffer): Promise<boolean> {
+    if (this.failed) throw this.failed;
+    const more = this.out.write(buf);
+    this.written += buf.length;
+    if (!more) await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.out.off('drain', done);
+        this.out.off('error', done);
+        resolve();
+      };
+      this.out.on('drain', done);
+      this.out.on('error', done);
+    });
+    if (this.failed) throw this.failed;
+    return true;
+  }
+
+  async taken(): Promise<void> {}
+
+  delivered(): number {
+    return this.written;
+  }
+
+  settle(): number {
+    return this.written;
+  }
+}
+
 /**
  * An output file descriptor written with plain write(2), counting the bytes it accepted. For a
  * pipe it also knows how many of them the reader has taken: the bytes still in the pipe are
  * not delivered, and are read back out (settle) so that no reader ever sees them.
  */
-export class FdSink {
+export class FdSink implements Sink {
   /** Bytes write(2) accepted. */
   written = 0;
   private readonly pipe: PipeCalls | undefined;

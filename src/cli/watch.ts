@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import type { Codec } from '../codec/codec.js';
 import type { BpfMap } from '../map/map.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
-import { CLI_BATCH } from './dump.js';
+import { CLI_BATCH } from './defaults.js';
 import { UsageError } from './errors.js';
+import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { Screen } from './screen.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
@@ -158,7 +159,7 @@ export function frameLines(title: string, field: string, intervalMs: number, f: 
   return lines;
 }
 
-export function watchCommand(): Command {
+export function watchCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('watch', 'a live full-screen view: top entries by a value field, per-second rates, entry count and read time', [
     'bpfmap watch pinned /sys/fs/bpf/flows --top 20',
     'bpfmap watch id 42 --field u64@8 --sort rate --interval 0.5',
@@ -175,7 +176,7 @@ export function watchCommand(): Command {
       if (o.sort !== 'value' && o.sort !== 'rate') throw new UsageError(`--sort must be value or rate, got "${o.sort}"`);
       const seconds = Number(o.interval);
       if (!Number.isFinite(seconds) || seconds < 0.05 || seconds > 3600) throw new UsageError(`--interval must be seconds from 0.05 to 3600, got "${o.interval}"`);
-      using map = openMap(sel, kernelFrom(o.kernel), { readOnly: true, raw: o.hex === true });
+      using map = openMap(sel, kernelFrom(o.kernel, io), { readOnly: true, raw: o.hex === true });
       const elem = map.cpuCodec ?? map.valueCodec;
       const typed = o.hex !== true && elem.name !== `${elem.size} bytes`;
       const field = !typed || (o.field !== undefined && RAW_FIELD.test(o.field)) ? fieldReader(map, o.field) : namedFieldReader(map, elem, o.field);
@@ -184,10 +185,10 @@ export function watchCommand(): Command {
         const text = keys.keyText(b, off);
         return text.startsWith('"') ? (JSON.parse(text) as string) : text;
       };
-      if (!process.stdout.isTTY) throw new UsageError('watch draws on a terminal, and stdout is not one: use dump for pipes and files');
+      if (!io.stdout.isTTY) throw new UsageError('watch draws on a terminal, and stdout is not one: use dump for pipes and files');
       const watcher = new Watcher(map, field.read, o.top, o.sort, o.batch, showKey);
       const title = `${selectorText(sel)} (id ${map.id}${map.name ? ` "${map.name}"` : ''}, ${map.typeName})`;
-      const screen = new Screen();
+      const screen = new Screen(io.stdout, io.stdin, io.signals);
       screen.enter();
       try {
         while (!screen.quitting) {

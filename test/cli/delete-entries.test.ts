@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runMain } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32, u64 } from '../helpers/kernel.js';
 
 function filled(n: number): BpfMap {
@@ -16,11 +16,11 @@ describe('bpfmap delete-entries', () => {
   test('deletes the keys given with --key, or read from stdin as dump prints them', async (t) => {
     if (!linuxAvailable(t)) return;
     using map = filled(20);
-    const byKey = await runCli(['delete-entries', 'id', String(map.id), '--key', hex(3), '--key', `"${hex(4)}"`]);
+    const byKey = await runMain(['delete-entries', 'id', String(map.id), '--key', hex(3), '--key', `"${hex(4)}"`]);
     assert.equal(byKey.code, 0, byKey.stderr);
     assert.match(byKey.stdout, /deleted 2 entries/);
     const input = [5, 6, 7].map((i) => JSON.stringify({ key: hex(i), value: u64(i).toString('hex') })).join('\n');
-    const byStdin = await runCli(['delete-entries', 'id', String(map.id)], { input });
+    const byStdin = await runMain(['delete-entries', 'id', String(map.id)], { input });
     assert.equal(byStdin.code, 0, byStdin.stderr);
     assert.match(byStdin.stdout, /deleted 3 entries/);
     const left = [...map.keys()].map((k) => k.readUInt32LE(0)).sort((a, b) => a - b);
@@ -30,17 +30,17 @@ describe('bpfmap delete-entries', () => {
   test('--all empties the map; a missing key stops with ENOENT and says how many were deleted', async (t) => {
     if (!linuxAvailable(t)) return;
     using map = filled(3000);
-    const all = await runCli(['delete-entries', 'id', String(map.id), '--all', '--batch', '256']);
+    const all = await runMain(['delete-entries', 'id', String(map.id), '--all', '--batch', '256']);
     assert.equal(all.code, 0, all.stderr);
     assert.match(all.stdout, /deleted 3000 entries/);
     assert.equal(map.dump().count, 0);
     using small = filled(5);
     const input = [0, 1, 99, 2].map((i) => JSON.stringify({ key: hex(i) })).join('\n');
-    const r = await runCli(['delete-entries', 'id', String(small.id)], { input });
+    const r = await runMain(['delete-entries', 'id', String(small.id)], { input });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /BPF_MAP_DELETE_BATCH .*failed: ENOENT.*; 2 entries were deleted before the failure/);
     assert.equal(small.dump().count, 3);
-    const bad = await runCli(['delete-entries', 'id', String(small.id), '--all', '--key', hex(1)]);
+    const bad = await runMain(['delete-entries', 'id', String(small.id), '--all', '--key', hex(1)]);
     assert.equal(bad.code, 2);
   });
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
 import { flowKey, flowStats } from '../../src/cli/demo.js';
-import { NOBODY, onFreshMachine, rootWithNamespaces, runCli, unpin } from '../helpers/cli.js';
+import { NOBODY, onFreshMachine, rootWithNamespaces, runCli, runMain, unpin } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
 import { packageCopy } from '../helpers/package.js';
 
@@ -17,7 +17,7 @@ describe('bpfmap demo', () => {
     if (!linuxAvailable(t)) return;
     const path = pinPath('cli-demo');
     try {
-      const r = await runCli(['demo', '--pin', path]);
+      const r = await runMain(['demo', '--pin', path]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`created hash map id \\d+ "demo_flows" with 100,000 flows, pinned at ${path}`));
       assert.match(r.stdout, /read with LOOKUP_BATCH: +100,000 entries in [0-9.]+ ms/);
@@ -29,7 +29,7 @@ describe('bpfmap demo', () => {
       const all = [...map.values()].map((v) => Number(v.bytes)).sort((a, b) => b - a);
       assert.equal(all.length, 100_000);
       assert.deepEqual(shown, all.slice(0, 10), 'the top 10 by bytes, in order');
-      const again = await runCli(['demo', '--pin', path, '--entries', '500', '--top', '3']);
+      const again = await runMain(['demo', '--pin', path, '--entries', '500', '--top', '3']);
       assert.equal(again.code, 0, again.stderr);
       using second = BpfMap.openPinned(path, { kernel: LINUX.kernel() });
       assert.notEqual(second.id, map.id, 'a new map');

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLI, lines, runCli, runCliClosingEarly, unpin } from '../helpers/cli.js';
+import { CLI, lines, runCliClosingEarly, runMain, unpin } from '../helpers/cli.js';
 import { EmulatedKernel } from '../../src/kernel/emulated.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
 import { BpfMap, type RawValue } from '../../src/map/map.js';
@@ -18,7 +18,7 @@ describe('bpfmap drain', () => {
     for (const type of ['hash', 'percpu_hash'] as const) {
       const f = fixture(LINUX.kernel(), type, 60);
       try {
-        const r = await runCli(['drain', 'id', String(f.map.id), '--batch', '7']);
+        const r = await runMain(['drain', 'id', String(f.map.id), '--batch', '7']);
         assert.equal(r.code, 0, r.stderr);
         const got = lines(r.stdout).map((l) => {
           const e = JSON.parse(l) as { key: string; value?: string; values?: string[] };
@@ -37,7 +37,7 @@ describe('bpfmap drain', () => {
     if (!linuxAvailable(t)) return;
     const f = fixture(LINUX.kernel(), 'array', 5);
     try {
-      const r = await runCli(['drain', 'id', String(f.map.id)]);
+      const r = await runMain(['drain', 'id', String(f.map.id)]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /^bpfmap drain: BPF_MAP_LOOKUP_AND_DELETE_BATCH on map id \d+ failed: E\w+ \(array maps have no BPF_MAP_LOOKUP_AND_DELETE_BATCH/);
       assert.equal(r.stdout, '');

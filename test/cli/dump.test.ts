@@ -6,7 +6,7 @@ import { perCpu } from '../../src/codec/percpu.js';
 import { struct } from '../../src/codec/struct.js';
 import { BpfMap } from '../../src/map/map.js';
 import { spawn } from 'node:child_process';
-import { CLI, lines, runCli, tool } from '../helpers/cli.js';
+import { CLI, lines, runMain, tool } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32 } from '../helpers/kernel.js';
 import { Tmux } from '../helpers/tmux.js';
 import { closeFixture, fixture, type FixtureType } from '../helpers/maps.js';
@@ -73,7 +73,7 @@ describe('bpfmap dump', () => {
       try {
         // Every type in the JSON formats; the tabular ones flatten the same values, two types suffice.
         const formats = type === 'hash' || type === 'percpu_hash' ? ['json', 'ndjson', 'csv', 'table'] : ['json', 'ndjson'];
-        const runs = await Promise.all(formats.map((format) => runCli(['dump', 'id', String(f.map.id), '--format', format, '--percpu', 'each'])));
+        const runs = await Promise.all(formats.map((format) => runMain(['dump', 'id', String(f.map.id), '--format', format, '--percpu', 'each'])));
         for (const [i, r] of runs.entries()) {
           const format = formats[i] as string;
           assert.equal(r.code, 0, r.stderr);
@@ -96,7 +96,7 @@ describe('bpfmap dump', () => {
     for (const type of ['hash', 'percpu_hash', 'array', 'percpu_array'] as const) {
       const f = fixture(LINUX.kernel(), type, 50);
       try {
-        const ours = await runCli(['dump', 'id', String(f.map.id), '--format', 'json']);
+        const ours = await runMain(['dump', 'id', String(f.map.id), '--format', 'json']);
         assert.equal(ours.code, 0, ours.stderr);
         const theirs = JSON.parse(execFileSync(bpftool, ['map', 'dump', 'id', String(f.map.id), '-j'], { encoding: 'utf8' })) as Parameters<typeof bpftoolText>[0][];
         const mine = (JSON.parse(ours.stdout) as Entry[]).map(text).sort();
@@ -128,18 +128,18 @@ describe('bpfmap dump', () => {
     const f = fixture(LINUX.kernel(), 'hash', 40);
     try {
       const id = String(f.map.id);
-      const piped = await runCli(['dump', 'id', id]);
+      const piped = await runMain(['dump', 'id', id]);
       assert.equal(piped.code, 0, piped.stderr);
       assert.deepEqual(new Set(lines(piped.stdout).map((l) => text(JSON.parse(l) as Entry))), f.expected);
-      const limited = await runCli(['dump', 'id', id, '--limit', '7', '--batch', '3']);
+      const limited = await runMain(['dump', 'id', id, '--limit', '7', '--batch', '3']);
       assert.equal(lines(limited.stdout).length, 7);
       for (const l of lines(limited.stdout)) assert.ok(f.expected.has(text(JSON.parse(l) as Entry)));
       for (const walk of ['batch', 'per-element']) {
-        const r = await runCli(['dump', 'id', id, '--walk', walk, '--batch', '1']);
+        const r = await runMain(['dump', 'id', id, '--walk', walk, '--batch', '1']);
         assert.equal(r.code, 0, r.stderr);
         assert.deepEqual(new Set(lines(r.stdout).map((l) => text(JSON.parse(l) as Entry))), f.expected, walk);
       }
-      const bad = await runCli(['dump', 'id', id, '--batch', '0']);
+      const bad = await runMain(['dump', 'id', id, '--batch', '0']);
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--batch/);
     } finally {
@@ -158,13 +158,13 @@ describe('bpfmap dump', () => {
       return b;
     });
     map.set(u32(5), perCpu);
-    const r = await runCli(['dump', 'id', String(map.id), '--percpu', 'sum', '--format', 'ndjson']);
+    const r = await runMain(['dump', 'id', String(map.id), '--percpu', 'sum', '--format', 'ndjson']);
     assert.equal(r.code, 0, r.stderr);
     const sum = Buffer.alloc(16);
     sum.writeBigUInt64LE(BigInt((map.cpus * (map.cpus + 1)) / 2) * 1000n, 0);
     sum.writeBigUInt64LE((0xffffffffffffffffn * BigInt(map.cpus)) & 0xffffffffffffffffn, 8);
     assert.deepEqual(lines(r.stdout).map((l) => JSON.parse(l)), [{ key: '05000000', value: sum.toString('hex') }]);
-    const e = await runCli(['dump', 'id', String(empty.id), '--format', 'json']);
+    const e = await runMain(['dump', 'id', String(empty.id), '--format', 'json']);
     assert.deepEqual(JSON.parse(e.stdout), []);
   });
 
@@ -209,17 +209,17 @@ describe('bpfmap dump', () => {
       (JSON.parse(execFileSync(bpftool, ['map', 'dump', 'id', String(id), '-j'], { encoding: 'utf8' })) as Formatted[])
         .map(({ formatted: f }) => JSON.stringify(f.values ? { key: f.key, values: f.values.map((v) => v.value) } : f)).sort();
     for (const map of [flows, counts]) {
-      const ours = await runCli(['dump', 'id', String(map.id), '--format', 'json']);
+      const ours = await runMain(['dump', 'id', String(map.id), '--format', 'json']);
       assert.equal(ours.code, 0, ours.stderr);
       const mine = (JSON.parse(ours.stdout) as unknown[]).map((e) => JSON.stringify(e)).sort();
       assert.equal(mine.length, 40);
       assert.deepEqual(mine, theirs(map.id), map.typeName);
     }
-    const summed = await runCli(['dump', 'id', String(counts.id), '--percpu', 'sum', '--format', 'ndjson']);
+    const summed = await runMain(['dump', 'id', String(counts.id), '--percpu', 'sum', '--format', 'ndjson']);
     const three = lines(summed.stdout).map((l) => JSON.parse(l) as { key: number; value: { packets: number; bytes: number } }).find((e) => e.key === 3);
     const n = counts.cpus;
     assert.deepEqual(three?.value, { packets: 3 * n + (n * (n - 1)) / 2, bytes: 300 * n + (n * (n - 1)) / 2 });
-    const hex = await runCli(['dump', 'id', String(flows.id), '--hex', '--limit', '1']);
+    const hex = await runMain(['dump', 'id', String(flows.id), '--hex', '--limit', '1']);
     assert.match(hex.stdout, /^\{"key":"0a0000[0-9a-f]{2}c0a80101[0-9a-f]{4}01bb06000000","value":"[0-9a-f]{32}"\}\n$/);
   });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
-import { runCli, tool } from '../helpers/cli.js';
+import { runMain, tool } from '../helpers/cli.js';
 import { ExporterProcess } from '../helpers/exporter.js';
 import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
 
@@ -18,12 +18,12 @@ test('bpfmap export usage errors exit 2 with one line', async (t) => {
     [['--maps', '--once', '--format', 'xml'], /--format must be text or openmetrics/],
   ];
   for (const [args, re] of cases) {
-    const r = await runCli(['export', ...args]);
+    const r = await runMain(['export', ...args]);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re);
     assert.match(r.stderr, /^bpfmap export: .*\(see bpfmap export --help\)\n$/s);
   }
-  const once = await runCli(['export', '--maps', '--once']);
+  const once = await runMain(['export', '--maps', '--once']);
   assert.equal(once.code, 0, once.stderr);
   assert.match(once.stdout, /^# HELP bpfmap_map_max_entries /);
 });
@@ -36,15 +36,15 @@ test('bpfmap export --once: a config that does not parse, or does not fit its ma
   m.set(Buffer.from([1, 0, 0, 0]), Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]));
   const file = join(dir, 'c.yaml');
   writeFileSync(file, `metrics:\n  - name: x_total\n    help: X.\n    type: counter\n    map: id ${m.id}\n    labels: [{ name: k, offset: 0, decoder: ipv6 }]\n`);
-  const r = await runCli(['export', '--config', file, '--once']);
+  const r = await runMain(['export', '--config', file, '--once']);
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, new RegExp(`^bpfmap export: ${file}:6:14: metrics\\[0\\]\\.labels\\[0\\]: label "k" at offset 0, 16 bytes, is past the end of map id ${m.id}'s 4-byte key`));
   writeFileSync(file, 'metrics:\n  - name: x_total\n    hlep: X.\n    type: counter\n    map: id 1\n');
-  const bad = await runCli(['export', '--config', file, '--once']);
+  const bad = await runMain(['export', '--config', file, '--once']);
   assert.equal(bad.code, 2);
   assert.equal(bad.stderr, `bpfmap export: invalid config:\n  ${file}:3:5: metrics[0].hlep: unknown field (expected one of: name, help, type, map, labels, value, bucket, percpu, max_series)\n  ${file}:2:5: metrics[0].help: missing (see bpfmap export --help)\n`);
   writeFileSync(file, `metrics:\n  - { name: x_total, help: X., type: counter, map: id ${m.id}, labels: [{ name: k, offset: 0, size: 4 }] }\n`);
-  const ok = await runCli(['export', '--config', file, '--once', '--format', 'openmetrics']);
+  const ok = await runMain(['export', '--config', file, '--once', '--format', 'openmetrics']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^# HELP x X\.\n# TYPE x counter\nx_total\{k="1"\} 5\n/);
   assert.ok(ok.stdout.endsWith('# EOF\n'));
@@ -59,7 +59,7 @@ test('bpfmap export --once exits 1 when no map could be read, 0 when some could 
   const file = join(dir, 'c.yaml');
   const metric = (name: string, map: string): string => `  - { name: ${name}, help: X., type: gauge, map: ${map} }\n`;
   writeFileSync(file, `metrics:\n${metric('a', `pinned ${gone}`)}${metric('b', 'name no_such_map_here')}`);
-  const none = await runCli(['export', '--config', file, '--once']);
+  const none = await runMain(['export', '--config', file, '--once']);
   assert.equal(none.code, 1, none.stderr);
   assert.match(none.stderr, new RegExp(`^bpfmap export: pinned ${gone}: .*ENOENT`, 'm'));
   assert.match(none.stderr, new RegExp(`^bpfmap export: no map could be read \\(pinned ${gone}, name no_such_map_here\\)`, 'm'));
@@ -67,7 +67,7 @@ test('bpfmap export --once exits 1 when no map could be read, 0 when some could 
   assert.doesNotMatch(none.stdout, /^bpfmap_export_entries\{/m);
 
   writeFileSync(file, `metrics:\n${metric('a', `pinned ${gone}`)}${metric('b', `id ${m.id}`)}`);
-  const some = await runCli(['export', '--config', file, '--once']);
+  const some = await runMain(['export', '--config', file, '--once']);
   assert.equal(some.code, 0, some.stderr);
   assert.match(some.stderr, new RegExp(`^bpfmap export: pinned ${gone}: .*ENOENT`, 'm'));
   assert.match(some.stdout, /^b 0$/m);

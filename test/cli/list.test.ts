@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
-import { runCli } from '../helpers/cli.js';
+import { runMain } from '../helpers/cli.js';
 import { LINUX, linuxAvailable } from '../helpers/kernel.js';
 
 describe('bpfmap list', () => {
   test('lists a map with its id, type, name, sizes, max entries and flags, as a table and as JSON', async (t) => {
     if (!linuxAvailable(t)) return;
     using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'lru_hash', keySize: 12, valueSize: 20, maxEntries: 333, name: 'cli_list', flags: ['zero_seed'] });
-    const [table, json] = await Promise.all([runCli(['list']), runCli(['list', '--json'])]);
+    const [table, json] = await Promise.all([runMain(['list']), runMain(['list', '--json'])]);
     assert.equal(table.code, 0, table.stderr);
     assert.equal(table.stderr, '', 'the real kernel answers: nothing to say');
     const [header, ...rows] = table.stdout.trimEnd().split('\n') as [string, ...string[]];

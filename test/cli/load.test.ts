@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { flowKey, flowStats } from '../../src/cli/demo.js';
 import { BpfMap } from '../../src/map/map.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runMain } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32, u64 } from '../helpers/kernel.js';
 import { closeFixture, entryText, fixture } from '../helpers/maps.js';
 
@@ -27,9 +27,9 @@ describe('bpfmap load', () => {
     const keys = randomBytes(n * 16);
     for (let i = 0; i < n; i++) keys.writeUInt32LE(i, i * 16); // distinct keys
     assert.equal(src.updateBatch({ keys, values: randomBytes(n * 16) }), n);
-    const dumped = await runCli(['dump', 'id', String(src.id), '--format', 'ndjson']);
+    const dumped = await runMain(['dump', 'id', String(src.id), '--format', 'ndjson']);
     assert.equal(dumped.code, 0, dumped.stderr);
-    const loaded = await runCli(['load', 'id', String(dst.id)], { input: dumped.stdout });
+    const loaded = await runMain(['load', 'id', String(dst.id)], { input: dumped.stdout });
     assert.equal(loaded.code, 0, loaded.stderr);
     assert.match(loaded.stdout, /loaded 100000 entries/);
     const want = contents(src);
@@ -42,8 +42,8 @@ describe('bpfmap load', () => {
     const f = fixture(LINUX.kernel(), 'percpu_hash', 50);
     using dst = BpfMap.create({ kernel: LINUX.kernel(), type: 'percpu_hash', keySize: 4, valueSize: 12, maxEntries: 64 });
     try {
-      const dumped = await runCli(['dump', 'id', String(f.map.id), '--format', 'json']);
-      const loaded = await runCli(['load', 'id', String(dst.id)], { input: dumped.stdout });
+      const dumped = await runMain(['dump', 'id', String(f.map.id), '--format', 'json']);
+      const loaded = await runMain(['load', 'id', String(dst.id)], { input: dumped.stdout });
       assert.equal(loaded.code, 0, loaded.stderr);
       assert.deepEqual(new Set(contents(dst)), f.expected);
     } finally {
@@ -65,7 +65,7 @@ describe('bpfmap load', () => {
     test(`${what}: one clear line, exit 1, nothing written`, async (t) => {
       if (!linuxAvailable(t)) return;
       using map = hashMap(16);
-      const r = await runCli(['load', 'id', String(map.id)], { input });
+      const r = await runMain(['load', 'id', String(map.id)], { input });
       assert.equal(r.code, 1);
       assert.match(r.stderr, message);
       assert.match(r.stderr, /nothing was written \(0 entries applied\)/);
@@ -78,7 +78,7 @@ describe('bpfmap load', () => {
     if (!linuxAvailable(t)) return;
     using map = hashMap(5);
     const input = Array.from({ length: 8 }, (_, i) => good(i + 1)).join('\n');
-    const r = await runCli(['load', 'id', String(map.id), '--batch', '3'], { input });
+    const r = await runMain(['load', 'id', String(map.id), '--batch', '3'], { input });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /BPF_MAP_UPDATE_BATCH .*E2BIG/);
     assert.match(r.stderr, /5 of 8 entries were applied/);
@@ -93,9 +93,9 @@ describe('bpfmap load', () => {
     using dst = make();
     for (let i = 0; i < 250; i++)
       (src as unknown as BpfMap<unknown, unknown>).set({ saddr: `10.1.0.${i}`, daddr: '10.2.0.1', sport: i, dport: 80, proto: 17 }, { packets: BigInt(i), bytes: 2n ** 62n + BigInt(i) });
-    const dumped = await runCli(['dump', 'id', String(src.id), '--format', 'ndjson']);
+    const dumped = await runMain(['dump', 'id', String(src.id), '--format', 'ndjson']);
     assert.match(dumped.stdout.split('\n')[0] as string, /^\{"key":\{"saddr":\d+,"daddr":\d+,"sport":\d+,"dport":\d+,"proto":17\},"value":\{"packets":\d+,"bytes":"\d+"\}\}$/);
-    const loaded = await runCli(['load', 'id', String(dst.id)], { input: dumped.stdout });
+    const loaded = await runMain(['load', 'id', String(dst.id)], { input: dumped.stdout });
     assert.equal(loaded.code, 0, loaded.stderr);
     const raw = (m: BpfMap<unknown, unknown>): string[] => {
       const d = m.dump();
@@ -103,7 +103,7 @@ describe('bpfmap load', () => {
     };
     assert.deepEqual(raw(dst), raw(src));
     using empty = make();
-    const bad = await runCli(['load', 'id', String(empty.id)], {
+    const bad = await runMain(['load', 'id', String(empty.id)], {
       input: `${dumped.stdout.split('\n')[0]}\n{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":5},"value":{"packets":1,"bytez":2}}\n`,
     });
     assert.equal(bad.code, 1);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { walkFraction } from '../../src/cli/progress.js';
 import { BpfMap } from '../../src/map/map.js';
-import { CLI, runCli, tool } from '../helpers/cli.js';
+import { CLI, runMain, tool } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32 } from '../helpers/kernel.js';
 import { Tmux } from '../helpers/tmux.js';
 
@@ -33,7 +33,7 @@ describe('dump progress', () => {
     term.type(`node ${CLI} dump id ${map.id} --no-progress > /dev/null; echo EXIT2=$?`);
     const s2 = await term.waitFor(/EXIT2=\d/);
     assert.equal(s2.match(/100%/g)?.length, 1, 'no second bar');
-    const piped = await runCli(['dump', 'id', String(map.id)]);
+    const piped = await runMain(['dump', 'id', String(map.id)]);
     assert.equal(piped.code, 0);
     assert.equal(piped.stderr, '', 'no bar on a pipe');
     assert.equal(piped.stdout.split('\n').length - 1, 50_000);

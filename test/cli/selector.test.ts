@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BpfMap, listMaps } from '../../src/map/map.js';
-import { runCli } from '../helpers/cli.js';
+import { runMain } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
 
 /** An error is one line on stderr, naming the command. */
@@ -15,14 +15,14 @@ const COMMANDS = ['list', 'show', 'dump', 'watch', 'drain', 'load', 'create', 'p
 
 describe('bpfmap usage and selectors', () => {
   test('every command has --help with examples and the exit codes', async () => {
-    const runs = await Promise.all(COMMANDS.map((c) => runCli([c, '--help'])));
+    const runs = await Promise.all(COMMANDS.map((c) => runMain([c, '--help'])));
     for (const [i, r] of runs.entries()) {
       assert.equal(r.code, 0, COMMANDS[i]);
       assert.match(r.stdout, new RegExp(`Usage: bpfmap ${COMMANDS[i]}`));
       assert.match(r.stdout, /Examples:\n {2}\$ bpfmap /, COMMANDS[i]);
       assert.match(r.stdout, /Exit codes: 0 ok, 1 runtime error .*, 2 usage error/, COMMANDS[i]);
     }
-    const top = await runCli(['--help']);
+    const top = await runMain(['--help']);
     assert.equal(top.code, 0);
     for (const c of COMMANDS) assert.match(top.stdout, new RegExp(`\\n  ${c} `));
   });
@@ -40,7 +40,7 @@ describe('bpfmap usage and selectors', () => {
       [['dump', 'id', '1', '--bogus'], 'dump', /unknown option '--bogus'/],
       [['create', '/sys/fs/bpf/x', '--type', 'hash'], 'create', /required option '--key-size <bytes>' not specified/],
     ];
-    const runs = await Promise.all(cases.map(([args]) => runCli(args)));
+    const runs = await Promise.all(cases.map(([args]) => runMain(args)));
     for (const [i, r] of runs.entries()) {
       const [args, command, message] = cases[i] as (typeof cases)[number];
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -48,10 +48,10 @@ describe('bpfmap usage and selectors', () => {
       assert.match(r.stderr, message);
       assert.match(r.stderr, new RegExp(`see bpfmap ${command} --help`));
     }
-    const none = await runCli([]);
+    const none = await runMain([]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /Usage: bpfmap/);
-    const unknown = await runCli(['frobnicate']);
+    const unknown = await runMain(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command 'frobnicate'/);
   });
@@ -61,9 +61,9 @@ describe('bpfmap usage and selectors', () => {
     const free = Math.max(0, ...listMaps(LINUX.kernel()).map((m) => m.id)) + 100_000;
     const path = pinPath('cli-missing');
     const [byId, byPath, byName] = await Promise.all([
-      runCli(['dump', 'id', String(free)]),
-      runCli(['show', 'pinned', path]),
-      runCli(['dump', 'name', 'no_such_map_x']),
+      runMain(['dump', 'id', String(free)]),
+      runMain(['show', 'pinned', path]),
+      runMain(['dump', 'name', 'no_such_map_x']),
     ]);
     for (const [r, command, message] of [
       [byId, 'dump', new RegExp(`BPF_MAP_GET_FD_BY_ID on map id ${free} failed: ENOENT \\(no map has that id`)],
@@ -84,13 +84,13 @@ describe('bpfmap usage and selectors', () => {
     using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'array', keySize: 4, valueSize: 4, maxEntries: 2, name });
     map.pin(path);
     try {
-      const runs = await Promise.all([['id', String(map.id)], ['pinned', path], ['name', name]].map((sel) => runCli(['show', ...sel, '--json'])));
+      const runs = await Promise.all([['id', String(map.id)], ['pinned', path], ['name', name]].map((sel) => runMain(['show', ...sel, '--json'])));
       for (const r of runs) {
         assert.equal(r.code, 0, r.stderr);
         assert.equal((JSON.parse(r.stdout) as { id: number }).id, map.id);
       }
       using twin = BpfMap.create({ kernel: LINUX.kernel(), type: 'array', keySize: 4, valueSize: 4, maxEntries: 2, name });
-      const r = await runCli(['show', 'name', name]);
+      const r = await runMain(['show', 'name', name]);
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`2 maps are named "${name}" \\(ids ${Math.min(map.id, twin.id)}, ${Math.max(map.id, twin.id)}\\): open one by id`));
     } finally {

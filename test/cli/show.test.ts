@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { flowKey, flowStats } from '../../src/cli/demo.js';
 import { BpfMap } from '../../src/map/map.js';
-import { runCli } from '../helpers/cli.js';
+import { runMain } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
 import { unpin } from '../helpers/cli.js';
 
@@ -13,7 +13,7 @@ describe('bpfmap show', () => {
     const path = pinPath('cli-show');
     map.pin(path);
     try {
-      const [text, json] = await Promise.all([runCli(['show', 'pinned', path]), runCli(['show', 'id', String(map.id), '--json'])]);
+      const [text, json] = await Promise.all([runMain(['show', 'pinned', path]), runMain(['show', 'id', String(map.id), '--json'])]);
       assert.equal(text.code, 0, text.stderr);
       const fields = new Map(text.stdout.trim().split('\n').map((l) => [l.split(/ +/)[0], l.replace(/^\S+ +/, '')]));
       assert.equal(fields.get('id'), String(map.id));
@@ -36,7 +36,7 @@ describe('bpfmap show', () => {
   test('shows the key and value types of a map with BTF, as C declares them', async (t) => {
     if (!linuxAvailable(t)) return;
     using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', key: flowKey, value: flowStats, maxEntries: 4, btf: true });
-    const [text, json] = await Promise.all([runCli(['show', 'id', String(map.id)]), runCli(['show', 'id', String(map.id), '--json'])]);
+    const [text, json] = await Promise.all([runMain(['show', 'id', String(map.id)]), runMain(['show', 'id', String(map.id), '--json'])]);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /^key type +struct flow \{ __be32 saddr; __be32 daddr; __be16 sport; __be16 dport; unsigned char proto; \}$/m);
     assert.match(text.stdout, /^value type +struct flow_stats \{ (long long unsigned int|__u64|u64) packets; \1 bytes; \}$/m);

@@ -9,7 +9,7 @@ import { u32 as u32Codec, u64 as u64Codec } from '../../src/codec/int.js';
 import { perCpu } from '../../src/codec/percpu.js';
 import { struct } from '../../src/codec/struct.js';
 import { BpfMap } from '../../src/map/map.js';
-import { CLI, runCli, tool } from '../helpers/cli.js';
+import { CLI, runMain, tool } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32, u64 } from '../helpers/kernel.js';
 import { Tmux } from '../helpers/tmux.js';
 
@@ -64,7 +64,7 @@ describe('bpfmap watch', () => {
     assert.match(s, /^ +1 {2}\{"saddr":\d+,"daddr":\d+,"sport":\d+,"dport":\d+,"proto":17\} +5,000 /m);
     term.keys('q');
     await term.waitFor(/EXIT=0/);
-    const bad = await runCli(['watch', 'id', String(map.id), '--field', 'drops']);
+    const bad = await runMain(['watch', 'id', String(map.id), '--field', 'drops']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--field drops is not a numeric field of struct flow_stats \(fields: packets, bytes\)/);
   });
@@ -80,7 +80,7 @@ describe('bpfmap watch', () => {
     term.keys('C-c');
     await term.waitFor(/EXIT=0/);
     await restored(term);
-    const piped = await runCli(['watch', 'id', String(map.id)]);
+    const piped = await runMain(['watch', 'id', String(map.id)]);
     assert.equal(piped.code, 2);
     assert.match(piped.stderr, /watch draws on a terminal, and stdout is not one/);
   });
@@ -109,7 +109,7 @@ describe('bpfmap watch', () => {
       assert.doesNotMatch(s, /entries 3 +read/, 'the watch screen is gone');
       await restored(term);
     }
-    const help = await runCli(['watch', '--help']);
+    const help = await runMain(['watch', '--help']);
     assert.match(help.stdout, /so do SIGTERM and SIGHUP, with exit code 0/, 'the help documents it');
   });
 

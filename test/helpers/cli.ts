@@ -1,7 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { rmSync } from 'node:fs';
+import { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import { main } from '../../src/cli/program.js';
 
 /** The built CLI, as `npx bpfmap` runs it. */
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -10,6 +13,38 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+}
+
+/** A writable stream that keeps what is written to it, for main's stdout and stderr. */
+export class Captured extends Writable {
+  private readonly parts: Buffer[] = [];
+
+  constructor(readonly isTTY = false, readonly columns?: number) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    this.parts.push(chunk);
+    done();
+  }
+
+  get text(): string {
+    return Buffer.concat(this.parts).toString();
+  }
+}
+
+/**
+ * Runs the CLI in this process, as `main(args, io)` with captured stdout and stderr (not
+ * terminals), stdin read from input, env added to this process's environment and signals that
+ * nobody sends. What needs a process of its own (exit codes of a process, signals, terminals,
+ * real file descriptors) is tested with runCli.
+ */
+export async function runMain(args: string[], opts: { input?: string | Buffer; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const stdout = new Captured();
+  const stderr = new Captured();
+  const stdin = Readable.from(opts.input === undefined || opts.input.length === 0 ? [] : [Buffer.from(opts.input)], { objectMode: false });
+  const code = await main(args, { stdin, stdout, stderr, env: { ...process.env, ...opts.env }, signals: new EventEmitter() });
+  return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
 /**
