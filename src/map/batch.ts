@@ -1,12 +1,11 @@
 import { BpfError } from '../kernel/error.js';
-import type { LookupBatchResult as KernelLookupResult } from '../kernel/kernel.js';
 import {
   BPF_F_LOCK,
   BPF_MAP_DELETE_BATCH,
-  BPF_MAP_LOOKUP_AND_DELETE_BATCH,
   BPF_MAP_LOOKUP_BATCH,
   BPF_MAP_UPDATE_BATCH,
 } from '../sys/constants.js';
+import type { BatchTarget, LookupCmd } from './batch-walk.js';
 import { BatchCursor, cursorBytes } from './cursor.js';
 import type { BpfMap } from './map.js';
 
@@ -81,58 +80,53 @@ export function checkCount(map: BpfMap<unknown, unknown>, count: number, what = 
   return count;
 }
 
-/** Scratch buffers for batch lookups, reused while the capacity suffices. */
-export class BatchBuffers {
+/**
+ * Buffers for batch lookups, reused while they hold the batch: a walk's chunks, or the exporter's
+ * reads, kept from one map to the next (setSizes) and one scrape to the next.
+ */
+export class BatchBuffers implements BatchTarget {
   keys: Buffer = Buffer.alloc(0);
   values: Buffer = Buffer.alloc(0);
-  capacity = 0;
-  readonly out: Buffer;
 
-  constructor(readonly map: BpfMap<unknown, unknown>) {
-    this.out = Buffer.alloc(map.cursorSize);
+  constructor(
+    private keySize: number,
+    private valueBytes: number,
+  ) {}
+
+  /** Holds entries of another map from now on, keeping the buffers. */
+  setSizes(keySize: number, valueBytes: number): void {
+    this.keySize = keySize;
+    this.valueBytes = valueBytes;
   }
 
-  ensure(count: number): void {
-    if (count <= this.capacity) return;
-    this.keys = Buffer.allocUnsafe(count * this.map.keySize);
-    this.values = Buffer.allocUnsafe(count * this.map.valueBytes);
-    this.capacity = count;
+  place(batch: number): number {
+    // allocUnsafe: the kernel writes every byte a caller reads.
+    if (this.keys.length < batch * this.keySize) this.keys = Buffer.allocUnsafe(batch * this.keySize);
+    if (this.values.length < batch * this.valueBytes) this.values = Buffer.allocUnsafe(batch * this.valueBytes);
+    return batch;
   }
+
+  took(): void {}
 }
 
-/**
- * One LOOKUP_BATCH or LOOKUP_AND_DELETE_BATCH call into bufs (whose keys/values are then valid
- * for `count` entries). ENOENT with a partial count is the normal end, not an error.
- */
-export function lookupBatchInto(
-  map: BpfMap<unknown, unknown>,
-  cmd: typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH,
-  bufs: BatchBuffers,
-  inBatch: Buffer | null,
-  count: number,
-  elemFlags: number,
-  flags: number,
-): KernelLookupResult {
-  bufs.ensure(count);
-  const args = { inBatch, outBatch: bufs.out, keys: bufs.keys, values: bufs.values, count, elemFlags, flags };
+export function lookupBatchRaw(map: BpfMap<unknown, unknown>, cmd: LookupCmd, opts: LookupBatchOptions = {}): RawLookupBatch {
+  const count = checkCount(map, opts.count ?? DEFAULT_BATCH_SIZE);
+  const inBatch = cursorBytes(map, opts.cursor);
+  const bufs = new BatchBuffers(map.keySize, map.valueBytes);
+  bufs.place(count);
+  const outBatch = Buffer.alloc(map.cursorSize);
+  const args = { inBatch, outBatch, keys: bufs.keys, values: bufs.values, count, elemFlags: elemFlagsOf(opts), flags: opts.flags ?? 0 };
+  let r;
   try {
-    return cmd === BPF_MAP_LOOKUP_BATCH ? map.kernel.lookupBatch(map.fd, args) : map.kernel.lookupAndDeleteBatch(map.fd, args);
+    r = cmd === BPF_MAP_LOOKUP_BATCH ? map.kernel.lookupBatch(map.fd, args) : map.kernel.lookupAndDeleteBatch(map.fd, args);
   } catch (e) {
     throw map.annotate(e);
   }
-}
-
-export function lookupBatchRaw(map: BpfMap<unknown, unknown>, cmd: typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH,
-  opts: LookupBatchOptions = {}): RawLookupBatch {
-  const count = checkCount(map, opts.count ?? DEFAULT_BATCH_SIZE);
-  const inBatch = cursorBytes(map, opts.cursor);
-  const bufs = new BatchBuffers(map);
-  const r = lookupBatchInto(map, cmd, bufs, inBatch, count, elemFlagsOf(opts), opts.flags ?? 0);
   return {
     keys: bufs.keys.subarray(0, r.count * map.keySize),
     values: bufs.values.subarray(0, r.count * map.valueBytes),
     count: r.count,
-    cursor: new BatchCursor(map.kernel, map.id, bufs.out),
+    cursor: new BatchCursor(map.kernel, map.id, outBatch),
     done: r.done,
   };
 }

@@ -1,7 +1,8 @@
 import { BpfError } from '../kernel/error.js';
-import { BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
+import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
 import { errno, ENOTSUPP } from '../sys/errno.js';
-import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf, lookupBatchInto } from './batch.js';
+import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
+import { BatchWalk, type LookupCmd } from './batch-walk.js';
 import type { BpfMap } from './map.js';
 import { ChunkReader } from './reader.js';
 
@@ -32,8 +33,6 @@ export interface Chunk {
   /** Batch walks: the kernel's cursor after this chunk (a hash bucket index, or an array's last index). */
   cursor?: Buffer;
 }
-
-type LookupCmd = typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH;
 
 const support = new WeakMap<object, Map<number, number>>();
 
@@ -70,33 +69,18 @@ export function resolveMode(map: BpfMap<unknown, unknown>, opts: WalkOptions | u
   return batchUnsupported(map, BPF_MAP_LOOKUP_BATCH) === 0 ? 'batch' : 'per-element';
 }
 
-/**
- * Chunks of a batch walk from the start to the kernel's ENOENT. The chunk's buffers are reused:
- * consume a chunk before asking for the next. On ENOSPC the capacity doubles and the same cursor
- * is retried.
- */
+/** The first batch size of a walk: the option's, checked. */
+export function firstBatch(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): number {
+  return checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
+}
+
+/** Chunks of a batch walk from the start to the kernel's ENOENT. The chunk's buffers are reused: consume a chunk before asking for the next. */
 export function* batchChunks(map: BpfMap<unknown, unknown>, cmd: LookupCmd, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
-  let count = checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
-  if (count === 0) throw new RangeError('batchSize must be at least 1');
-  const elemFlags = elemFlagsOf(opts);
-  const bufs = new BatchBuffers(map);
-  const cursor = Buffer.alloc(map.cursorSize);
-  let started = false;
-  for (;;) {
-    let r;
-    try {
-      r = lookupBatchInto(map, cmd, bufs, started ? cursor : null, count, elemFlags, 0);
-    } catch (e) {
-      if (e instanceof BpfError && e.errno === errno.ENOSPC) {
-        count = checkCount(map, count * 2, 'batchSize');
-        continue;
-      }
-      throw e;
-    }
-    if (r.count > 0) yield { keys: bufs.keys, values: bufs.values, count: r.count, cursor: bufs.out };
-    if (r.done) return;
-    bufs.out.copy(cursor);
-    started = true;
+  const bufs = new BatchBuffers(map.keySize, map.valueBytes);
+  const walk = new BatchWalk(map, cmd, bufs, firstBatch(map, opts), elemFlagsOf(opts));
+  while (!walk.done) {
+    const count = walk.step();
+    if (count > 0) yield { keys: bufs.keys, values: bufs.values, count, cursor: walk.position };
   }
 }
 
@@ -114,7 +98,7 @@ function put(src: Buffer, dst: Buffer, offset: number): void {
  * skipped. The two key buffers swap roles each step, so no key is copied before its lookup.
  */
 export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
-  const size = checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize') || 1;
+  const size = firstBatch(map, opts) || 1;
   const { kernel, keySize, valueBytes } = map;
   const flags = elemFlagsOf(opts);
   const keys = Buffer.alloc(size * keySize);
