@@ -1,10 +1,10 @@
 import type { Kernel } from '../kernel/kernel.js';
 import { BatchBuffers } from '../map/batch.js';
 import { BatchWalk } from '../map/batch-walk.js';
-import { BpfMap } from '../map/map.js';
+import type { BpfMap } from '../map/map.js';
+import { mapSelectorText, openSelected, type MapSelector } from '../map/selector.js';
 import { resolveMode, walkChunks } from '../map/walk.js';
 import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
-import { selectorText, type MapSelector } from './config.js';
 
 /** Receives each batch of a read: count keys and values packed at the map's sizes (buffers are reused). */
 export type ChunkVisitor = (keys: Buffer, values: Buffer, count: number) => void;
@@ -66,16 +66,14 @@ export class MapSource {
     private readonly kernel: Kernel,
     batchSize: number,
   ) {
-    this.text = selectorText(selector);
+    this.text = mapSelectorText(selector);
     this.reader = new BatchReader(batchSize);
   }
 
   /** Opens the map the selector names now; the caller closes it after the scrape. */
   open(): BpfMap {
-    const s = this.selector;
     // Raw bytes: the exporter decodes by offsets (found in BTF once per map, not at every scrape).
-    const opts = { kernel: this.kernel, raw: true as const };
-    const map = s.kind === 'id' ? BpfMap.fromId(s.id, opts) : s.kind === 'pinned' ? BpfMap.openPinned(s.path, { ...opts, readOnly: true }) : BpfMap.fromName(s.name, opts);
+    const map = openSelected(this.selector, { kernel: this.kernel, raw: true, readOnly: true });
     if (this.id !== 0 && map.id !== this.id) this.replaced++;
     this.id = map.id;
     return map;
