@@ -2,6 +2,7 @@ import { BpfError } from '../kernel/error.js';
 import { BPF_MAP_LOOKUP_BATCH, type BPF_MAP_LOOKUP_AND_DELETE_BATCH } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { checkCount } from './batch.js';
+import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 
 export type LookupCmd = typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH;
@@ -45,8 +46,8 @@ export class BatchWalk {
     private readonly elemFlags: number,
   ) {
     if (batch < 1) throw new RangeError('batchSize must be at least 1');
-    this.cursor = Buffer.alloc(map.cursorSize);
-    this.next = Buffer.alloc(map.cursorSize);
+    this.cursor = Buffer.alloc(map[internal].cursorSize);
+    this.next = Buffer.alloc(map[internal].cursorSize);
   }
 
   /** The kernel's cursor after the last call (overwritten by the next). */
@@ -65,7 +66,7 @@ export class BatchWalk {
         r = this.cmd === BPF_MAP_LOOKUP_BATCH ? map.kernel.lookupBatch(map.fd, args) : map.kernel.lookupAndDeleteBatch(map.fd, args);
       } catch (e) {
         if (e instanceof BpfError && e.errno === errno.ENOSPC && this.grow(count)) continue;
-        throw map.annotate(e);
+        throw map[internal].annotate(e);
       }
       this.full = false;
       target.took(r.count);
@@ -75,7 +76,7 @@ export class BatchWalk {
       }
       // A call that neither ends the walk nor moves the cursor would be repeated forever.
       if (r.count === 0 || (this.started && this.next.equals(this.cursor)))
-        throw new Error(`map ${map.label()}: the batch walk stopped advancing (a call returned ${r.count} entries and the same cursor)`);
+        throw new Error(`map ${map[internal].label()}: the batch walk stopped advancing (a call returned ${r.count} entries and the same cursor)`);
       this.next.copy(this.cursor);
       this.started = true;
       return r.count;

@@ -1,4 +1,4 @@
-import { BpfError } from '../kernel/error.js';
+import { BpfError, type MapRef } from '../kernel/error.js';
 import {
   BPF_F_LOCK,
   BPF_MAP_DELETE_BATCH,
@@ -7,6 +7,7 @@ import {
 } from '../sys/constants.js';
 import type { BatchTarget, LookupCmd } from './batch-walk.js';
 import { BatchCursor, cursorBytes } from './cursor.js';
+import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 
 /** The flag attributes every batch command has. */
@@ -76,7 +77,7 @@ export function checkCount(map: BpfMap<unknown, unknown>, count: number, what = 
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > 0xffffffff)
     throw new RangeError(`${what} must be an integer from 0 to 2^32-1, got ${String(count)}`);
   if (count * Math.max(map.keySize, map.valueBytes) > MAX_BATCH_BYTES)
-    throw new RangeError(`${what} ${count} needs more than 2 GiB of buffers for map ${map.label()}: use a smaller batch`);
+    throw new RangeError(`${what} ${count} needs more than 2 GiB of buffers for map ${map[internal].label()}: use a smaller batch`);
   return count;
 }
 
@@ -111,16 +112,16 @@ export class BatchBuffers implements BatchTarget {
 
 export function lookupBatchRaw(map: BpfMap<unknown, unknown>, cmd: LookupCmd, opts: LookupBatchOptions = {}): RawLookupBatch {
   const count = checkCount(map, opts.count ?? DEFAULT_BATCH_SIZE);
-  const inBatch = cursorBytes(map, opts.cursor);
+  const inBatch = cursorBytes(map[internal], opts.cursor);
   const bufs = new BatchBuffers(map.keySize, map.valueBytes);
   bufs.place(count);
-  const outBatch = Buffer.alloc(map.cursorSize);
+  const outBatch = Buffer.alloc(map[internal].cursorSize);
   const args = { inBatch, outBatch, keys: bufs.keys, values: bufs.values, count, elemFlags: elemFlagsOf(opts), flags: opts.flags ?? 0 };
   let r;
   try {
     r = cmd === BPF_MAP_LOOKUP_BATCH ? map.kernel.lookupBatch(map.fd, args) : map.kernel.lookupAndDeleteBatch(map.fd, args);
   } catch (e) {
-    throw map.annotate(e);
+    throw map[internal].annotate(e);
   }
   return {
     keys: bufs.keys.subarray(0, r.count * map.keySize),
@@ -153,8 +154,8 @@ function isColumns<K, V>(input: UpdateBatchInput<K, V>): input is { keys: readon
 
 /** Rethrows a failed chunk's error with the count applied over the whole call. */
 function totalError(map: BpfMap<unknown, unknown>, e: unknown, applied: number): unknown {
-  if (!(e instanceof BpfError)) return map.annotate(e);
-  const opts: { map: typeof map.ref; count?: number; applied: number; hint?: string } = { map: map.ref, applied: applied + (e.applied ?? 0) };
+  if (!(e instanceof BpfError)) return map[internal].annotate(e);
+  const opts: { map: MapRef; count?: number; applied: number; hint?: string } = { map: map[internal].ref, applied: applied + (e.applied ?? 0) };
   if (e.count !== undefined) opts.count = e.count;
   if (e.hint !== undefined) opts.hint = e.hint;
   return new BpfError(e.cmd, e.errno, opts);
@@ -184,7 +185,7 @@ function chunkSizeOf(map: BpfMap<unknown, unknown>, o: WriteBatchOptions | undef
 export function updateBatch<K, V>(map: BpfMap<K, V>, input: UpdateBatchInput<K, V>, opts?: WriteBatchOptions): number {
   const elemFlags = elemFlagsOf(opts);
   const flags = opts?.flags ?? 0;
-  map.assertOpen();
+  map[internal].assertOpen();
   if (isPacked(input)) {
     const n = input.keys.length / map.keySize;
     if (!Number.isInteger(n) || input.values.length !== n * map.valueBytes)
@@ -235,7 +236,7 @@ export function deleteBatch<K>(map: BpfMap<K, unknown>, input: DeleteBatchInput<
   const elemFlags = elemFlagsOf(opts);
   const flags = opts?.flags ?? 0;
   const chunk = chunkSizeOf(map, opts);
-  map.assertOpen();
+  map[internal].assertOpen();
   const packed = (input as { keys?: unknown }).keys;
   if (packed instanceof Uint8Array) {
     const n = packed.length / map.keySize;

@@ -2,6 +2,7 @@ import { typedView, type AnyTypedArray } from '../codec/view.js';
 import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
 import { BatchBuffers, elemFlagsOf } from './batch.js';
 import { BatchWalk, type BatchTarget } from './batch-walk.js';
+import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 import { elementChunks, firstBatch, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
 
@@ -184,7 +185,7 @@ export function dump<K, V>(map: BpfMap<K, V>, opts?: DumpOptions<K, V>): Dump<K,
   const { keySize: ks, valueBytes: vs } = map;
   const into = opts?.into;
   if (into !== undefined && !(into instanceof Columns && into.map === map))
-    throw new TypeError(`dump({ into }): pass an earlier dump of this same map (${map.label()})`);
+    throw new TypeError(`dump({ into }): pass an earlier dump of this same map (${map[internal].label()})`);
   const out = into?.storage.reuse(ks, vs) ?? new Growable(ks, vs, Math.max(map.maxEntries, 1));
   if (mode === 'per-element') {
     for (const c of elementChunks(map, opts)) out.append(c.keys, c.values, c.count);

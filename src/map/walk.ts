@@ -3,6 +3,7 @@ import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
 import { errno, ENOTSUPP } from '../sys/errno.js';
 import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
 import { BatchWalk, type LookupCmd } from './batch-walk.js';
+import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 import { ChunkReader } from './reader.js';
 
@@ -47,13 +48,13 @@ export function batchUnsupported(map: BpfMap<unknown, unknown>, cmd: LookupCmd):
   const cached = known.get(cmd);
   if (cached !== undefined) return cached;
   const empty = Buffer.alloc(0);
-  const args = { inBatch: null, outBatch: Buffer.alloc(map.cursorSize), keys: empty, values: empty, count: 0, elemFlags: 0, flags: 0 };
+  const args = { inBatch: null, outBatch: Buffer.alloc(map[internal].cursorSize), keys: empty, values: empty, count: 0, elemFlags: 0, flags: 0 };
   let result = 0;
   try {
     if (cmd === BPF_MAP_LOOKUP_BATCH) map.kernel.lookupBatch(map.fd, args);
     else map.kernel.lookupAndDeleteBatch(map.fd, args);
   } catch (e) {
-    if (!(e instanceof BpfError) || ![ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL].includes(e.errno)) throw map.annotate(e);
+    if (!(e instanceof BpfError) || ![ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL].includes(e.errno)) throw map[internal].annotate(e);
     result = e.errno;
   }
   known.set(cmd, result);
@@ -62,7 +63,7 @@ export function batchUnsupported(map: BpfMap<unknown, unknown>, cmd: LookupCmd):
 
 /** The mode a walk will use, probing the kernel when asked for auto. */
 export function resolveMode(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): WalkMode {
-  map.assertOpen();
+  map[internal].assertOpen();
   const want = opts?.mode ?? 'auto';
   if (want === 'batch' || want === 'per-element') return want;
   if (want !== 'auto') throw new TypeError(`mode must be "auto", "batch" or "per-element", got "${String(want)}"`);
@@ -124,7 +125,7 @@ export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions 
       more = kernel.nextKey(map.fd, key, next);
     }
   } catch (e) {
-    throw map.annotate(e);
+    throw map[internal].annotate(e);
   }
   if (n > 0) yield { keys, values, count: n };
 }
