@@ -1,18 +1,12 @@
 export { BpfMap, listMaps, MapClosedError } from './map/map.js';
 export type {
   CpuValue,
-  CreateOptions,
-  GetOptions,
   MapDescription,
-  OpenOptions,
-  OpenPinnedOptions,
   OpenedKey,
   OpenedValue,
   RawValue,
-  SetOptions,
-  UpdateFlag,
-  ValueCodec,
 } from './map/map.js';
+export type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './map/options.js';
 export type { MapFlagName, MapTypeName } from './map/types.js';
 export { BatchCursor } from './map/cursor.js';
 export type {

@@ -1,7 +1,5 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
-
-/** How the exporter finds a map: like the CLI, `id N`, `pinned PATH` or `name NAME`. */
-export type MapSelector = { kind: 'id'; id: number } | { kind: 'pinned'; path: string } | { kind: 'name'; name: string };
+import { toMapSelector, type MapSelector } from '../map/selector.js';
 
 export const DECODERS = ['integer', 'hex', 'ipv4', 'ipv6', 'port', 'enum', 'string', 'static'] as const;
 export type DecoderName = (typeof DECODERS)[number];
@@ -82,20 +80,13 @@ export class ConfigError extends Error {
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
+/** How the exporter finds a map: like the CLI, `id N`, `pinned PATH` or `name NAME`. */
 export function parseSelectorText(text: string): MapSelector | string {
-  const m = /^\s*(id|pinned|name)\s+(\S.*?)\s*$/.exec(text);
-  if (!m) return `expected "id N", "pinned PATH" or "name NAME", got "${text}"`;
-  const [, kind, value] = m as unknown as [string, string, string];
-  if (kind === 'id') {
-    const id = /^[0-9]+$/.test(value) ? Number(value) : NaN;
-    if (!Number.isSafeInteger(id) || id <= 0 || id > 0xffffffff) return `a map id is a positive integer, got "${value}"`;
-    return { kind: 'id', id };
-  }
-  return kind === 'pinned' ? { kind: 'pinned', path: value } : { kind: 'name', name: value };
-}
-
-export function selectorText(s: MapSelector): string {
-  return s.kind === 'id' ? `id ${s.id}` : s.kind === 'pinned' ? `pinned ${s.path}` : `name ${s.name}`;
+  const m = /^\s*(\S+)\s+(\S.*?)\s*$/.exec(text);
+  const s = m ? toMapSelector(m[1] as string, m[2] as string) : 'kind';
+  if (s === 'kind') return `expected "id N", "pinned PATH" or "name NAME", got "${text}"`;
+  if (s === 'id') return `a map id is a positive integer, got "${(m as RegExpExecArray)[2] as string}"`;
+  return s;
 }
 
 /** Walks the YAML nodes, collecting problems with their positions instead of stopping at the first. */

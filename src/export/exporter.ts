@@ -1,5 +1,6 @@
 import type { Kernel } from '../kernel/kernel.js';
 import type { BpfMap } from '../map/map.js';
+import { internal } from '../map/internal.js';
 import { resolveMode } from '../map/walk.js';
 import { BindError, bindMetric, type BoundMetric, type FieldResolver, type MapLayout } from './bind.js';
 import type { ExportConfig, MetricSpec } from './config.js';
@@ -42,7 +43,7 @@ export function layoutOf(map: BpfMap, fields: FieldResolver | undefined): MapLay
     valueBytes: map.valueBytes,
     perCpu: map.perCpu,
     cpus: map.cpus,
-    label: map.label(),
+    label: map[internal].label(),
     uniqueKeys: resolveMode(map, { mode: 'auto' }) === 'batch',
   };
   if (fields) l.fields = fields;

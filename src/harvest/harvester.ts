@@ -4,7 +4,9 @@ import { BpfError } from '../kernel/error.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { openKernel } from '../kernel/open.js';
 import type { Dump } from '../map/dump.js';
-import { BpfMap, type RawValue, type ValueCodec } from '../map/map.js';
+import { internal } from '../map/internal.js';
+import { BpfMap, type RawValue } from '../map/map.js';
+import type { ValueCodec } from '../map/options.js';
 import type { MapFlagName } from '../map/types.js';
 import {
   BPF_ANY,
@@ -310,7 +312,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
       this.swapMs = performance.now() - t0;
       if (r < 0) {
         this.spare = next;
-        throw new BpfError(BPF_MAP_UPDATE_ELEM, -r, { map: this.outer.ref });
+        throw new BpfError(BPF_MAP_UPDATE_ELEM, -r, { map: this.outer[internal].ref });
       }
       return this.collect(next);
     } finally {
@@ -376,7 +378,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
       this.outer.kernel.update(this.outer.fd, this.slotKey, u32Buf(next.fd), BPF_ANY);
     } catch (e) {
       if (next !== this.activeMap) this.spare = next;
-      throw this.outer.annotate(e);
+      throw this.outer[internal].annotate(e);
     }
     this.swapMs = performance.now() - t0;
   }

@@ -1,13 +1,13 @@
-import { BpfError } from '../kernel/error.js';
-import type { LookupBatchResult as KernelLookupResult } from '../kernel/kernel.js';
+import { BpfError, type MapRef } from '../kernel/error.js';
 import {
   BPF_F_LOCK,
   BPF_MAP_DELETE_BATCH,
-  BPF_MAP_LOOKUP_AND_DELETE_BATCH,
   BPF_MAP_LOOKUP_BATCH,
   BPF_MAP_UPDATE_BATCH,
 } from '../sys/constants.js';
+import type { BatchTarget, LookupCmd } from './batch-walk.js';
 import { BatchCursor, cursorBytes } from './cursor.js';
+import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 
 /** The flag attributes every batch command has. */
@@ -77,62 +77,57 @@ export function checkCount(map: BpfMap<unknown, unknown>, count: number, what = 
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > 0xffffffff)
     throw new RangeError(`${what} must be an integer from 0 to 2^32-1, got ${String(count)}`);
   if (count * Math.max(map.keySize, map.valueBytes) > MAX_BATCH_BYTES)
-    throw new RangeError(`${what} ${count} needs more than 2 GiB of buffers for map ${map.label()}: use a smaller batch`);
+    throw new RangeError(`${what} ${count} needs more than 2 GiB of buffers for map ${map[internal].label()}: use a smaller batch`);
   return count;
 }
 
-/** Scratch buffers for batch lookups, reused while the capacity suffices. */
-export class BatchBuffers {
+/**
+ * Buffers for batch lookups, reused while they hold the batch: a walk's chunks, or the exporter's
+ * reads, kept from one map to the next (setSizes) and one scrape to the next.
+ */
+export class BatchBuffers implements BatchTarget {
   keys: Buffer = Buffer.alloc(0);
   values: Buffer = Buffer.alloc(0);
-  capacity = 0;
-  readonly out: Buffer;
 
-  constructor(readonly map: BpfMap<unknown, unknown>) {
-    this.out = Buffer.alloc(map.cursorSize);
+  constructor(
+    private keySize: number,
+    private valueBytes: number,
+  ) {}
+
+  /** Holds entries of another map from now on, keeping the buffers. */
+  setSizes(keySize: number, valueBytes: number): void {
+    this.keySize = keySize;
+    this.valueBytes = valueBytes;
   }
 
-  ensure(count: number): void {
-    if (count <= this.capacity) return;
-    this.keys = Buffer.allocUnsafe(count * this.map.keySize);
-    this.values = Buffer.allocUnsafe(count * this.map.valueBytes);
-    this.capacity = count;
+  place(batch: number): number {
+    // allocUnsafe: the kernel writes every byte a caller reads.
+    if (this.keys.length < batch * this.keySize) this.keys = Buffer.allocUnsafe(batch * this.keySize);
+    if (this.values.length < batch * this.valueBytes) this.values = Buffer.allocUnsafe(batch * this.valueBytes);
+    return batch;
   }
+
+  took(): void {}
 }
 
-/**
- * One LOOKUP_BATCH or LOOKUP_AND_DELETE_BATCH call into bufs (whose keys/values are then valid
- * for `count` entries). ENOENT with a partial count is the normal end, not an error.
- */
-export function lookupBatchInto(
-  map: BpfMap<unknown, unknown>,
-  cmd: typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH,
-  bufs: BatchBuffers,
-  inBatch: Buffer | null,
-  count: number,
-  elemFlags: number,
-  flags: number,
-): KernelLookupResult {
-  bufs.ensure(count);
-  const args = { inBatch, outBatch: bufs.out, keys: bufs.keys, values: bufs.values, count, elemFlags, flags };
-  try {
-    return cmd === BPF_MAP_LOOKUP_BATCH ? map.kernel.lookupBatch(map.fd, args) : map.kernel.lookupAndDeleteBatch(map.fd, args);
-  } catch (e) {
-    throw map.annotate(e);
-  }
-}
-
-export function lookupBatchRaw(map: BpfMap<unknown, unknown>, cmd: typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH,
-  opts: LookupBatchOptions = {}): RawLookupBatch {
+export function lookupBatchRaw(map: BpfMap<unknown, unknown>, cmd: LookupCmd, opts: LookupBatchOptions = {}): RawLookupBatch {
   const count = checkCount(map, opts.count ?? DEFAULT_BATCH_SIZE);
-  const inBatch = cursorBytes(map, opts.cursor);
-  const bufs = new BatchBuffers(map);
-  const r = lookupBatchInto(map, cmd, bufs, inBatch, count, elemFlagsOf(opts), opts.flags ?? 0);
+  const inBatch = cursorBytes(map[internal], opts.cursor);
+  const bufs = new BatchBuffers(map.keySize, map.valueBytes);
+  bufs.place(count);
+  const outBatch = Buffer.alloc(map[internal].cursorSize);
+  const args = { inBatch, outBatch, keys: bufs.keys, values: bufs.values, count, elemFlags: elemFlagsOf(opts), flags: opts.flags ?? 0 };
+  let r;
+  try {
+    r = cmd === BPF_MAP_LOOKUP_BATCH ? map.kernel.lookupBatch(map.fd, args) : map.kernel.lookupAndDeleteBatch(map.fd, args);
+  } catch (e) {
+    throw map[internal].annotate(e);
+  }
   return {
     keys: bufs.keys.subarray(0, r.count * map.keySize),
     values: bufs.values.subarray(0, r.count * map.valueBytes),
     count: r.count,
-    cursor: new BatchCursor(map.kernel, map.id, bufs.out),
+    cursor: new BatchCursor(map.kernel, map.id, outBatch),
     done: r.done,
   };
 }
@@ -159,8 +154,8 @@ function isColumns<K, V>(input: UpdateBatchInput<K, V>): input is { keys: readon
 
 /** Rethrows a failed chunk's error with the count applied over the whole call. */
 function totalError(map: BpfMap<unknown, unknown>, e: unknown, applied: number): unknown {
-  if (!(e instanceof BpfError)) return map.annotate(e);
-  const opts: { map: typeof map.ref; count?: number; applied: number; hint?: string } = { map: map.ref, applied: applied + (e.applied ?? 0) };
+  if (!(e instanceof BpfError)) return map[internal].annotate(e);
+  const opts: { map: MapRef; count?: number; applied: number; hint?: string } = { map: map[internal].ref, applied: applied + (e.applied ?? 0) };
   if (e.count !== undefined) opts.count = e.count;
   if (e.hint !== undefined) opts.hint = e.hint;
   return new BpfError(e.cmd, e.errno, opts);
@@ -190,7 +185,7 @@ function chunkSizeOf(map: BpfMap<unknown, unknown>, o: WriteBatchOptions | undef
 export function updateBatch<K, V>(map: BpfMap<K, V>, input: UpdateBatchInput<K, V>, opts?: WriteBatchOptions): number {
   const elemFlags = elemFlagsOf(opts);
   const flags = opts?.flags ?? 0;
-  map.assertOpen();
+  map[internal].assertOpen();
   if (isPacked(input)) {
     const n = input.keys.length / map.keySize;
     if (!Number.isInteger(n) || input.values.length !== n * map.valueBytes)
@@ -241,7 +236,7 @@ export function deleteBatch<K>(map: BpfMap<K, unknown>, input: DeleteBatchInput<
   const elemFlags = elemFlagsOf(opts);
   const flags = opts?.flags ?? 0;
   const chunk = chunkSizeOf(map, opts);
-  map.assertOpen();
+  map[internal].assertOpen();
   const packed = (input as { keys?: unknown }).keys;
   if (packed instanceof Uint8Array) {
     const n = packed.length / map.keySize;

@@ -1,6 +1,7 @@
 import { BpfError } from '../kernel/error.js';
 import { BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_NOEXIST } from '../sys/constants.js';
 import { errno, errnoName } from '../sys/errno.js';
+import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 import { batchChunks, batchUnsupported, decodeChunks, type Chunk, type WalkOptions } from './walk.js';
 
@@ -21,7 +22,7 @@ export function drainChunks(map: BpfMap<unknown, unknown>, opts?: DrainOptions):
   const why = batchUnsupported(map, BPF_MAP_LOOKUP_AND_DELETE_BATCH);
   if (why !== 0)
     throw new BpfError(BPF_MAP_LOOKUP_AND_DELETE_BATCH, why, {
-      map: map.ref,
+      map: map[internal].ref,
       hint: `${map.typeName} maps have no BPF_MAP_LOOKUP_AND_DELETE_BATCH on this kernel (hash maps have it from Linux 5.6), ` +
         'and drain() does not fall back to reading and deleting element by element, which loses writes landing in between',
     });

@@ -1,9 +1,10 @@
 import { typedView, type AnyTypedArray } from '../codec/view.js';
-import { BpfError } from '../kernel/error.js';
-import { errno } from '../sys/errno.js';
-import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
+import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
+import { BatchBuffers, elemFlagsOf } from './batch.js';
+import { BatchWalk, type BatchTarget } from './batch-walk.js';
+import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
-import { elementChunks, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
+import { elementChunks, firstBatch, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
 
 /** A whole map read into two contiguous buffers: no object per entry. */
 export interface Dump<K, V> {
@@ -108,6 +109,14 @@ export class Growable {
     return this.capacity - this.n;
   }
 
+  /** Copies count packed entries to the end, growing as needed. */
+  append(keys: Buffer, values: Buffer, count: number): void {
+    this.reserve(count);
+    keys.copy(this.keys, this.n * this.ks, 0, count * this.ks);
+    values.copy(this.values, this.n * this.vs, 0, count * this.vs);
+    this.n += count;
+  }
+
   reserve(more: number): void {
     if (this.n + more <= this.capacity) return;
     let cap = Math.max(1, this.capacity * 2);
@@ -123,75 +132,66 @@ export class Growable {
 }
 
 /**
+ * A dump's batch target. Where the output has room, the kernel writes straight into it; the last
+ * batches ask only for what still fits, so a map holding max_entries never makes the output double
+ * (and copy) for a batch the kernel cannot fill. Past that, or when a bucket is larger than the
+ * room left, a batch goes through scratch buffers and the output grows only by what the kernel
+ * returned.
+ */
+class IntoOutput implements BatchTarget {
+  keys: Buffer;
+  values: Buffer;
+  private scratch: BatchBuffers | undefined;
+  private viaScratch = false;
+
+  constructor(
+    private readonly map: BpfMap<unknown, unknown>,
+    private readonly out: Growable,
+  ) {
+    this.keys = out.keys;
+    this.values = out.values;
+  }
+
+  place(batch: number, full: boolean): number {
+    const { out } = this;
+    const room = out.room;
+    this.viaScratch = full || room === 0;
+    if (this.viaScratch) {
+      const scratch = (this.scratch ??= new BatchBuffers(this.map.keySize, this.map.valueBytes));
+      scratch.place(batch);
+      this.keys = scratch.keys;
+      this.values = scratch.values;
+      return batch;
+    }
+    this.keys = out.keys.subarray(out.n * this.map.keySize);
+    this.values = out.values.subarray(out.n * this.map.valueBytes);
+    return Math.min(batch, room);
+  }
+
+  took(n: number): void {
+    const { out } = this;
+    if (this.viaScratch) out.append(this.keys, this.values, n);
+    else out.n += n;
+  }
+}
+
+/**
  * Reads the whole map into contiguous key and value buffers. The batch walk writes straight into
- * them; buffers start at max_entries (the usual bound) and grow only when concurrent writers make
- * a walk return more.
+ * them (IntoOutput); buffers start at max_entries (the usual bound) and grow only when concurrent
+ * writers make a walk return more.
  */
 export function dump<K, V>(map: BpfMap<K, V>, opts?: DumpOptions<K, V>): Dump<K, V> {
   const mode = resolveMode(map, opts);
   const { keySize: ks, valueBytes: vs } = map;
   const into = opts?.into;
   if (into !== undefined && !(into instanceof Columns && into.map === map))
-    throw new TypeError(`dump({ into }): pass an earlier dump of this same map (${map.label()})`);
+    throw new TypeError(`dump({ into }): pass an earlier dump of this same map (${map[internal].label()})`);
   const out = into?.storage.reuse(ks, vs) ?? new Growable(ks, vs, Math.max(map.maxEntries, 1));
   if (mode === 'per-element') {
-    for (const c of elementChunks(map, opts)) {
-      out.reserve(c.count);
-      c.keys.copy(out.keys, out.n * ks, 0, c.count * ks);
-      c.values.copy(out.values, out.n * vs, 0, c.count * vs);
-      out.n += c.count;
-    }
+    for (const c of elementChunks(map, opts)) out.append(c.keys, c.values, c.count);
   } else {
-    let batch = checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
-    if (batch === 0) throw new RangeError('batchSize must be at least 1');
-    const elemFlags = elemFlagsOf(opts);
-    const cursor = Buffer.alloc(map.cursorSize);
-    const next = Buffer.alloc(map.cursorSize);
-    let started = false;
-    const { kernel } = map;
-    const fd = map.fd;
-    // Where the buffers have room, the kernel writes straight into them; the last batches ask only
-    // for what still fits, so a map holding max_entries never makes them double (and copy) for a
-    // batch the kernel cannot fill. Past that, or when a bucket is larger than the room left, a
-    // batch goes through scratch buffers and the output grows only by what the kernel returned.
-    let scratch: BatchBuffers | undefined;
-    let viaScratch = false;
-    for (;;) {
-      const room = out.room;
-      viaScratch ||= room === 0;
-      if (viaScratch) (scratch ??= new BatchBuffers(map)).ensure(batch);
-      const count = viaScratch ? batch : Math.min(batch, room);
-      let r;
-      try {
-        r = kernel.lookupBatch(fd, {
-          inBatch: started ? cursor : null,
-          outBatch: next,
-          keys: viaScratch ? (scratch as BatchBuffers).keys : out.keys.subarray(out.n * ks),
-          values: viaScratch ? (scratch as BatchBuffers).values : out.values.subarray(out.n * vs),
-          count,
-          elemFlags,
-          flags: 0,
-        });
-      } catch (e) {
-        if (e instanceof BpfError && e.errno === errno.ENOSPC) {
-          if (count < batch) viaScratch = true;
-          else batch = checkCount(map, batch * 2, 'batchSize');
-          continue;
-        }
-        throw map.annotate(e);
-      }
-      if (viaScratch && r.count > 0) {
-        const from = scratch as BatchBuffers;
-        out.reserve(r.count);
-        from.keys.copy(out.keys, out.n * ks, 0, r.count * ks);
-        from.values.copy(out.values, out.n * vs, 0, r.count * vs);
-      }
-      viaScratch = false;
-      out.n += r.count;
-      if (r.done) break;
-      next.copy(cursor);
-      started = true;
-    }
+    const walk = new BatchWalk(map, BPF_MAP_LOOKUP_BATCH, new IntoOutput(map, out), firstBatch(map, opts), elemFlagsOf(opts));
+    while (!walk.done) walk.step();
   }
   return new Columns(map, mode, out.n, out.keys.subarray(0, out.n * ks), out.values.subarray(0, out.n * vs), out);
 }

@@ -42,8 +42,10 @@ import {
   walkChunks,
   type WalkOptions,
 } from './walk.js';
-import { impliedKeySize, readMapCodecs, mapBtfSpec, prepareMapBtf, withCodecsOf, type MapBtf, type PreparedMapBtf } from './btf.js';
-import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber, type MapFlagName, type MapTypeName } from './types.js';
+import { impliedKeySize, readMapCodecs, mapBtfSpec, prepareMapBtf, withCodecsOf, type PreparedMapBtf } from './btf.js';
+import { internal, type MapInternals } from './internal.js';
+import type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './options.js';
+import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber } from './types.js';
 
 /** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
 export type CpuValue<V> = V extends ReadonlyArray<infer E> ? E : never;
@@ -57,68 +59,6 @@ export type RawValue = Buffer | Buffer[];
  */
 export type OpenedKey = Buffer | BtfValue;
 export type OpenedValue = RawValue | BtfValue;
-
-/** A value codec: plain, or per-CPU (the map's value is then one element per possible CPU). */
-export type ValueCodec<V> = Codec<V> | PerCpuValue<V>;
-
-export interface OpenOptions<K, V> {
-  /** Key codec; raw bytes of the map's key size by default. */
-  key?: Codec<K>;
-  /** Value codec; raw bytes by default (an array of per-CPU Buffers on per-CPU maps). */
-  value?: ValueCodec<V>;
-  /** The kernel to use; openKernel() by default. */
-  kernel?: Kernel;
-  /**
-   * Raw bytes even when the map carries BTF. Without codecs, a map with BTF decodes its keys and
-   * values through it (objects, numbers, strings: see codecFromBtf).
-   */
-  raw?: boolean;
-}
-
-export interface OpenPinnedOptions<K, V> extends OpenOptions<K, V> {
-  readOnly?: boolean;
-  writeOnly?: boolean;
-}
-
-export interface CreateOptions<K, V> extends OpenOptions<K, V> {
-  type: MapTypeName | number;
-  /** Defaults to the key codec's size. */
-  keySize?: number;
-  /** Defaults to the value codec's (per-CPU: element's) size. */
-  valueSize?: number;
-  maxEntries: number;
-  flags?: number | readonly MapFlagName[];
-  /** At most 15 bytes; the kernel allows [A-Za-z0-9_.]. */
-  name?: string;
-  /** For hash_of_maps/array_of_maps: a map of the shape every inner map will have. */
-  innerMap?: BpfMap<unknown, unknown>;
-  numaNode?: number;
-  /** map_extra (bloom filter: number of hash functions). */
-  mapExtra?: bigint;
-  btfFd?: number;
-  btfKeyTypeId?: number;
-  btfValueTypeId?: number;
-  /**
-   * C types of keys and values, loaded as BTF for the map (so bpftool and BPF programs see
-   * them). BTF types decode keys and values unless codecs are given; a codec given here is also
-   * the map's codec. true: describe the key and value codecs.
-   */
-  btf?: MapBtf | true;
-}
-
-export type UpdateFlag = 'any' | 'noexist' | 'exist';
-
-export interface SetOptions {
-  /** any (default): create or replace; noexist: only create; exist: only replace. */
-  flags?: UpdateFlag;
-  /** BPF_F_LOCK: update under the value's bpf_spin_lock. */
-  lock?: boolean;
-}
-
-export interface GetOptions {
-  /** BPF_F_LOCK: read under the value's bpf_spin_lock. */
-  lock?: boolean;
-}
 
 /** Everything the kernel says of a map, with its type and flags also by name. */
 export interface MapDescription extends MapInfo {
@@ -183,6 +123,8 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   readonly valueBytes: number;
   /** Per-CPU maps: the codec of one CPU's value (each CPU's slot is round_up(valueSize, 8) bytes). */
   readonly cpuCodec: Codec<unknown> | undefined;
+  /** @internal What the files beside the class call (map/internal.ts). */
+  readonly [internal]: MapInternals<K, V>;
   private fdValue: number;
   private readonly handle: FdHandle;
   private readonly keyBuf: Buffer;
@@ -221,6 +163,20 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     this.keyBuf = Buffer.alloc(info.keySize);
     this.nextBuf = Buffer.alloc(info.keySize);
     this.valueBuf = Buffer.alloc(this.valueBytes);
+    const self = this;
+    this[internal] = {
+      kernel,
+      id: this.id,
+      cursorSize: Math.max(this.keySize, 4),
+      get ref() {
+        return self.ref;
+      },
+      assertOpen: () => void this.fd,
+      label: () => this.label(),
+      annotate: (e) => this.annotate(e),
+      encodeKey: (key, buf) => this.encodeKey(key, buf),
+      encodeValue: (value, buf) => this.encodeValue(value, buf),
+    };
   }
 
   private makeValueCodec(given: ValueCodec<V> | undefined, info: MapInfo): Codec<V> {
@@ -344,30 +300,18 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return this.fdValue < 0;
   }
 
-  /** Map context for errors. */
-  get ref(): MapRef {
+  private get ref(): MapRef {
     const r: MapRef = { id: this.id };
     if (this.name) r.name = this.name;
     if (this.path) r.path = this.path;
     return r;
   }
 
-  /** Bytes of the batch cursor: a bucket index (hash family) or a key (generic path). */
-  get cursorSize(): number {
-    return Math.max(this.keySize, 4);
-  }
-
-  /** Throws MapClosedError when the map is closed. */
-  assertOpen(): void {
-    void this.fd;
-  }
-
-  label(): string {
+  private label(): string {
     return `id ${this.id}${this.name ? ` "${this.name}"` : ''}`;
   }
 
-  /** Adds this map to a BpfError thrown by the kernel layer. */
-  annotate(e: unknown): unknown {
+  private annotate(e: unknown): unknown {
     return e instanceof BpfError ? e.withMap(this.ref) : e;
   }
 
@@ -380,13 +324,12 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     }
   }
 
-  /** Encodes key into the scratch key buffer (a TypeError before any syscall when it does not fit). */
-  encodeKey(key: K, buf: Buffer = this.keyBuf): Buffer {
+  private encodeKey(key: K, buf: Buffer = this.keyBuf): Buffer {
     this.keyCodec.encode(key, buf, 0);
     return buf;
   }
 
-  encodeValue(value: V, buf: Buffer = this.valueBuf): Buffer {
+  private encodeValue(value: V, buf: Buffer = this.valueBuf): Buffer {
     this.valueCodec.encode(value, buf, 0);
     return buf;
   }

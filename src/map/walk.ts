@@ -1,7 +1,9 @@
 import { BpfError } from '../kernel/error.js';
-import { BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
+import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
 import { errno, ENOTSUPP } from '../sys/errno.js';
-import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf, lookupBatchInto } from './batch.js';
+import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
+import { BatchWalk, type LookupCmd } from './batch-walk.js';
+import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 import { ChunkReader } from './reader.js';
 
@@ -33,8 +35,6 @@ export interface Chunk {
   cursor?: Buffer;
 }
 
-type LookupCmd = typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH;
-
 const support = new WeakMap<object, Map<number, number>>();
 
 /**
@@ -48,13 +48,13 @@ export function batchUnsupported(map: BpfMap<unknown, unknown>, cmd: LookupCmd):
   const cached = known.get(cmd);
   if (cached !== undefined) return cached;
   const empty = Buffer.alloc(0);
-  const args = { inBatch: null, outBatch: Buffer.alloc(map.cursorSize), keys: empty, values: empty, count: 0, elemFlags: 0, flags: 0 };
+  const args = { inBatch: null, outBatch: Buffer.alloc(map[internal].cursorSize), keys: empty, values: empty, count: 0, elemFlags: 0, flags: 0 };
   let result = 0;
   try {
     if (cmd === BPF_MAP_LOOKUP_BATCH) map.kernel.lookupBatch(map.fd, args);
     else map.kernel.lookupAndDeleteBatch(map.fd, args);
   } catch (e) {
-    if (!(e instanceof BpfError) || ![ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL].includes(e.errno)) throw map.annotate(e);
+    if (!(e instanceof BpfError) || ![ENOTSUPP, errno.EOPNOTSUPP, errno.EINVAL].includes(e.errno)) throw map[internal].annotate(e);
     result = e.errno;
   }
   known.set(cmd, result);
@@ -63,40 +63,25 @@ export function batchUnsupported(map: BpfMap<unknown, unknown>, cmd: LookupCmd):
 
 /** The mode a walk will use, probing the kernel when asked for auto. */
 export function resolveMode(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): WalkMode {
-  map.assertOpen();
+  map[internal].assertOpen();
   const want = opts?.mode ?? 'auto';
   if (want === 'batch' || want === 'per-element') return want;
   if (want !== 'auto') throw new TypeError(`mode must be "auto", "batch" or "per-element", got "${String(want)}"`);
   return batchUnsupported(map, BPF_MAP_LOOKUP_BATCH) === 0 ? 'batch' : 'per-element';
 }
 
-/**
- * Chunks of a batch walk from the start to the kernel's ENOENT. The chunk's buffers are reused:
- * consume a chunk before asking for the next. On ENOSPC the capacity doubles and the same cursor
- * is retried.
- */
+/** The first batch size of a walk: the option's, checked. */
+export function firstBatch(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): number {
+  return checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
+}
+
+/** Chunks of a batch walk from the start to the kernel's ENOENT. The chunk's buffers are reused: consume a chunk before asking for the next. */
 export function* batchChunks(map: BpfMap<unknown, unknown>, cmd: LookupCmd, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
-  let count = checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize');
-  if (count === 0) throw new RangeError('batchSize must be at least 1');
-  const elemFlags = elemFlagsOf(opts);
-  const bufs = new BatchBuffers(map);
-  const cursor = Buffer.alloc(map.cursorSize);
-  let started = false;
-  for (;;) {
-    let r;
-    try {
-      r = lookupBatchInto(map, cmd, bufs, started ? cursor : null, count, elemFlags, 0);
-    } catch (e) {
-      if (e instanceof BpfError && e.errno === errno.ENOSPC) {
-        count = checkCount(map, count * 2, 'batchSize');
-        continue;
-      }
-      throw e;
-    }
-    if (r.count > 0) yield { keys: bufs.keys, values: bufs.values, count: r.count, cursor: bufs.out };
-    if (r.done) return;
-    bufs.out.copy(cursor);
-    started = true;
+  const bufs = new BatchBuffers(map.keySize, map.valueBytes);
+  const walk = new BatchWalk(map, cmd, bufs, firstBatch(map, opts), elemFlagsOf(opts));
+  while (!walk.done) {
+    const count = walk.step();
+    if (count > 0) yield { keys: bufs.keys, values: bufs.values, count, cursor: walk.position };
   }
 }
 
@@ -114,7 +99,7 @@ function put(src: Buffer, dst: Buffer, offset: number): void {
  * skipped. The two key buffers swap roles each step, so no key is copied before its lookup.
  */
 export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
-  const size = checkCount(map, opts?.batchSize ?? DEFAULT_BATCH_SIZE, 'batchSize') || 1;
+  const size = firstBatch(map, opts) || 1;
   const { kernel, keySize, valueBytes } = map;
   const flags = elemFlagsOf(opts);
   const keys = Buffer.alloc(size * keySize);
@@ -140,7 +125,7 @@ export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions 
       more = kernel.nextKey(map.fd, key, next);
     }
   } catch (e) {
-    throw map.annotate(e);
+    throw map[internal].annotate(e);
   }
   if (n > 0) yield { keys, values, count: n };
 }

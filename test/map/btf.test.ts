@@ -17,6 +17,7 @@ import { BpfError } from '../../src/kernel/error.js';
 import { BPF_BTF_GET_FD_BY_ID } from '../../src/sys/constants.js';
 import { errno } from '../../src/sys/errno.js';
 import { openKernel } from '../../src/kernel/open.js';
+import { internal } from '../../src/map/internal.js';
 import { BpfMap } from '../../src/map/map.js';
 import { bpftool, runBpftool } from '../helpers/bpftool.js';
 import { linuxAvailable, u32, u64 } from '../helpers/kernel.js';
@@ -99,7 +100,7 @@ for (const K of btfKernels()) {
       using again = BpfMap.fromId<BtfValue, BtfValue>(m.id, { kernel });
       assert.deepEqual(again.get(key(2)), withLock(flow(2)));
       using raw = BpfMap.fromId(m.id, { raw: true, kernel });
-      const rawValue = raw.get(m.encodeKey(key(2)));
+      const rawValue = raw.get(m[internal].encodeKey(key(2)));
       assert.ok(Buffer.isBuffer(rawValue));
       assert.deepEqual(m.valueCodec.decode(rawValue, 0), withLock(flow(2)));
     });
@@ -155,7 +156,7 @@ for (const K of btfKernels()) {
       btfFdById: { value: () => { throw new BpfError(BPF_BTF_GET_FD_BY_ID, errno.EPERM); } },
     }) as Kernel;
     using raw = BpfMap.fromId(m.id, { kernel: refusing });
-    const v = raw.get(m.encodeKey(key(1)));
+    const v = raw.get(m[internal].encodeKey(key(1)));
     assert.ok(Buffer.isBuffer(v));
     assert.deepEqual(m.valueCodec.decode(v, 0), withLock(flow(1)));
   });
