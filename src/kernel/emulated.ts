@@ -42,8 +42,8 @@ import {
   MAP_TYPE_NAMES,
 } from '../sys/constants.js';
 import { EBADFD, ENOTSUPP, errno } from '../sys/errno.js';
-import { checkObjPath } from '../sys/obj.js';
-import { elemFlags, need, u32 } from './args.js';
+
+import { checkObjPath, elemFlags, need, u32 } from './checks.js';
 import { possibleCpus } from './cpus.js';
 import { BpfError } from './error.js';
 import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';

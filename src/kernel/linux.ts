@@ -33,9 +33,9 @@ import {
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
-import { checkObjPath, sysObjGet, sysObjPin } from '../sys/obj.js';
+import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
-import { elemFlags, need, u32 } from './args.js';
+import { checkObjPath, elemFlags, need, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
 import { pinPathProblem } from './bpffs.js';
 import { BpfError } from './error.js';

@@ -44,3 +44,12 @@ export function elemFlags(cmd: number, flags: number): void {
   if (flags > known || (flags & ~known) !== 0)
     throw new BpfError(cmd, errno.EINVAL, { elemFlags: flags, hint: `unknown flag bits in ${flags} (this command takes ${known === BPF_F_LOCK ? 'only BPF_F_LOCK (4)' : 'BPF_NOEXIST (1), BPF_EXIST (2) and BPF_F_LOCK (4)'})` });
 }
+
+/**
+ * A pin path as both kernels take it: a string without NUL. The kernel reads a C string, so a
+ * NUL would silently cut the path short there: refused before any syscall, on either kernel.
+ */
+export function checkObjPath(path: unknown): asserts path is string {
+  if (typeof path !== 'string') throw new TypeError(`a pin path must be a string, got ${typeof path}`);
+  if (path.includes('\0')) throw new TypeError(`pin path ${JSON.stringify(path)} contains a NUL byte (the kernel would cut the path there)`);
+}
