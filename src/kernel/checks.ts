@@ -1,8 +1,12 @@
-// Argument checks shared by both kernels, so a bad buffer, number or flag fails the same way on
-// each, before any byte of an attr is written or any map is touched.
-import { BPF_EXIST, BPF_F_LOCK, BPF_MAP_UPDATE_ELEM, BPF_NOEXIST } from '../sys/constants.js';
+// The argument checks and the errno-to-outcome rules of both kernels, in one place: a bad buffer,
+// number or flag fails the same way on each, before any byte of an attr is written or any map is
+// touched, and the same errno becomes the same return value or BpfError.
+import type { BatchReply, LookupBatchArgs, WriteBatchArgs } from '../sys/batch.js';
+import type { MapCreateAttr } from '../sys/map-create.js';
+import { BPF_EXIST, BPF_F_LOCK, BPF_MAP_DELETE_BATCH, BPF_MAP_UPDATE_ELEM, BPF_NOEXIST } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { BpfError } from './error.js';
+import type { LookupBatchStep, MapSizes } from './kernel.js';
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -43,6 +47,79 @@ export function elemFlags(cmd: number, flags: number): void {
   // Compared as a number first: bitwise operators keep only the low 32 bits.
   if (flags > known || (flags & ~known) !== 0)
     throw new BpfError(cmd, errno.EINVAL, { elemFlags: flags, hint: `unknown flag bits in ${flags} (this command takes ${known === BPF_F_LOCK ? 'only BPF_F_LOCK (4)' : 'BPF_NOEXIST (1), BPF_EXIST (2) and BPF_F_LOCK (4)'})` });
+}
+
+/** BPF_MAP_CREATE: the attr's numbers are u32s. */
+export function mapCreateArgs(attr: MapCreateAttr): void {
+  for (const k of ['mapType', 'keySize', 'valueSize', 'maxEntries', 'mapFlags'] as const) u32(attr[k], k);
+}
+
+/** A lookup, update or lookup-and-delete of one element: its flags, then a key and a value of the map's sizes. */
+export function elemArgs(cmd: number, s: Pick<MapSizes, 'keySize' | 'valueBytes'>, key: Uint8Array | null, value: Uint8Array, flags: number): void {
+  elemFlags(cmd, flags);
+  need(key, s.keySize, 'key');
+  need(value, s.valueBytes, 'value');
+}
+
+/** GET_NEXT_KEY: the key (null: the first) and the room for the next one. */
+export function nextKeyArgs(s: Pick<MapSizes, 'keySize'>, key: Uint8Array | null, next: Uint8Array): void {
+  if (key) need(key, s.keySize, 'key');
+  need(next, s.keySize, 'next key');
+}
+
+/** A batch call: u32 numbers, count keys and values (none for delete), and cursors for a lookup. */
+export function batchArgs(cmd: number, s: Pick<MapSizes, 'keySize' | 'valueBytes' | 'cursorSize'>, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): void {
+  u32(args.count, 'count');
+  u32(args.elemFlags, 'elemFlags');
+  u32(args.flags, 'flags');
+  need(args.keys, args.count * s.keySize, 'keys');
+  if (cmd !== BPF_MAP_DELETE_BATCH) need(args.values, args.count * s.valueBytes, 'values');
+  if (lookup) {
+    need(lookup.outBatch, s.cursorSize, 'out_batch cursor');
+    if (lookup.inBatch) need(lookup.inBatch, s.cursorSize, 'in_batch cursor');
+  }
+}
+
+/** BPF_BTF_LOAD: a non-empty blob. */
+export function btfBlob(blob: Uint8Array): void {
+  if (!(blob instanceof Uint8Array) || blob.length === 0) throw new TypeError('btfLoad: the blob must be a non-empty Uint8Array');
+}
+
+/** What a failing element command adds to its BpfError. */
+export interface ElemContext {
+  /** ENOENT is an expected outcome (missing key, end of walk): false, not an error. */
+  enoentFalse?: boolean;
+  elemFlags?: number;
+  path?: string;
+  hint?: string;
+}
+
+/** An element command's errno (0: success) as its outcome: true, false for an expected ENOENT, else a BpfError. */
+export function elemOutcome(cmd: number, err: number, ctx: ElemContext = {}): boolean {
+  if (err === 0) return true;
+  if (ctx.enoentFalse && err === errno.ENOENT) return false;
+  throw new BpfError(cmd, err, {
+    ...(ctx.elemFlags === undefined ? {} : { elemFlags: ctx.elemFlags }),
+    ...(ctx.path === undefined ? {} : { map: { path: ctx.path } }),
+    ...(ctx.hint === undefined ? {} : { hint: ctx.hint }),
+  });
+}
+
+/** A lookup batch's reply: ENOENT ends the walk with the entries copied so far; other errnos throw with the count. */
+export function lookupStep(cmd: number, r: BatchReply, args: LookupBatchArgs): LookupBatchStep {
+  if (r.errno === 0) return { count: r.count, done: false };
+  if (r.errno === errno.ENOENT) return { count: r.count, done: true };
+  throw new BpfError(cmd, r.errno, { count: r.count, elemFlags: args.elemFlags });
+}
+
+/**
+ * An update or delete batch's reply: the count applied. A failing element leaves count = the
+ * elements before it, always fewer than asked; a count still as written means the kernel refused
+ * the call before touching any element.
+ */
+export function writeCount(cmd: number, r: BatchReply, args: WriteBatchArgs): number {
+  if (r.errno !== 0) throw new BpfError(cmd, r.errno, { count: r.count, applied: r.count === args.count ? 0 : r.count, elemFlags: args.elemFlags });
+  return r.count;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { MapCreateAttr } from '../sys/map-create.js';
 import type { RawMapInfo } from '../sys/map-info.js';
 import type { RawBtfInfo } from '../sys/btf.js';
+import type { LookupBatchArgs, WriteBatchArgs } from '../sys/batch.js';
 
 export type { MapCreateAttr };
 /** What the kernel says of a map (struct bpf_map_info). */
@@ -8,36 +9,14 @@ export type MapInfo = RawMapInfo;
 /** What the kernel says of a BTF object (struct bpf_btf_info). */
 export type BtfInfo = RawBtfInfo;
 
-/** Arguments of a lookup or lookup-and-delete batch. Lengths are checked against the map's sizes. */
-export interface LookupBatchArgs {
-  /** Cursor to resume from; null starts at the beginning. */
-  inBatch: Uint8Array | null;
-  /** Receives the cursor to resume from (cursorSize bytes). */
-  outBatch: Uint8Array;
-  /** Receives count keys. */
-  keys: Uint8Array;
-  /** Receives count values (per-CPU maps: valueBytes per entry). */
-  values: Uint8Array;
-  /** Capacity in entries. */
-  count: number;
-  elemFlags: number;
-  flags: number;
-}
+export type { LookupBatchArgs, WriteBatchArgs };
 
-export interface LookupBatchResult {
+/** One lookup batch call's outcome at the Kernel seam (BpfMap's LookupBatchResult<K, V> decodes it). */
+export interface LookupBatchStep {
   /** Entries written to keys/values. */
   count: number;
   /** The kernel answered ENOENT: no entry after these. */
   done: boolean;
-}
-
-/** Arguments of an update or delete batch (values ignored by delete). */
-export interface WriteBatchArgs {
-  keys: Uint8Array;
-  values: Uint8Array | null;
-  count: number;
-  elemFlags: number;
-  flags: number;
 }
 
 /** Sizes a kernel knows of an open map, so no buffer it is handed can be too short. */
@@ -85,8 +64,8 @@ export interface Kernel {
   /** The next map id after startId, or null past the last. */
   nextMapId(startId: number): number | null;
   mapFdById(id: number): number;
-  lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchResult;
-  lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchResult;
+  lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchStep;
+  lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchStep;
   /** Returns the count applied; a failure throws BpfError with .count applied. */
   updateBatch(fd: number, args: WriteBatchArgs): number;
   deleteBatch(fd: number, args: WriteBatchArgs): number;

@@ -1,5 +1,5 @@
 import { BpfError } from '../kernel/error.js';
-import type { LookupBatchResult as KernelLookupResult } from '../kernel/kernel.js';
+import type { LookupBatchStep } from '../kernel/kernel.js';
 import {
   BPF_F_LOCK,
   BPF_MAP_DELETE_BATCH,
@@ -112,7 +112,7 @@ export function lookupBatchInto(
   count: number,
   elemFlags: number,
   flags: number,
-): KernelLookupResult {
+): LookupBatchStep {
   bufs.ensure(count);
   const args = { inBatch, outBatch: bufs.out, keys: bufs.keys, values: bufs.values, count, elemFlags, flags };
   try {
