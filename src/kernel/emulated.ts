@@ -41,8 +41,8 @@ import { type ElemContext, batchArgs, btfBlob, checkObjPath, elemArgs, elemOutco
 import { possibleCpus } from './cpus.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
-import type { BtfInfo, Kernel, LookupBatchArgs, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
-import { sizesOf } from './sizes.js';
+import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import { memoryEstimate, sizesOf } from './sizes.js';
 
 export interface EmulatedKernelOptions {
   /** Possible CPUs of the emulated machine (per-CPU values have one slot each); this machine's by default. */
@@ -177,6 +177,12 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
 
   private sizesOf(m: EmuMap): MapSizes {
     return sizesOf(this.info(m), this.cpus);
+  }
+
+  /** The estimate from the map's sizes: the emulator charges no memory of its own. */
+  mapMemory(fd: number): number {
+    const m = this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map;
+    return memoryEstimate(this.info(m), this.sizesOf(m));
   }
 
   private info(m: EmuMap): MapInfo {
@@ -365,6 +371,14 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
       throw new BpfError(BPF_MAP_GET_FD_BY_ID, errno.ENOENT, { map: { id }, ...(hint ? { hint } : {}) });
     }
     return this.table.open(m, true, true);
+  }
+
+  /** Updates made at once: the emulator has no grace period to wait for, and its fds are not the process's. */
+  asyncUpdater(): AsyncUpdater {
+    return {
+      update: async (fd, key, value, flags) => this.update(fd, key, value, flags),
+      close: async () => undefined,
+    };
   }
 
   protected batch(cmd: number, fd: number, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): BatchReply {

@@ -31,6 +31,17 @@ export interface MapSizes {
 }
 
 /**
+ * Element updates made off the calling thread: an update that swaps a map-in-map slot waits for
+ * an RCU grace period (tens of ms), which the event loop should not.
+ */
+export interface AsyncUpdater {
+  /** Kernel.update, resolved when the kernel has answered; a failure rejects with the same BpfError. */
+  update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): Promise<void>;
+  /** Stops the updater; an update in flight rejects (the element may or may not be written). */
+  close(): Promise<void>;
+}
+
+/**
  * One method per bpf command, for maps. Implemented by the real kernel (LinuxKernel) and the
  * emulated one (EmulatedKernel); both throw the same BpfError. Methods return false where
  * the kernel's ENOENT is an expected outcome (missing key, end of walk).
@@ -48,6 +59,11 @@ export interface Kernel {
   mapInfo(fd: number): MapInfo;
   /** Sizes of an open map (cached from its info). */
   sizes(fd: number): MapSizes;
+  /**
+   * Bytes the kernel charges for the map: fdinfo's memlock (the kernel's own estimate since
+   * 6.4), else an estimate from its sizes (kernel/sizes.ts memoryEstimate).
+   */
+  mapMemory(fd: number): number;
   /** Reads the value of key into value; false when there is no such key. */
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void;
@@ -59,6 +75,8 @@ export interface Kernel {
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   freeze(fd: number): void;
   pin(fd: number, path: string): void;
+  /** Removes the pin at path (unlink(2) on a bpffs pin); false when nothing was pinned there. */
+  unpin(path: string): boolean;
   /** Opens a pinned map; throws when the path holds no map. */
   objGet(path: string, fileFlags: number): number;
   /** The next map id after startId, or null past the last. */
@@ -66,6 +84,8 @@ export interface Kernel {
   mapFdById(id: number): number;
   lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchStep;
   lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchStep;
+  /** A new updater of its own (LinuxKernel: a worker thread, started on first use). */
+  asyncUpdater(): AsyncUpdater;
   /** Returns the count applied; a failure throws BpfError with .count applied. */
   updateBatch(fd: number, args: WriteBatchArgs): number;
   deleteBatch(fd: number, args: WriteBatchArgs): number;

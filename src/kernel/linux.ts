@@ -1,4 +1,5 @@
-import { closeSync, readlinkSync } from 'node:fs';
+import { closeSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   BPF_BTF_GET_FD_BY_ID,
   BPF_BTF_GET_NEXT_ID,
@@ -34,11 +35,12 @@ import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { batchArgs, btfBlob, checkObjPath, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
-import { pinPathProblem } from './bpffs.js';
+import { onBpffs, pinPathProblem } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
-import type { BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
-import { isPerCpuType, sizesOf } from './sizes.js';
+import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import { isPerCpuType, memoryEstimate, sizesOf } from './sizes.js';
+import { UpdateThread } from './update-thread.js';
 
 const ENOENT = errno.ENOENT;
 
@@ -102,6 +104,17 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     return s;
   }
 
+  mapMemory(fd: number): number {
+    const s = this.sizes(fd);
+    try {
+      const m = /^memlock:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+      if (m) return Number(m[1]);
+    } catch {
+      // fdinfo unreadable: the estimate below.
+    }
+    return memoryEstimate(this.mapInfo(fd), s);
+  }
+
   mapCreate(attr: MapCreateAttr): number {
     mapCreateArgs(attr);
     const fd = sysMapCreate(attr);
@@ -157,6 +170,19 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, pathError(-r, path));
   }
 
+  unpin(path: string): boolean {
+    checkObjPath(path);
+    // Only an entry of a bpf filesystem is a pin: a file anywhere else is left alone.
+    if (onBpffs(dirname(path)) !== true) return false;
+    try {
+      unlinkSync(path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+  }
+
   objGet(path: string, fileFlags: number): number {
     checkObjPath(path);
     const fd = sysObjGet(path, fileFlags);
@@ -190,6 +216,25 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     const fd = sysMapGetFdById(id, 0);
     if (fd < 0) throw new BpfError(BPF_MAP_GET_FD_BY_ID, -fd, { map: { id } });
     return this.track(fd);
+  }
+
+  /** Updates on a worker thread of the updater's own, checked here first. */
+  asyncUpdater(): AsyncUpdater {
+    let thread: UpdateThread | undefined;
+    return {
+      update: async (fd, key, value, flags) => {
+        const s = this.sizes(fd);
+        elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
+        thread ??= new UpdateThread();
+        const r = await thread.update(fd, key && key.subarray(0, s.keySize), value.subarray(0, s.valueBytes), flags);
+        elemOutcome(BPF_MAP_UPDATE_ELEM, err(r), { elemFlags: flags });
+      },
+      close: async () => {
+        const t = thread;
+        thread = undefined;
+        await t?.close();
+      },
+    };
   }
 
   protected batch(cmd: number, fd: number, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): BatchReply {

@@ -28,3 +28,9 @@ export function sizesOf(info: MapInfo, cpus: number): MapSizes {
     cursorSize: Math.max(info.keySize, 4),
   };
 }
+
+/** A map's memory estimated from its sizes, where the kernel reports none: 8-byte aligned keys and values, max_entries of each. */
+export function memoryEstimate(info: Pick<MapInfo, 'maxEntries' | 'keySize'>, sizes: Pick<MapSizes, 'valueBytes'>): number {
+  const round8 = (n: number): number => Math.ceil(n / 8) * 8;
+  return info.maxEntries * (round8(info.keySize) + round8(sizes.valueBytes));
+}
