@@ -107,7 +107,7 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
   private readonly table = new FdTable();
   private readonly pins: PinnedMaps;
   private readonly inners: InnerMaps;
-  private readonly btfs = new BtfTable();
+  private readonly btfs = new BtfTable(this.table);
   private readonly mapAlive = (m: EmuMap): boolean => this.table.byId(m.id) === m;
 
   constructor(opts: EmulatedKernelOptions = {}) {

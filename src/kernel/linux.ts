@@ -44,6 +44,13 @@ import { UpdateThread } from './update-thread.js';
 
 const ENOENT = errno.ENOENT;
 
+/** A GET_NEXT_ID's return: the id, null past the last (ENOENT). */
+function nextId(cmd: number, r: number): number | null {
+  if (r >= 0) return r;
+  elemOutcome(cmd, -r, { enoentFalse: true }); // throws unless ENOENT
+  return null;
+}
+
 /** A syscall's return (a value, or -errno) as the errno, 0 for success. */
 const err = (r: number): number => (r < 0 ? -r : 0);
 
@@ -205,10 +212,7 @@ export class LinuxKernel extends BatchCommands implements Kernel {
 
   nextMapId(startId: number): number | null {
     u32(startId, 'map id');
-    const r = sysMapGetNextId(startId);
-    if (r === -ENOENT) return null;
-    if (r < 0) throw new BpfError(BPF_MAP_GET_NEXT_ID, -r);
-    return r;
+    return nextId(BPF_MAP_GET_NEXT_ID, sysMapGetNextId(startId));
   }
 
   mapFdById(id: number): number {
@@ -286,10 +290,7 @@ export class LinuxKernel extends BatchCommands implements Kernel {
 
   nextBtfId(startId: number): number | null {
     u32(startId, 'btf id');
-    const r = sysBtfGetNextId(startId);
-    if (r === -ENOENT) return null;
-    if (r < 0) throw new BpfError(BPF_BTF_GET_NEXT_ID, -r);
-    return r;
+    return nextId(BPF_BTF_GET_NEXT_ID, sysBtfGetNextId(startId));
   }
 
   private btfFd(fd: number): void {
