@@ -8,7 +8,15 @@ import { describe, test } from 'node:test';
 
 /** Low to high: a file may import its own floor or one below. Floors with several names are siblings. */
 const ORDER: readonly (readonly string[])[] = [
-  ['sys'], ['codec'], ['btf'], ['emu'], ['kernel'], ['map'], ['prog', 'harvest', 'export'], ['cli'], ['index'],
+  ['sys'],
+  ['codec'],
+  ['btf'],
+  ['emu'],
+  ['kernel'],
+  ['map'],
+  ['prog', 'harvest', 'export'],
+  ['cli'],
+  ['index'],
 ];
 
 /** Sibling imports that are allowed (importer floor -> imported floor): none is needed today. */
@@ -57,7 +65,14 @@ export function importsOf(file: string, text: string): Import[] {
     if (!spec.startsWith('.')) continue;
     const clause = m[3];
     // import { type A, type B } from ... is type-only too; export * / side-effect imports are values.
-    const named = clause === undefined ? [] : /^\{([^}]*)\}$/.exec(clause.trim())?.[1]?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const named =
+      clause === undefined
+        ? []
+        : /^\{([^}]*)\}$/
+            .exec(clause.trim())?.[1]
+            ?.split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== '');
     const typeOnly = m[2] !== undefined || (named !== undefined && named.length > 0 && named.every((s) => s.startsWith('type ')));
     out.push({ from: file, to: resolve(spec), typeOnly });
   }
@@ -123,7 +138,10 @@ describe('layers', () => {
     for (const file of [...Object.keys(SYSCALL_EXCEPTIONS), ...LINUX_ADAPTER]) {
       const text = tree.get(file);
       assert.ok(text !== undefined, `${file} is named in test/layers.test.ts but does not exist`);
-      assert.ok(importsOf(file, text).some((i) => syscalls.has(i.to) && !i.typeOnly), `${file} no longer imports a syscall file`);
+      assert.ok(
+        importsOf(file, text).some((i) => syscalls.has(i.to) && !i.typeOnly),
+        `${file} no longer imports a syscall file`,
+      );
     }
   });
 
@@ -140,7 +158,10 @@ describe('layers', () => {
     assert.deepEqual(checkLayers(fixture), [], 'the clean fixture passes');
 
     const planted = new Map(fixture);
-    planted.set('src/codec/int.ts', "import { X } from '../sys/constants.js';\nimport {\n  type P,\n  other,\n} from '../map/map.js';\nexport const u8 = X;\n");
+    planted.set(
+      'src/codec/int.ts',
+      "import { X } from '../sys/constants.js';\nimport {\n  type P,\n  other,\n} from '../map/map.js';\nexport const u8 = X;\n",
+    );
     planted.set('src/export/maps.ts', "import { H } from '../harvest/harvester.js';\nexport const m = H;\n");
     planted.set('src/harvest/harvester.ts', "const w = new Worker(new URL('../sys/obj.js', import.meta.url));\nexport const H = w;\n");
     assert.deepEqual(checkLayers(planted), [
@@ -152,9 +173,17 @@ describe('layers', () => {
 
   test('type-only imports are told from value imports', () => {
     const f = 'src/map/a.ts';
-    const text = "import type { A } from './t.js';\nimport { type B, type C } from './u.js';\nimport { type D, e } from './v.js';\nexport * from './w.js';\nimport './x.js';\n";
-    assert.deepEqual(importsOf(f, text).map((i) => [i.to, i.typeOnly]), [
-      ['src/map/t.ts', true], ['src/map/u.ts', true], ['src/map/v.ts', false], ['src/map/w.ts', false], ['src/map/x.ts', false],
-    ]);
+    const text =
+      "import type { A } from './t.js';\nimport { type B, type C } from './u.js';\nimport { type D, e } from './v.js';\nexport * from './w.js';\nimport './x.js';\n";
+    assert.deepEqual(
+      importsOf(f, text).map((i) => [i.to, i.typeOnly]),
+      [
+        ['src/map/t.ts', true],
+        ['src/map/u.ts', true],
+        ['src/map/v.ts', false],
+        ['src/map/w.ts', false],
+        ['src/map/x.ts', false],
+      ],
+    );
   });
 });

@@ -77,7 +77,10 @@ export class PinnedMaps {
     const sys = e as NodeJS.ErrnoException;
     const n = sys.syscall === undefined || sys.code === undefined ? undefined : (errno as Record<string, number | undefined>)[sys.code];
     if (n === undefined) return e;
-    return new EmuErrnoHint(n, `the emulator's store ${this.store.dir} failed: ${sys.message}; set BPFMAP_EMU_DIR to a directory you can write`);
+    return new EmuErrnoHint(
+      n,
+      `the emulator's store ${this.store.dir} failed: ${sys.message}; set BPFMAP_EMU_DIR to a directory you can write`,
+    );
   }
 
   /** Resolves a pin path as the kernel's path walk does (src/emu/pin-path.ts); throws EmuErrno. */
@@ -93,19 +96,22 @@ export class PinnedMaps {
     if (this.store.readPin(r.path) !== null) fail(errno.EEXIST);
     // A trailing slash asks for a directory, and there is none to create a pin in.
     if (r.end === 'slash') fail(errno.ENOENT);
-    if (isMapInMap(m.attr.type)) throw new EmuErrnoHint(errno.EOPNOTSUPP, 'the emulated kernel cannot pin a map-in-map (its inner maps are not stored)');
+    if (isMapInMap(m.attr.type))
+      throw new EmuErrnoHint(errno.EOPNOTSUPP, 'the emulated kernel cannot pin a map-in-map (its inner maps are not stored)');
     this.pinAt(m, r.path);
   }
 
   /** Links path to m's stored object, storing m first when it is not stored (or no longer is). */
   private pinAt(m: EmuMap, path: string): void {
     const p = this.persisted.get(m);
-    const linked = p !== undefined && this.store.withLock(p.oid, () => {
-      // Its last other pin may have gone since: then it is stored anew, below.
-      if (this.store.stamp(p.oid) === null) return false;
-      if (!this.store.createPin(path, p.oid)) fail(errno.EEXIST);
-      return true;
-    });
+    const linked =
+      p !== undefined &&
+      this.store.withLock(p.oid, () => {
+        // Its last other pin may have gone since: then it is stored anew, below.
+        if (this.store.stamp(p.oid) === null) return false;
+        if (!this.store.createPin(path, p.oid)) fail(errno.EEXIST);
+        return true;
+      });
     if (linked) return;
     const oid = PinStore.newOid();
     const stamp = this.store.writeObject(oid, this.stored(m));

@@ -1,10 +1,5 @@
 import type { BatchReply } from '../sys/batch.js';
-import {
-  BPF_MAP_DELETE_BATCH,
-  BPF_MAP_LOOKUP_AND_DELETE_BATCH,
-  BPF_MAP_LOOKUP_BATCH,
-  BPF_MAP_UPDATE_BATCH,
-} from '../sys/constants.js';
+import { BPF_MAP_DELETE_BATCH, BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_LOOKUP_BATCH, BPF_MAP_UPDATE_BATCH } from '../sys/constants.js';
 import { lookupStep, writeCount } from './checks.js';
 import type { LookupBatchArgs, LookupBatchStep, WriteBatchArgs } from './kernel.js';
 

@@ -20,8 +20,7 @@ function describe(v: unknown): string {
  * addon refuses them, and an element count is not a byte count.
  */
 export function need(buf: Uint8Array | null, len: number, what: string): void {
-  if (buf !== null && !(buf instanceof Uint8Array))
-    throw new TypeError(`${what} must be a Uint8Array (or Buffer), got ${describe(buf)}`);
+  if (buf !== null && !(buf instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array (or Buffer), got ${describe(buf)}`);
   if (len > 0 && (buf === null || buf.length < len))
     throw new RangeError(`${what} must hold ${len} bytes, got ${buf === null ? 'none' : buf.length}`);
 }
@@ -46,7 +45,10 @@ export function elemFlags(cmd: number, flags: number): void {
   const known = knownElemFlags(cmd);
   // Compared as a number first: bitwise operators keep only the low 32 bits.
   if (flags > known || (flags & ~known) !== 0)
-    throw new BpfError(cmd, errno.EINVAL, { elemFlags: flags, hint: `unknown flag bits in ${flags} (this command takes ${known === BPF_F_LOCK ? 'only BPF_F_LOCK (4)' : 'BPF_NOEXIST (1), BPF_EXIST (2) and BPF_F_LOCK (4)'})` });
+    throw new BpfError(cmd, errno.EINVAL, {
+      elemFlags: flags,
+      hint: `unknown flag bits in ${flags} (this command takes ${known === BPF_F_LOCK ? 'only BPF_F_LOCK (4)' : 'BPF_NOEXIST (1), BPF_EXIST (2) and BPF_F_LOCK (4)'})`,
+    });
 }
 
 /** BPF_MAP_CREATE: the attr's numbers are u32s. */
@@ -55,7 +57,13 @@ export function mapCreateArgs(attr: MapCreateAttr): void {
 }
 
 /** A lookup, update or lookup-and-delete of one element: its flags, then a key and a value of the map's sizes. */
-export function elemArgs(cmd: number, s: Pick<MapSizes, 'keySize' | 'valueBytes'>, key: Uint8Array | null, value: Uint8Array, flags: number): void {
+export function elemArgs(
+  cmd: number,
+  s: Pick<MapSizes, 'keySize' | 'valueBytes'>,
+  key: Uint8Array | null,
+  value: Uint8Array,
+  flags: number,
+): void {
   elemFlags(cmd, flags);
   need(key, s.keySize, 'key');
   need(value, s.valueBytes, 'value');
@@ -68,7 +76,12 @@ export function nextKeyArgs(s: Pick<MapSizes, 'keySize'>, key: Uint8Array | null
 }
 
 /** A batch call: u32 numbers, count keys and values (none for delete), and cursors for a lookup. */
-export function batchArgs(cmd: number, s: Pick<MapSizes, 'keySize' | 'valueBytes' | 'cursorSize'>, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): void {
+export function batchArgs(
+  cmd: number,
+  s: Pick<MapSizes, 'keySize' | 'valueBytes' | 'cursorSize'>,
+  args: LookupBatchArgs | WriteBatchArgs,
+  lookup: LookupBatchArgs | null,
+): void {
   u32(args.count, 'count');
   u32(args.elemFlags, 'elemFlags');
   u32(args.flags, 'flags');
@@ -118,7 +131,8 @@ export function lookupStep(cmd: number, r: BatchReply, args: LookupBatchArgs): L
  * the call before touching any element.
  */
 export function writeCount(cmd: number, r: BatchReply, args: WriteBatchArgs): number {
-  if (r.errno !== 0) throw new BpfError(cmd, r.errno, { count: r.count, applied: r.count === args.count ? 0 : r.count, elemFlags: args.elemFlags });
+  if (r.errno !== 0)
+    throw new BpfError(cmd, r.errno, { count: r.count, applied: r.count === args.count ? 0 : r.count, elemFlags: args.elemFlags });
   return r.count;
 }
 
@@ -128,5 +142,6 @@ export function writeCount(cmd: number, r: BatchReply, args: WriteBatchArgs): nu
  */
 export function checkObjPath(path: unknown): asserts path is string {
   if (typeof path !== 'string') throw new TypeError(`a pin path must be a string, got ${typeof path}`);
-  if (path.includes('\0')) throw new TypeError(`pin path ${JSON.stringify(path)} contains a NUL byte (the kernel would cut the path there)`);
+  if (path.includes('\0'))
+    throw new TypeError(`pin path ${JSON.stringify(path)} contains a NUL byte (the kernel would cut the path there)`);
 }

@@ -23,7 +23,10 @@ for (const K of testKernels()) {
         k.pin(fd, path);
         assert.equal(k.unpin(path), true);
         assert.equal(k.unpin(path), false);
-        assert.throws(() => k.objGet(path, 0), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT');
+        assert.throws(
+          () => k.objGet(path, 0),
+          (e: unknown) => e instanceof BpfError && e.code === 'ENOENT',
+        );
         k.update(fd, u32(1), u64(1), 0);
       } finally {
         k.unpin(path);
