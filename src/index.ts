@@ -64,7 +64,7 @@ export { BtfBuilder, encodeBtf } from './btf/encode.js';
 export type { MemberSpec } from './btf/encode.js';
 export { codecFromBtf } from './btf/codec.js';
 export type { BtfCodec, BtfValue } from './btf/codec.js';
-export { btfFromId, loadBtf, LoadedBtf, openBtf, vmlinuxBtf } from './btf/load.js';
+export { btfFromId, loadBtf, LoadedBtf, openBtf, vmlinuxBtf } from './kernel/btf.js';
 export type * from './btf/types.js';
 export { BTF_KIND } from './btf/types.js';
 export type { BtfTypeRef, MapBtf, MapBtfType } from './map/btf.js';

@@ -1,4 +1,4 @@
-import { btfFromId } from '../btf/load.js';
+import { btfFromId } from '../kernel/btf.js';
 import type { Btf } from '../btf/btf.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
 

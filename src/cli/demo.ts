@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { unlinkSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BPFFS, MOUNT_BPFFS, onBpffs } from '../kernel/bpffs.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -82,16 +81,7 @@ function mountBpffsFor(kernel: Kernel, path: string): string | undefined {
 
 /** Creates the demo map afresh at path, filled with n flows. */
 function recreate(kernel: Kernel, path: string, n: number): FlowMap {
-  // The emulated kernel keeps its pins in its own store, and removes them itself.
-  const emulated = kernel as Kernel & { unpin?: (path: string) => boolean };
-  if (emulated.unpin) emulated.unpin(path);
-  else {
-    try {
-      unlinkSync(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
+  kernel.unpin(path);
   // btf: true describes the codecs to the kernel, so dump, show and bpftool print typed flows.
   const map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: n, name: 'demo_flows', btf: true });
   try {

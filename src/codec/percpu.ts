@@ -1,4 +1,4 @@
-import { perCpuStride } from '../kernel/sizes.js';
+import { roundUpValueSize } from '../sys/value-size.js';
 import { type Codec, CodecError, fromJSONValue, type JsonValue, show, toJSONValue } from './codec.js';
 
 /** A per-CPU value codec as a map sees it: V is the whole value, one element per possible CPU. */
@@ -36,7 +36,7 @@ export function sumPerCpu<T>(elem: Codec<T>, values: readonly T[]): T {
  * zeroed on encode and never decoded.
  */
 export function perCpuLayout<T>(elem: Codec<T>, ncpus: number): Codec<T[]> {
-  const stride = perCpuStride(elem.size);
+  const stride = roundUpValueSize(elem.size);
   return {
     size: stride * ncpus,
     name: `per-CPU ${elem.name} x ${ncpus}`,

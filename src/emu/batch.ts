@@ -1,32 +1,13 @@
-// The batch commands' arguments and outcome inside the emulator, and the kernel's generic batch
-// walks (kernel/bpf/syscall.c generic_map_*_batch) over a map's element operations.
-import { errno } from '../sys/errno.js';
+// The batch commands in the emulator: bpf_map_do_batch's dispatch to a map type's batch op, and
+// the kernel's generic batch walks (kernel/bpf/syscall.c generic_map_*_batch) over a map's
+// element operations.
+import type { BatchReply, LookupBatchArgs, WriteBatchArgs } from '../sys/batch.js';
+import { BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_MAP_LOOKUP_BATCH, BPF_MAP_UPDATE_BATCH } from '../sys/constants.js';
+import { ENOTSUPP, errno } from '../sys/errno.js';
 import { EmuErrno } from './errno.js';
-import { copyBytes, hasLock, withoutLock, type EmuMap } from './map.js';
-
-export interface EmuLookupBatchArgs {
-  inBatch: Uint8Array | null;
-  outBatch: Uint8Array;
-  keys: Uint8Array;
-  values: Uint8Array;
-  count: number;
-  elemFlags: number;
-  flags: number;
-}
-
-export interface EmuWriteBatchArgs {
-  keys: Uint8Array;
-  values: Uint8Array | null;
-  count: number;
-  elemFlags: number;
-  flags: number;
-}
-
-/** 0 or the errno, and the count the kernel leaves in the attr. */
-export interface EmuBatchResult {
-  errno: number;
-  count: number;
-}
+import type { FdEntry } from './fd-table.js';
+import type { HashTab } from './hashtab.js';
+import { copyBytes, hasLock, plain, withLockZeroed, withoutLock, type EmuMap } from './map.js';
 
 /** elem_flags other than BPF_F_LOCK, or BPF_F_LOCK on a map whose value has no spin lock: EINVAL. */
 export function badElemFlags(elemFlags: number, map: EmuMap): boolean {
@@ -39,7 +20,7 @@ function errnoOf(e: unknown): number {
 }
 
 /** generic_map_lookup_batch: a GET_NEXT_KEY walk from the last key; slots that vanish (ENOENT) are skipped. */
-export function genericLookupBatch(map: EmuMap, a: EmuLookupBatchArgs): EmuBatchResult {
+export function genericLookupBatch(map: EmuMap, a: LookupBatchArgs): BatchReply {
   if (badElemFlags(a.elemFlags, map)) return { errno: errno.EINVAL, count: a.count };
   if (a.count === 0) return { errno: 0, count: 0 };
   const { keySize } = map.attr;
@@ -73,7 +54,7 @@ export function genericLookupBatch(map: EmuMap, a: EmuLookupBatchArgs): EmuBatch
 }
 
 /** generic_map_update_batch: element after element, stopping at the first error. */
-export function genericUpdateBatch(map: EmuMap, a: EmuWriteBatchArgs): EmuBatchResult {
+export function genericUpdateBatch(map: EmuMap, a: WriteBatchArgs): BatchReply {
   if (badElemFlags(a.elemFlags, map)) return { errno: errno.EINVAL, count: a.count };
   if (a.count === 0) return { errno: 0, count: 0 };
   const { keySize, valueBytes } = map.attr;
@@ -89,7 +70,7 @@ export function genericUpdateBatch(map: EmuMap, a: EmuWriteBatchArgs): EmuBatchR
 }
 
 /** generic_map_delete_batch. */
-export function genericDeleteBatch(map: EmuMap, a: EmuWriteBatchArgs): EmuBatchResult {
+export function genericDeleteBatch(map: EmuMap, a: WriteBatchArgs): BatchReply {
   if (badElemFlags(a.elemFlags, map)) return { errno: errno.EINVAL, count: a.count };
   if (a.count === 0) return { errno: 0, count: 0 };
   const { keySize } = map.attr;
@@ -101,4 +82,33 @@ export function genericDeleteBatch(map: EmuMap, a: EmuWriteBatchArgs): EmuBatchR
     }
   }
   return { errno: 0, count: a.count };
+}
+
+/**
+ * bpf_map_do_batch on fd's entry: the fd's access, then the map type's batch op or ENOTSUPP.
+ * Ops that change the map run inside mutate (the emulated kernel stores a pinned map's result).
+ */
+export function doBatch(cmd: number, e: FdEntry, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null, mutate: <T>(op: () => T) => T): BatchReply {
+  const m = e.map;
+  const hasRead = cmd === BPF_MAP_LOOKUP_BATCH || cmd === BPF_MAP_LOOKUP_AND_DELETE_BATCH;
+  const hasWrite = cmd !== BPF_MAP_LOOKUP_BATCH;
+  if (hasRead && !e.read) return { errno: errno.EPERM, count: args.count };
+  if (hasWrite && (!e.write || m.frozen)) return { errno: errno.EPERM, count: args.count };
+  const ops = m.batchOps;
+  const unsupported = { errno: ENOTSUPP, count: args.count };
+  switch (cmd) {
+    case BPF_MAP_LOOKUP_BATCH:
+      if (ops.lookup === 'bucket') return (m as HashTab).bucketBatch(lookup!, false);
+      if (ops.lookup === 'generic') return genericLookupBatch(m, lookup!);
+      return unsupported;
+    case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
+      if (ops.lookupAndDelete !== 'bucket') return unsupported;
+      return mutate(() => (m as HashTab).bucketBatch(lookup!, true));
+    case BPF_MAP_UPDATE_BATCH:
+      if (!ops.update) return unsupported;
+      return mutate(() => genericUpdateBatch(m, { ...args, keys: plain(args.keys), values: plain(args.values && withLockZeroed(m, args.values, args.count)) }));
+    default:
+      if (!ops.delete) return unsupported;
+      return mutate(() => genericDeleteBatch(m, args));
+  }
 }

@@ -7,6 +7,7 @@ import type { BtfType } from '../btf/types.js';
 import { BPF_F_RDONLY_PROG, BPF_F_WRONLY_PROG, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_HASH } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { EmuErrno, fail } from './errno.js';
+import type { FdNumbers } from './fd-table.js';
 import type { EmuMap } from './map.js';
 
 /** One loaded BTF object. */
@@ -174,14 +175,16 @@ export function checkMapBtf(obj: EmuBtf, mapType: number, mapFlags: number, keyS
   return out;
 }
 
-/** BTF fds live apart from map fds; numbers from here up, so the two never collide. */
-const FIRST_BTF_FD = 1 << 20;
-
-/** Loaded BTF objects, by id and by fd. */
+/** Loaded BTF objects, by id and by fd (numbered in the one fd table the maps' fds come from). */
 export class BtfTable {
   private readonly byIdMap = new Map<number, EmuBtf>();
   private readonly fds = new Map<number, EmuBtf>();
+  private readonly numbers: FdNumbers;
   private lastId = 0;
+
+  constructor(numbers: FdNumbers) {
+    this.numbers = numbers;
+  }
 
   /** BTF_LOAD: a new object and an fd on it. */
   load(blob: Uint8Array): number {
@@ -202,8 +205,7 @@ export class BtfTable {
   }
 
   open(obj: EmuBtf): number {
-    let fd = FIRST_BTF_FD;
-    while (this.fds.has(fd)) fd++;
+    const fd = this.numbers.take();
     this.fds.set(fd, obj);
     obj.fds++;
     return fd;
@@ -224,6 +226,7 @@ export class BtfTable {
     const obj = this.fds.get(fd);
     if (!obj) return false;
     this.fds.delete(fd);
+    this.numbers.give(fd);
     obj.fds--;
     return true;
   }

@@ -22,8 +22,17 @@ export function isStdio(fd: number): boolean {
   return fd >= 0 && fd < FIRST_FD;
 }
 
-export class FdTable {
+/** Fd numbers for objects other than maps (BTF): the kernel has one fd table for all of them. */
+export interface FdNumbers {
+  /** The lowest free fd, taken. */
+  take(): number;
+  give(fd: number): void;
+}
+
+export class FdTable implements FdNumbers {
   private readonly fds = new Map<number, FdEntry>();
+  /** Fds that are open on something other than a map (BTF objects). */
+  private readonly others = new Set<number>();
   private readonly ids = new Map<number, EmuMap>();
   private lastId = 0;
 
@@ -33,18 +42,29 @@ export class FdTable {
     this.ids.set(map.id, map);
   }
 
-  open(map: EmuMap, read: boolean, write: boolean): number {
+  take(): number {
     let fd = FIRST_FD;
-    while (this.fds.has(fd)) fd++;
+    while (this.fds.has(fd) || this.others.has(fd)) fd++;
+    this.others.add(fd);
+    return fd;
+  }
+
+  give(fd: number): void {
+    this.others.delete(fd);
+  }
+
+  open(map: EmuMap, read: boolean, write: boolean): number {
+    const fd = this.take();
+    this.others.delete(fd);
     this.fds.set(fd, { map, read, write });
     this.hold(map);
     return fd;
   }
 
-  /** The fd's entry; EINVAL for an open fd that is no map (stdio), EBADF for a closed one. */
+  /** The fd's entry; EINVAL for an open fd that is no map (stdio, BTF), EBADF for a closed one. */
   get(fd: number): FdEntry {
     const e = this.fds.get(fd);
-    if (!e) fail(isStdio(fd) ? errno.EINVAL : errno.EBADF);
+    if (!e) fail(isStdio(fd) || this.others.has(fd) ? errno.EINVAL : errno.EBADF);
     return e;
   }
 

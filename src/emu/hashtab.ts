@@ -11,7 +11,8 @@ import {
   BPF_NOEXIST,
 } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
-import { badElemFlags, type EmuBatchResult, type EmuLookupBatchArgs } from './batch.js';
+import type { BatchReply, LookupBatchArgs } from '../sys/batch.js';
+import { badElemFlags } from './batch.js';
 import { fail } from './errno.js';
 import { htabHash } from './jhash.js';
 import { KernelLru, type LruNode } from './lru.js';
@@ -256,7 +257,7 @@ export class HashTab extends EmuMap {
   }
 
   /** The kernel's bucket walk (__htab_map_lookup_and_delete_batch); the cursor is a u32 bucket index. */
-  bucketBatch(a: EmuLookupBatchArgs, del: boolean): EmuBatchResult {
+  bucketBatch(a: LookupBatchArgs, del: boolean): BatchReply {
     if (badElemFlags(a.elemFlags, this) || a.flags !== 0) return { errno: errno.EINVAL, count: a.count };
     if (a.count === 0) return { errno: 0, count: 0 };
     let batch = a.inBatch ? new DataView(a.inBatch.buffer, a.inBatch.byteOffset, 4).getUint32(0, true) : 0;

@@ -1,5 +1,5 @@
 import { BPF_EXIST, BPF_F_LOCK } from '../sys/constants.js';
-import { errno } from '../sys/errno.js';
+import { ENOTSUPP, errno } from '../sys/errno.js';
 import type { EmuMapBtf } from './btf.js';
 import { fail } from './errno.js';
 
@@ -58,7 +58,7 @@ export abstract class EmuMap {
   abstract nextKey(key: Uint8Array | null, out: Uint8Array): void;
   /** The syscall's LOOKUP_AND_DELETE_ELEM; only the hash family and queue/stack have it. */
   lookupAndDelete(_key: Uint8Array | null, _out: Uint8Array, _flags: number): void {
-    fail(524);
+    fail(ENOTSUPP);
   }
   /** Every element, in an order that restore() turns back into the same observable state. */
   abstract dump(): EmuEntry[];
@@ -93,4 +93,30 @@ export function checkUpdateFlags(flags: number, allowLock: boolean): void {
  */
 export function copyBytes(b: Uint8Array, start = 0, end = b.length): Uint8Array {
   return Uint8Array.prototype.slice.call(b, start, end);
+}
+
+/**
+ * A plain Uint8Array over the caller's bytes. The maps keep copies made with slice(), and
+ * Buffer#slice() shares memory instead of copying: a Buffer handed in (BpfMap's scratch key and
+ * value buffers) would otherwise stay aliased inside the map.
+ */
+export function plain<T extends Uint8Array | null>(b: T): T {
+  return (b instanceof Buffer ? new Uint8Array(b.buffer, b.byteOffset, b.length) : b) as T;
+}
+
+/** Whether the map's value holds a bpf_spin_lock (what BPF_F_LOCK needs). */
+export function locked(m: EmuMap): boolean {
+  return m.attr.btf?.spinLock !== undefined;
+}
+
+/**
+ * Values as a locked map stores them: the kernel copies values around their bpf_spin_lock,
+ * which userspace never sets (it reads back as zero).
+ */
+export function withLockZeroed(m: EmuMap, values: Uint8Array, count: number): Uint8Array {
+  const off = m.attr.btf?.spinLock;
+  if (off === undefined) return values;
+  const copy = Uint8Array.from(values);
+  for (let i = 0; i < count; i++) copy.fill(0, i * m.attr.valueBytes + off, i * m.attr.valueBytes + off + 4);
+  return copy;
 }

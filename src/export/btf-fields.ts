@@ -1,5 +1,5 @@
 import type { Btf } from '../btf/btf.js';
-import { btfFromId } from '../btf/load.js';
+import { btfFromId } from '../kernel/btf.js';
 import type { BtfMember } from '../btf/types.js';
 import type { BpfMap } from '../map/map.js';
 import type { FieldResolver, ResolvedField } from './bind.js';

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { BpfError } from '../kernel/error.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { BpfMap } from '../map/map.js';
@@ -11,23 +10,6 @@ import { BatchReader } from './source.js';
 
 /** Arrays hold every index from creation on: their entry count is max_entries without a walk. */
 const ALWAYS_FULL = new Set([BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY]);
-
-/**
- * Bytes the kernel charges for the map (`memlock` in /proc/self/fdinfo, the kernel's own
- * estimate of its memory since 6.4); an estimate from the sizes where there is no fdinfo (the
- * emulated kernel).
- */
-function memoryOf(kernel: Kernel, map: BpfMap): number {
-  if (kernel.kind === 'linux') {
-    try {
-      const m = /^memlock:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${map.fd}`, 'utf8'));
-      if (m) return Number(m[1]);
-    } catch {
-      // fdinfo unreadable: fall back to the estimate below.
-    }
-  }
-  return map.maxEntries * (((map.keySize + 7) & ~7) + ((map.valueBytes + 7) & ~7));
-}
 
 /**
  * `bpfmap export --maps`: every map's metadata, so fleets can alert on maps about to fill up.
@@ -69,7 +51,7 @@ export class MapsCollector implements Collector {
       try {
         const labels = `id="${map.id}",name="${escapeLabel(map.name)}",type="${map.typeName}"`;
         max.push([labels, map.maxEntries]);
-        memory.push([labels, memoryOf(this.kernel, map)]);
+        memory.push([labels, this.kernel.mapMemory(map.fd)]);
         sizes.push([`${labels},part="key"`, map.keySize], [`${labels},part="value"`, map.valueSize]);
         let n: number | undefined;
         if (ALWAYS_FULL.has(map.type)) n = map.maxEntries;

@@ -1,35 +1,25 @@
 import type { Codec } from '../codec/codec.js';
 import { isPerCpu, sumPerCpu } from '../codec/percpu.js';
 import { BpfError } from '../kernel/error.js';
-import type { Kernel } from '../kernel/kernel.js';
+import type { AsyncUpdater, Kernel } from '../kernel/kernel.js';
 import { openKernel } from '../kernel/open.js';
 import type { Dump } from '../map/dump.js';
 import { internal } from '../map/internal.js';
 import { BpfMap, type RawValue } from '../map/map.js';
 import type { ValueCodec } from '../map/options.js';
-import type { MapFlagName } from '../map/types.js';
-import {
-  BPF_ANY,
-  BPF_MAP_TYPE_ARRAY,
-  BPF_MAP_TYPE_ARRAY_OF_MAPS,
-  BPF_MAP_TYPE_HASH,
-  BPF_MAP_TYPE_HASH_OF_MAPS,
-  BPF_MAP_TYPE_LRU_HASH,
-  BPF_MAP_TYPE_LRU_PERCPU_HASH,
-  BPF_MAP_TYPE_PERCPU_ARRAY,
-  BPF_MAP_TYPE_PERCPU_HASH,
-  BPF_MAP_UPDATE_ELEM,
-} from '../sys/constants.js';
-import { SwapThread } from './swap-thread.js';
+import { mapTypeNumber, type MapFlagName, type MapTypeName } from '../map/types.js';
 
 /** Inner map types a harvester swaps: the hash and array families, plain or per-CPU; LRU only with allowLossy. */
 export type HarvestMapType = 'hash' | 'percpu_hash' | 'lru_hash' | 'lru_percpu_hash' | 'array' | 'percpu_array';
 
-const HASHES = new Set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
+const types = (names: readonly MapTypeName[]): Set<number> => new Set(names.map(mapTypeNumber));
+const HASHES = types(['hash', 'percpu_hash', 'lru_hash', 'lru_percpu_hash']);
 /** Inner types whose kernel evicts live keys, and their counts with them: harvested only with allowLossy. */
-const LRUS = new Set([BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
-const ARRAYS = new Set([BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY]);
-const OUTERS = new Set([BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS]);
+const LRUS = types(['lru_hash', 'lru_percpu_hash']);
+const ARRAYS = types(['array', 'percpu_array']);
+const OUTERS = types(['array_of_maps', 'hash_of_maps']);
+/** The update flags of a swap: BPF_ANY, the slot's map is replaced. */
+const SWAP_FLAGS = 0;
 
 interface InnerShape<K, V> {
   type: number;
@@ -178,7 +168,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
   private readonly ownsOuter: boolean;
   private readonly slotKey: Buffer;
   private busy = false;
-  private thread: SwapThread | undefined;
+  private updater: AsyncUpdater | undefined;
 
   private constructor(outer: BpfMap, active: BpfMap<K, V>, shape: InnerShape<K, V>, slot: number, recycle: boolean, ownsOuter: boolean) {
     this.outer = outer;
@@ -294,26 +284,21 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     try {
       this.checkSlotHolds();
       const next = this.takeSpare();
-      if (this.outer.kernel.kind !== 'linux') {
-        // An emulated kernel has no grace period to wait for (and its fds are not the process's).
-        this.swapSync(next);
-        return this.collect(next);
-      }
-      this.thread ??= new SwapThread();
+      this.updater ??= this.outer.kernel.asyncUpdater();
       const t0 = performance.now();
-      let r: number;
       try {
-        r = await this.thread.swap(this.outer.fd, this.slotKey, next.fd);
+        await this.updater.update(this.outer.fd, this.slotKey, u32Buf(next.fd), SWAP_FLAGS);
       } catch (e) {
-        // The worker is gone (close() during the swap): the slot may hold either map.
+        // Refused: the slot still holds the active map, and next waits as the spare.
+        if (e instanceof BpfError) {
+          this.spare = next;
+          throw this.outer[internal].annotate(e);
+        }
+        // The updater is gone (close() during the swap): the slot may hold either map.
         next.close();
         throw e;
       }
       this.swapMs = performance.now() - t0;
-      if (r < 0) {
-        this.spare = next;
-        throw new BpfError(BPF_MAP_UPDATE_ELEM, -r, { map: this.outer[internal].ref });
-      }
       return this.collect(next);
     } finally {
       this.busy = false;
@@ -375,7 +360,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
   private swapSync(next: BpfMap<K, V>): void {
     const t0 = performance.now();
     try {
-      this.outer.kernel.update(this.outer.fd, this.slotKey, u32Buf(next.fd), BPF_ANY);
+      this.outer.kernel.update(this.outer.fd, this.slotKey, u32Buf(next.fd), SWAP_FLAGS);
     } catch (e) {
       if (next !== this.activeMap) this.spare = next;
       throw this.outer[internal].annotate(e);
@@ -416,7 +401,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
   }
 
   /**
-   * Closes the inner maps held, the worker thread, and the outer map when created here; a
+   * Closes the inner maps held, the updater (a worker thread on Linux), and the outer map when created here; a
    * harvestAsync() in flight rejects. Idempotent.
    */
   close(): void {
@@ -424,8 +409,8 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     this.spare = undefined;
     this.activeMap.close();
     if (this.ownsOuter) this.outer.close();
-    void this.thread?.close();
-    this.thread = undefined;
+    void this.updater?.close();
+    this.updater = undefined;
   }
 
   [Symbol.dispose](): void {

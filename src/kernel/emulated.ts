@@ -1,32 +1,27 @@
-import { lstatSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { lstatSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
+import { doBatch } from '../emu/batch.js';
 import { BtfTable, EmuBtfRefused } from '../emu/btf.js';
-import { genericDeleteBatch, genericLookupBatch, genericUpdateBatch, type EmuBatchResult } from '../emu/batch.js';
 import { createMap, EMULATED_TYPES } from '../emu/create.js';
 import { EmuErrno, EmuErrnoHint, fail } from '../emu/errno.js';
 import { FdTable, isStdio, type FdEntry } from '../emu/fd-table.js';
-import type { HashTab } from '../emu/hashtab.js';
-import { isMapInMap, type InnerMaps } from '../emu/map-in-map.js';
-import { hasLock, type EmuMap } from '../emu/map.js';
-import { EMU_BPFFS, resolvePinPath, type PinPath } from '../emu/pin-path.js';
-import { defaultEmuDir, PinStore, type ReadMap } from '../emu/pins.js';
-import { buildStoredMap, encodeMap, fillMap, sameMap, StoredMapInvalid } from '../emu/stored-map.js';
+import type { InnerMaps } from '../emu/map-in-map.js';
+import { hasLock, locked, plain, withLockZeroed, type EmuMap } from '../emu/map.js';
+import { PinnedMaps } from '../emu/pinned-maps.js';
+import { defaultEmuDir, type PinStore } from '../emu/pins.js';
+import type { BatchReply } from '../sys/batch.js';
 import {
   BPF_BTF_GET_FD_BY_ID,
   BPF_BTF_LOAD,
   BPF_F_RDONLY,
   BPF_F_WRONLY,
   BPF_MAP_CREATE,
-  BPF_MAP_DELETE_BATCH,
   BPF_MAP_DELETE_ELEM,
   BPF_MAP_FREEZE,
   BPF_MAP_GET_FD_BY_ID,
   BPF_MAP_GET_NEXT_ID,
   BPF_MAP_GET_NEXT_KEY,
-  BPF_MAP_LOOKUP_AND_DELETE_BATCH,
   BPF_MAP_LOOKUP_AND_DELETE_ELEM,
-  BPF_MAP_LOOKUP_BATCH,
   BPF_MAP_LOOKUP_ELEM,
   BPF_MAP_TYPE_HASH,
   BPF_MAP_TYPE_LRU_HASH,
@@ -34,7 +29,6 @@ import {
   BPF_MAP_TYPE_PERCPU_HASH,
   BPF_MAP_TYPE_QUEUE,
   BPF_MAP_TYPE_STACK,
-  BPF_MAP_UPDATE_BATCH,
   BPF_MAP_UPDATE_ELEM,
   BPF_OBJ_GET,
   BPF_OBJ_GET_INFO_BY_FD,
@@ -42,12 +36,13 @@ import {
   MAP_TYPE_NAMES,
 } from '../sys/constants.js';
 import { EBADFD, ENOTSUPP, errno } from '../sys/errno.js';
-import { checkObjPath } from '../sys/obj.js';
-import { elemFlags, need, u32 } from './args.js';
+
+import { type ElemContext, batchArgs, btfBlob, checkObjPath, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { possibleCpus } from './cpus.js';
+import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
-import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
-import { sizesOf } from './sizes.js';
+import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import { memoryEstimate, sizesOf } from './sizes.js';
 
 export interface EmulatedKernelOptions {
   /** Possible CPUs of the emulated machine (per-CPU values have one slot each); this machine's by default. */
@@ -98,79 +93,10 @@ function defaultCpus(): number {
 }
 
 /**
- * A plain Uint8Array over the caller's bytes. The maps keep copies made with slice(), and
- * Buffer#slice() shares memory instead of copying: a Buffer handed in (BpfMap's scratch key and
- * value buffers) would otherwise stay aliased inside the map.
- */
-function plain<T extends Uint8Array | null>(b: T): T {
-  return (b instanceof Buffer ? new Uint8Array(b.buffer, b.byteOffset, b.length) : b) as T;
-}
-
-/** Whether the map's value holds a bpf_spin_lock (what BPF_F_LOCK needs). */
-function locked(m: EmuMap): boolean {
-  return m.attr.btf?.spinLock !== undefined;
-}
-
-/**
- * Values as a locked map stores them: the kernel copies values around their bpf_spin_lock,
- * which userspace never sets (it reads back as zero).
- */
-function withLockZeroed(m: EmuMap, values: Uint8Array, count: number): Uint8Array {
-  const off = m.attr.btf?.spinLock;
-  if (off === undefined) return values;
-  const copy = Uint8Array.from(values);
-  for (let i = 0; i < count; i++) copy.fill(0, i * m.attr.valueBytes + off, i * m.attr.valueBytes + off + 4);
-  return copy;
-}
-
-/** The errno of a failed host file system call. */
-function hostErrno(e: unknown): number {
-  const code = (e as NodeJS.ErrnoException).code;
-  const n = code === undefined ? undefined : (errno as Record<string, number | undefined>)[code];
-  if (n === undefined) throw e;
-  return n;
-}
-
-/** BPF_OBJ_PIN off the emulated bpffs, as Linux answers: what the path walk finds, else EPERM (not a bpffs). */
-function hostPin(path: string): never {
-  try {
-    lstatSync(path);
-  } catch (e) {
-    const n = hostErrno(e);
-    if (n !== errno.ENOENT) fail(n);
-    let parent;
-    try {
-      parent = statSync(dirname(path));
-    } catch (err) {
-      fail(hostErrno(err));
-    }
-    if (!parent.isDirectory()) fail(errno.ENOTDIR);
-    throw new EmuErrnoHint(errno.EPERM, `the emulated bpf filesystem is ${EMU_BPFFS}: pin under it`);
-  }
-  fail(errno.EEXIST);
-}
-
-/** BPF_OBJ_GET off the emulated bpffs: what the path walk finds, and a file that is no pin is EACCES. */
-function hostGet(path: string): never {
-  try {
-    statSync(path);
-  } catch (e) {
-    fail(hostErrno(e));
-  }
-  fail(errno.EACCES);
-}
-
-/** Where a pinned map is stored, and the stored version this process last saw. */
-interface Persisted {
-  oid: string;
-  stamp: string | null;
-}
-
-/**
  * The kernel's map commands in memory (src/emu), with the kernel's answers: same return values,
  * errnos, counts, cursors and bytes as LinuxKernel, without privileges or even Linux.
  */
-export class EmulatedKernel implements Kernel {
+export class EmulatedKernel extends BatchCommands implements Kernel {
   readonly kind = 'emulated' as const;
   readonly reason: string;
   private readonly standsIn: boolean;
@@ -178,14 +104,14 @@ export class EmulatedKernel implements Kernel {
   readonly totalRam: number;
   private currentCpu = 0;
   private readonly onCpu = (): number => this.currentCpu;
-  readonly store: PinStore;
   private readonly table = new FdTable();
-  private readonly persisted = new Map<EmuMap, Persisted>();
+  private readonly pins: PinnedMaps;
   private readonly inners: InnerMaps;
-  private readonly btfs = new BtfTable();
+  private readonly btfs = new BtfTable(this.table);
   private readonly mapAlive = (m: EmuMap): boolean => this.table.byId(m.id) === m;
 
   constructor(opts: EmulatedKernelOptions = {}) {
+    super();
     const cpus = opts.cpus ?? defaultCpus();
     if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`cpus must be a positive integer, got ${cpus}`);
     this.cpus = cpus;
@@ -193,12 +119,19 @@ export class EmulatedKernel implements Kernel {
     this.standsIn = opts.standsIn ?? false;
     this.totalRam = opts.totalRam ?? totalmem();
     this.cpu = opts.cpu ?? 0;
-    this.store = new PinStore(opts.dir ?? defaultEmuDir());
     this.inners = {
       resolve: (fd) => this.table.get(fd).map,
       hold: (m) => this.table.hold(m),
       release: (m) => this.table.release(m),
     };
+    this.pins = new PinnedMaps(opts.dir ?? defaultEmuDir(), {
+      cpus: this.cpus, totalRam: this.totalRam, cpu: this.onCpu, inners: this.inners, table: this.table, btfs: this.btfs,
+    });
+  }
+
+  /** Where pinned maps are stored (shared with other processes through BPFMAP_EMU_DIR). */
+  get store(): PinStore {
+    return this.pins.store;
   }
 
   /** The CPU the next calls run on (0 to cpus-1). */
@@ -223,7 +156,7 @@ export class EmulatedKernel implements Kernel {
     } catch {
       throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF);
     }
-    this.withStore(cmd, undefined, () => this.sync(e.map));
+    this.withStore(cmd, undefined, () => this.pins.sync(e.map));
     return e;
   }
 
@@ -232,22 +165,24 @@ export class EmulatedKernel implements Kernel {
     try {
       return fn();
     } catch (err) {
-      const e = this.storeFailure(err);
+      const e = this.pins.storeFailure(err);
       if (!(e instanceof EmuErrnoHint)) throw e;
       throw new BpfError(cmd, e.errno, { ...(path === undefined ? {} : { map: { path } }), hint: e.hint });
     }
   }
 
-  /** A file system call of the store that failed (full disk, no permission) as an errno with a hint; anything else as is. */
-  private storeFailure(e: unknown): unknown {
-    const sys = e as NodeJS.ErrnoException;
-    const n = sys.syscall === undefined || sys.code === undefined ? undefined : (errno as Record<string, number | undefined>)[sys.code];
-    if (n === undefined) return e;
-    return new EmuErrnoHint(n, `the emulator's store ${this.store.dir} failed: ${sys.message}; set BPFMAP_EMU_DIR to a directory you can write`);
+  sizes(fd: number): MapSizes {
+    return this.sizesOf(this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map);
   }
 
-  sizes(fd: number): MapSizes {
-    return sizesOf(this.info(this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map), this.cpus);
+  private sizesOf(m: EmuMap): MapSizes {
+    return sizesOf(this.info(m), this.cpus);
+  }
+
+  /** The estimate from the map's sizes: the emulator charges no memory of its own. */
+  mapMemory(fd: number): number {
+    const m = this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map;
+    return memoryEstimate(this.info(m), this.sizesOf(m));
   }
 
   private info(m: EmuMap): MapInfo {
@@ -260,7 +195,7 @@ export class EmulatedKernel implements Kernel {
   }
 
   mapCreate(attr: MapCreateAttr): number {
-    for (const k of ['mapType', 'keySize', 'valueSize', 'maxEntries', 'mapFlags'] as const) u32(attr[k], k);
+    mapCreateArgs(attr);
     let map: EmuMap;
     try {
       map = createMap(attr, {
@@ -290,19 +225,14 @@ export class EmulatedKernel implements Kernel {
   }
 
   /** Runs op, turning the emulator's errno into the command's BpfError; ENOENT is false when expected. */
-  private run(cmd: number, op: () => void, opts: { enoentFalse?: boolean; elemFlags?: number; path?: string } = {}): boolean {
+  private run(cmd: number, op: () => void, opts: ElemContext = {}): boolean {
     try {
       op();
       return true;
     } catch (err) {
-      const e = this.storeFailure(err);
+      const e = this.pins.storeFailure(err);
       if (!(e instanceof EmuErrno)) throw e;
-      if (opts.enoentFalse && e.errno === errno.ENOENT) return false;
-      throw new BpfError(cmd, e.errno, {
-        ...(opts.elemFlags === undefined ? {} : { elemFlags: opts.elemFlags }),
-        ...(opts.path === undefined ? {} : { map: { path: opts.path } }),
-        ...(e instanceof EmuErrnoHint ? { hint: e.hint } : {}),
-      });
+      return elemOutcome(cmd, e.errno, { ...opts, ...(e instanceof EmuErrnoHint ? { hint: e.hint } : {}) });
     }
   }
 
@@ -320,11 +250,9 @@ export class EmulatedKernel implements Kernel {
   }
 
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
-    elemFlags(BPF_MAP_LOOKUP_ELEM, flags);
     const e = this.entry(fd, BPF_MAP_LOOKUP_ELEM);
     const m = e.map;
-    need(key, m.attr.keySize, 'key');
-    need(value, m.attr.valueBytes, 'value');
+    elemArgs(BPF_MAP_LOOKUP_ELEM, m.attr, key, value, flags);
     return this.run(BPF_MAP_LOOKUP_ELEM, () => {
       if (!e.read) this.deny();
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
@@ -333,11 +261,9 @@ export class EmulatedKernel implements Kernel {
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
-    elemFlags(BPF_MAP_UPDATE_ELEM, flags);
     const e = this.entry(fd, BPF_MAP_UPDATE_ELEM);
     const m = e.map;
-    need(key, m.attr.keySize, 'key');
-    need(value, m.attr.valueBytes, 'value');
+    elemArgs(BPF_MAP_UPDATE_ELEM, m.attr, key, value, flags);
     this.mutate(BPF_MAP_UPDATE_ELEM, m, () => this.run(BPF_MAP_UPDATE_ELEM, () => {
       if (!e.write || m.frozen) this.deny();
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
@@ -358,8 +284,7 @@ export class EmulatedKernel implements Kernel {
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
     const e = this.entry(fd, BPF_MAP_GET_NEXT_KEY);
     const m = e.map;
-    if (key) need(key, m.attr.keySize, 'key');
-    need(next, m.attr.keySize, 'next key');
+    nextKeyArgs(m.attr, key, next);
     return this.run(BPF_MAP_GET_NEXT_KEY, () => {
       if (!e.read) this.deny();
       m.nextKey(key && m.attr.keySize > 0 ? key.subarray(0, m.attr.keySize) : null, next);
@@ -367,11 +292,9 @@ export class EmulatedKernel implements Kernel {
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
-    elemFlags(BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
     const e = this.entry(fd, BPF_MAP_LOOKUP_AND_DELETE_ELEM);
     const m = e.map;
-    need(key, m.attr.keySize, 'key');
-    need(value, m.attr.valueBytes, 'value');
+    elemArgs(BPF_MAP_LOOKUP_AND_DELETE_ELEM, m.attr, key, value, flags);
     const queue = m.attr.type === BPF_MAP_TYPE_QUEUE || m.attr.type === BPF_MAP_TYPE_STACK;
     return this.mutate(BPF_MAP_LOOKUP_AND_DELETE_ELEM, m, () => this.run(BPF_MAP_LOOKUP_AND_DELETE_ELEM, () => {
       if (!e.read || !e.write || m.frozen) this.deny();
@@ -394,67 +317,17 @@ export class EmulatedKernel implements Kernel {
     }));
   }
 
-  /** Resolves a pin path as the kernel's path walk does (src/emu/pin-path.ts); throws EmuErrno. */
-  private resolve(path: string): PinPath {
-    return resolvePinPath(path, process.cwd(), (p) => this.store.readPin(p) !== null);
-  }
-
   /** Pins the map in the store (shared with other processes through BPFMAP_EMU_DIR). */
   pin(fd: number, path: string): void {
     checkObjPath(path);
     const m = this.entry(fd, BPF_OBJ_PIN).map;
-    this.run(BPF_OBJ_PIN, () => {
-      const r = this.resolve(path);
-      if (r.where === 'directory' || r.end === 'dot') fail(errno.EEXIST);
-      if (r.where === 'elsewhere') hostPin(r.path);
-      if (this.store.readPin(r.path) !== null) fail(errno.EEXIST);
-      // A trailing slash asks for a directory, and there is none to create a pin in.
-      if (r.end === 'slash') fail(errno.ENOENT);
-      if (isMapInMap(m.attr.type)) throw new EmuErrnoHint(errno.EOPNOTSUPP, 'the emulated kernel cannot pin a map-in-map (its inner maps are not stored)');
-      this.pinAt(m, r.path);
-    }, { path });
-  }
-
-  /** Links path to m's stored object, storing m first when it is not stored (or no longer is). */
-  private pinAt(m: EmuMap, path: string): void {
-    const p = this.persisted.get(m);
-    const linked = p !== undefined && this.store.withLock(p.oid, () => {
-      // Its last other pin may have gone since: then it is stored anew, below.
-      if (this.store.stamp(p.oid) === null) return false;
-      if (!this.store.createPin(path, p.oid)) fail(errno.EEXIST);
-      return true;
-    });
-    if (linked) return;
-    const oid = PinStore.newOid();
-    const stamp = this.store.writeObject(oid, this.stored(m));
-    if (!this.store.createPin(path, oid)) {
-      // Pinned by another process meanwhile: no object is left behind.
-      this.store.removeObject(oid);
-      fail(errno.EEXIST);
-    }
-    // A pinned map stays alive (and listed) for as long as this kernel runs.
-    if (!p) this.table.hold(m);
-    this.persisted.set(m, { oid, stamp });
+    this.run(BPF_OBJ_PIN, () => this.pins.pin(m, path), { path });
   }
 
   /** Removes an emulated pin (what unlink(2) on a bpffs pin does); false when nothing was pinned there. */
   unpin(path: string): boolean {
     checkObjPath(path);
-    return this.withStore(BPF_OBJ_PIN, path, () => {
-      let r: PinPath;
-      try {
-        r = this.resolve(path);
-      } catch (e) {
-        if (e instanceof EmuErrnoHint || !(e instanceof EmuErrno)) throw e;
-        return false;
-      }
-      if (r.where !== 'bpffs' || r.end !== 'name') return false;
-      const removed = this.store.removePin(r.path);
-      if (removed === null) return false;
-      // Its last pin gone, the map is no longer shared: it lives on here alone.
-      for (const [m, p] of this.persisted) if (p.oid === removed.oid && this.store.stamp(p.oid) === null) this.unpersist(m);
-      return true;
-    });
+    return this.withStore(BPF_OBJ_PIN, path, () => this.pins.unpin(path));
   }
 
   objGet(path: string, fileFlags: number): number {
@@ -462,16 +335,7 @@ export class EmulatedKernel implements Kernel {
     if (fileFlags & ~OBJ_FLAG_MASK || (fileFlags & OBJ_FLAG_MASK) === OBJ_FLAG_MASK) throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path } });
     let m: EmuMap | undefined;
     this.run(BPF_OBJ_GET, () => {
-      const r = this.resolve(path);
-      // As on Linux: a directory is EACCES (no pin); elsewhere, what is there decides.
-      if (r.where === 'directory' || r.end === 'dot') fail(errno.EACCES);
-      if (r.where === 'elsewhere') hostGet(r.path);
-      const oid = this.store.readPin(r.path);
-      if (oid === null) this.notPinned(path);
-      if (r.end === 'slash') fail(errno.ENOTDIR);
-      m = this.load(oid);
-      if (!m && this.store.readPin(r.path) === oid) throw this.store.invalid(oid, `${path} is pinned to it, but it is missing`);
-      if (!m) this.notPinned(path);
+      m = this.pins.get(path, () => this.notPinned(path));
     }, { path });
     return this.table.open(m as EmuMap, (fileFlags & BPF_F_WRONLY) === 0, (fileFlags & BPF_F_RDONLY) === 0);
   }
@@ -487,97 +351,15 @@ export class EmulatedKernel implements Kernel {
     return `${what} on the emulated kernel, which answers because ${this.reason}; ${real}`;
   }
 
-  /** The live map of a stored object, loading it (with a new id) when this kernel has not yet; undefined when it is not stored. */
-  private load(oid: string): EmuMap | undefined {
-    for (const [m, p] of this.persisted) {
-      if (p.oid !== oid) continue;
-      this.sync(m);
-      if (this.persisted.has(m)) return m;
-    }
-    const read = this.store.readObject(oid, this.cpus);
-    if (!read) return undefined;
-    let built: ReturnType<typeof buildStoredMap>;
-    try {
-      built = buildStoredMap(read.data, {
-        cpus: this.cpus, totalRam: this.totalRam, cpu: this.onCpu, inners: this.inners, loadBtf: (blob) => this.btfs.add(blob),
-      });
-    } catch (e) {
-      if (e instanceof StoredMapInvalid) throw this.store.invalid(oid, e.message);
-      throw e;
-    }
-    const { map, btf } = built;
-    this.table.register(map);
-    this.table.hold(map);
-    btf?.maps.add(map);
-    this.persisted.set(map, { oid, stamp: read.stamp });
-    return map;
-  }
-
-  private stored(m: EmuMap) {
-    const btf = m.attr.btf && this.btfs.blobOf(m.attr.btf.id);
-    return encodeMap(m, this.cpus, btf);
-  }
-
-  /** m is no longer pinned anywhere: it stops being stored, and the pins' reference goes. */
-  private unpersist(m: EmuMap): void {
-    this.persisted.delete(m);
-    this.table.release(m);
-  }
-
-  /** Takes in what another process wrote to a pinned map since this one last looked. */
-  private sync(m: EmuMap): void {
-    const p = this.persisted.get(m);
-    if (!p) return;
-    const stamp = this.store.stamp(p.oid);
-    if (stamp === p.stamp) return;
-    const read = stamp === null ? null : this.store.readObject(p.oid, this.cpus);
-    if (read === null) this.unpersist(m);
-    else this.refill(m, p, read);
-  }
-
-  private refill(m: EmuMap, p: Persisted, read: ReadMap): void {
-    if (!sameMap(m, read.data.attr)) throw this.store.invalid(p.oid, 'its attributes changed since this process loaded it');
-    try {
-      fillMap(m, read.data);
-    } catch (e) {
-      if (e instanceof StoredMapInvalid) throw this.store.invalid(p.oid, e.message);
-      throw e;
-    }
-    p.stamp = read.stamp;
-  }
-
-  /**
-   * Runs a command that may change m; when m is pinned, under the stored map's lock, on the
-   * stored version (another process may have written it since this one last looked), storing
-   * the result: writes to a pinned map from any number of processes all survive.
-   */
+  /** Runs a command that may change m; a pinned map's change is made on, and stored to, the shared copy. */
   private mutate<T>(cmd: number, m: EmuMap, op: () => T): T {
-    const p = this.persisted.get(m);
-    if (!p) return op();
-    return this.withStore(cmd, undefined, () => this.store.withLock(p.oid, () => {
-      this.sync(m);
-      if (!this.persisted.has(m)) return op();
-      try {
-        return op();
-      } finally {
-        p.stamp = this.store.writeObject(p.oid, this.stored(m));
-      }
-    }));
-  }
-
-  /** Pinned maps of the store that this kernel has not loaded yet, so ids cover them too. */
-  private loadPinned(): void {
-    const known = new Set([...this.persisted.values()].map((p) => p.oid));
-    for (const { oid } of this.store.pins()) {
-      if (known.has(oid)) continue;
-      known.add(oid);
-      this.load(oid);
-    }
+    if (!this.pins.isPinned(m)) return op();
+    return this.withStore(cmd, undefined, () => this.pins.mutatePinned(m, op));
   }
 
   nextMapId(startId: number): number | null {
     u32(startId, 'map id');
-    if (startId === 0) this.withStore(BPF_MAP_GET_NEXT_ID, undefined, () => this.loadPinned());
+    if (startId === 0) this.withStore(BPF_MAP_GET_NEXT_ID, undefined, () => this.pins.loadPinned());
     return this.table.nextId(startId);
   }
 
@@ -591,80 +373,22 @@ export class EmulatedKernel implements Kernel {
     return this.table.open(m, true, true);
   }
 
-  /** The checks both batch shapes share, as LinuxKernel makes them. */
-  private batchArgs(cmd: number, m: EmuMap, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): void {
-    u32(args.count, 'count');
-    u32(args.elemFlags, 'elemFlags');
-    u32(args.flags, 'flags');
-    need(args.keys, args.count * m.attr.keySize, 'keys');
-    if (cmd !== BPF_MAP_DELETE_BATCH) need(args.values, args.count * m.attr.valueBytes, 'values');
-    if (lookup) {
-      const cursor = Math.max(m.attr.keySize, 4);
-      need(lookup.outBatch, cursor, 'out_batch cursor');
-      if (lookup.inBatch) need(lookup.inBatch, cursor, 'in_batch cursor');
-    }
+  /** Updates made at once: the emulator has no grace period to wait for, and its fds are not the process's. */
+  asyncUpdater(): AsyncUpdater {
+    return {
+      update: async (fd, key, value, flags) => this.update(fd, key, value, flags),
+      close: async () => undefined,
+    };
   }
 
-  /** bpf_map_do_batch: access checks, then the map type's batch op or ENOTSUPP. */
-  private doBatch(cmd: number, fd: number, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): EmuBatchResult {
+  protected batch(cmd: number, fd: number, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): BatchReply {
     const e = this.entry(fd, cmd);
-    const m = e.map;
-    this.batchArgs(cmd, m, args, lookup);
-    const hasRead = cmd === BPF_MAP_LOOKUP_BATCH || cmd === BPF_MAP_LOOKUP_AND_DELETE_BATCH;
-    const hasWrite = cmd !== BPF_MAP_LOOKUP_BATCH;
-    if (hasRead && !e.read) return { errno: errno.EPERM, count: args.count };
-    if (hasWrite && (!e.write || m.frozen)) return { errno: errno.EPERM, count: args.count };
-    const ops = m.batchOps;
-    const unsupported = { errno: ENOTSUPP, count: args.count };
-    switch (cmd) {
-      case BPF_MAP_LOOKUP_BATCH:
-        if (ops.lookup === 'bucket') return (m as HashTab).bucketBatch(lookup!, false);
-        if (ops.lookup === 'generic') return genericLookupBatch(m, lookup!);
-        return unsupported;
-      case BPF_MAP_LOOKUP_AND_DELETE_BATCH:
-        if (ops.lookupAndDelete !== 'bucket') return unsupported;
-        return this.mutate(cmd, m, () => (m as HashTab).bucketBatch(lookup!, true));
-      case BPF_MAP_UPDATE_BATCH:
-        if (!ops.update) return unsupported;
-        return this.mutate(cmd, m, () => genericUpdateBatch(m, { ...args, keys: plain(args.keys), values: plain(args.values && withLockZeroed(m, args.values, args.count)) }));
-      default:
-        if (!ops.delete) return unsupported;
-        return this.mutate(cmd, m, () => genericDeleteBatch(m, args));
-    }
-  }
-
-  private lookupLike(cmd: number, fd: number, args: LookupBatchArgs): LookupBatchResult {
-    const r = this.doBatch(cmd, fd, args, args);
-    if (r.errno === 0) return { count: r.count, done: false };
-    if (r.errno === errno.ENOENT) return { count: r.count, done: true };
-    throw new BpfError(cmd, r.errno, { count: r.count, elemFlags: args.elemFlags });
-  }
-
-  lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchResult {
-    return this.lookupLike(BPF_MAP_LOOKUP_BATCH, fd, args);
-  }
-
-  lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchResult {
-    return this.lookupLike(BPF_MAP_LOOKUP_AND_DELETE_BATCH, fd, args);
-  }
-
-  private writeLike(cmd: number, fd: number, args: WriteBatchArgs): number {
-    const r = this.doBatch(cmd, fd, args, null);
-    // As LinuxKernel reads it: a count still as written means no element was touched.
-    if (r.errno !== 0) throw new BpfError(cmd, r.errno, { count: r.count, applied: r.count === args.count ? 0 : r.count, elemFlags: args.elemFlags });
-    return r.count;
-  }
-
-  updateBatch(fd: number, args: WriteBatchArgs): number {
-    return this.writeLike(BPF_MAP_UPDATE_BATCH, fd, args);
-  }
-
-  deleteBatch(fd: number, args: WriteBatchArgs): number {
-    return this.writeLike(BPF_MAP_DELETE_BATCH, fd, args);
+    batchArgs(cmd, this.sizesOf(e.map), args, lookup);
+    return doBatch(cmd, e, args, lookup, (op) => this.mutate(cmd, e.map, op));
   }
 
   btfLoad(blob: Uint8Array): number {
-    if (!(blob instanceof Uint8Array) || blob.length === 0) throw new TypeError('btfLoad: the blob must be a non-empty Uint8Array');
+    btfBlob(blob);
     try {
       return this.btfs.load(blob);
     } catch (e) {

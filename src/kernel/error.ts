@@ -7,12 +7,13 @@ import {
   BPF_MAP_LOOKUP_BATCH,
   BPF_MAP_LOOKUP_ELEM,
   BPF_MAP_UPDATE_BATCH,
+  BPF_F_LOCK,
   BPF_MAP_UPDATE_ELEM,
   BPF_OBJ_GET,
   BPF_OBJ_PIN,
   COMMAND_NAMES,
 } from '../sys/constants.js';
-import { errnoName, ENOTSUPP } from '../sys/errno.js';
+import { errnoName } from '../sys/errno.js';
 
 /** Which map an error is about, when known. */
 export interface MapRef {
@@ -44,7 +45,7 @@ export function hintFor(cmd: number, errno: number, elemFlags = 0): string | und
     case 'EOPNOTSUPP':
       return `this map type does not support ${COMMAND_NAMES[cmd] ?? `command ${cmd}`}`;
     case 'EINVAL':
-      if ((elemFlags & 4) !== 0)
+      if ((elemFlags & BPF_F_LOCK) !== 0)
         return 'BPF_F_LOCK needs a map whose value holds a struct bpf_spin_lock (described by BTF)';
       if (batch)
         return 'the kernel rejected the batch call: kernels before 5.6 have no batch commands; ' +
@@ -131,4 +132,3 @@ export function isErrno(e: unknown, name: string): e is BpfError {
   return e instanceof BpfError && e.code === name;
 }
 
-export { ENOTSUPP };

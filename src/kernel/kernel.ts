@@ -1,6 +1,7 @@
 import type { MapCreateAttr } from '../sys/map-create.js';
 import type { RawMapInfo } from '../sys/map-info.js';
 import type { RawBtfInfo } from '../sys/btf.js';
+import type { LookupBatchArgs, WriteBatchArgs } from '../sys/batch.js';
 
 export type { MapCreateAttr };
 /** What the kernel says of a map (struct bpf_map_info). */
@@ -8,36 +9,14 @@ export type MapInfo = RawMapInfo;
 /** What the kernel says of a BTF object (struct bpf_btf_info). */
 export type BtfInfo = RawBtfInfo;
 
-/** Arguments of a lookup or lookup-and-delete batch. Lengths are checked against the map's sizes. */
-export interface LookupBatchArgs {
-  /** Cursor to resume from; null starts at the beginning. */
-  inBatch: Uint8Array | null;
-  /** Receives the cursor to resume from (cursorSize bytes). */
-  outBatch: Uint8Array;
-  /** Receives count keys. */
-  keys: Uint8Array;
-  /** Receives count values (per-CPU maps: valueBytes per entry). */
-  values: Uint8Array;
-  /** Capacity in entries. */
-  count: number;
-  elemFlags: number;
-  flags: number;
-}
+export type { LookupBatchArgs, WriteBatchArgs };
 
-export interface LookupBatchResult {
+/** One lookup batch call's outcome at the Kernel seam (BpfMap's LookupBatchResult<K, V> decodes it). */
+export interface LookupBatchStep {
   /** Entries written to keys/values. */
   count: number;
   /** The kernel answered ENOENT: no entry after these. */
   done: boolean;
-}
-
-/** Arguments of an update or delete batch (values ignored by delete). */
-export interface WriteBatchArgs {
-  keys: Uint8Array;
-  values: Uint8Array | null;
-  count: number;
-  elemFlags: number;
-  flags: number;
 }
 
 /** Sizes a kernel knows of an open map, so no buffer it is handed can be too short. */
@@ -49,6 +28,17 @@ export interface MapSizes {
   valueBytes: number;
   /** Bytes of the batch cursor: max(keySize, 4). */
   cursorSize: number;
+}
+
+/**
+ * Element updates made off the calling thread: an update that swaps a map-in-map slot waits for
+ * an RCU grace period (tens of ms), which the event loop should not.
+ */
+export interface AsyncUpdater {
+  /** Kernel.update, resolved when the kernel has answered; a failure rejects with the same BpfError. */
+  update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): Promise<void>;
+  /** Stops the updater; an update in flight rejects (the element may or may not be written). */
+  close(): Promise<void>;
 }
 
 /**
@@ -69,6 +59,11 @@ export interface Kernel {
   mapInfo(fd: number): MapInfo;
   /** Sizes of an open map (cached from its info). */
   sizes(fd: number): MapSizes;
+  /**
+   * Bytes the kernel charges for the map: fdinfo's memlock (the kernel's own estimate since
+   * 6.4), else an estimate from its sizes (kernel/sizes.ts memoryEstimate).
+   */
+  mapMemory(fd: number): number;
   /** Reads the value of key into value; false when there is no such key. */
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void;
@@ -80,13 +75,17 @@ export interface Kernel {
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   freeze(fd: number): void;
   pin(fd: number, path: string): void;
+  /** Removes the pin at path (unlink(2) on a bpffs pin); false when nothing was pinned there. */
+  unpin(path: string): boolean;
   /** Opens a pinned map; throws when the path holds no map. */
   objGet(path: string, fileFlags: number): number;
   /** The next map id after startId, or null past the last. */
   nextMapId(startId: number): number | null;
   mapFdById(id: number): number;
-  lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchResult;
-  lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchResult;
+  lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchStep;
+  lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchStep;
+  /** A new updater of its own (LinuxKernel: a worker thread, started on first use). */
+  asyncUpdater(): AsyncUpdater;
   /** Returns the count applied; a failure throws BpfError with .count applied. */
   updateBatch(fd: number, args: WriteBatchArgs): number;
   deleteBatch(fd: number, args: WriteBatchArgs): number;

@@ -1,4 +1,5 @@
-import { closeSync, readlinkSync } from 'node:fs';
+import { closeSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import {
   BPF_BTF_GET_FD_BY_ID,
   BPF_BTF_GET_NEXT_ID,
@@ -10,18 +11,15 @@ import {
   BPF_MAP_GET_FD_BY_ID,
   BPF_MAP_GET_NEXT_ID,
   BPF_MAP_GET_NEXT_KEY,
-  BPF_MAP_LOOKUP_AND_DELETE_BATCH,
   BPF_MAP_LOOKUP_AND_DELETE_ELEM,
-  BPF_MAP_LOOKUP_BATCH,
   BPF_MAP_LOOKUP_ELEM,
-  BPF_MAP_UPDATE_BATCH,
   BPF_MAP_UPDATE_ELEM,
   BPF_OBJ_GET,
   BPF_OBJ_GET_INFO_BY_FD,
   BPF_OBJ_PIN,
 } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
-import { sysMapBatch } from '../sys/batch.js';
+import { sysMapBatch, type BatchReply } from '../sys/batch.js';
 import { sysBtfGetFdById, sysBtfGetNextId, sysBtfInfo, sysBtfLoad } from '../sys/btf.js';
 import { sysMapCreate, type MapCreateAttr } from '../sys/map-create.js';
 import {
@@ -33,16 +31,28 @@ import {
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
-import { checkObjPath, sysObjGet, sysObjPin } from '../sys/obj.js';
+import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
-import { elemFlags, need, u32 } from './args.js';
+import { batchArgs, btfBlob, checkObjPath, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
-import { pinPathProblem } from './bpffs.js';
+import { onBpffs, pinPathProblem } from './bpffs.js';
+import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
-import type { BtfInfo, Kernel, LookupBatchArgs, LookupBatchResult, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
-import { isPerCpuType, sizesOf } from './sizes.js';
+import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import { isPerCpuType, memoryEstimate, sizesOf } from './sizes.js';
+import { UpdateThread } from './update-thread.js';
 
 const ENOENT = errno.ENOENT;
+
+/** A GET_NEXT_ID's return: the id, null past the last (ENOENT). */
+function nextId(cmd: number, r: number): number | null {
+  if (r >= 0) return r;
+  elemOutcome(cmd, -r, { enoentFalse: true }); // throws unless ENOENT
+  return null;
+}
+
+/** A syscall's return (a value, or -errno) as the errno, 0 for success. */
+const err = (r: number): number => (r < 0 ? -r : 0);
 
 /** Room for the kernel's BTF log when a load fails (it keeps the log's tail, where the error is). */
 const BTF_LOG_SIZE = 64 * 1024;
@@ -67,13 +77,14 @@ function pathError(err: number, path: string): { map: { path: string }; hint?: s
 }
 
 /** The real kernel, through the native bpf() call. */
-export class LinuxKernel implements Kernel {
+export class LinuxKernel extends BatchCommands implements Kernel {
   readonly kind = 'linux' as const;
   readonly reason: string;
   private readonly open = new Map<number, MapSizes>();
   private readonly btfs = new Set<number>();
 
   constructor(opts: { reason?: string } = {}) {
+    super();
     this.reason = opts.reason ?? 'created directly (new LinuxKernel())';
   }
 
@@ -100,8 +111,19 @@ export class LinuxKernel implements Kernel {
     return s;
   }
 
+  mapMemory(fd: number): number {
+    const s = this.sizes(fd);
+    try {
+      const m = /^memlock:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+      if (m) return Number(m[1]);
+    } catch {
+      // fdinfo unreadable: the estimate below.
+    }
+    return memoryEstimate(this.mapInfo(fd), s);
+  }
+
   mapCreate(attr: MapCreateAttr): number {
-    for (const k of ['mapType', 'keySize', 'valueSize', 'maxEntries', 'mapFlags'] as const) u32(attr[k], k);
+    mapCreateArgs(attr);
     const fd = sysMapCreate(attr);
     if (fd < 0) throw new BpfError(BPF_MAP_CREATE, -fd, { map: attr.name ? { name: attr.name } : {} });
     return this.track(fd);
@@ -114,59 +136,38 @@ export class LinuxKernel implements Kernel {
   }
 
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
-    elemFlags(BPF_MAP_LOOKUP_ELEM, flags);
     const s = this.sizes(fd);
-    need(key, s.keySize, 'key');
-    need(value, s.valueBytes, 'value');
-    const r = sysMapLookupElem(fd, key, s.keySize, value, s.valueBytes, flags);
-    if (r === -ENOENT) return false;
-    if (r < 0) throw new BpfError(BPF_MAP_LOOKUP_ELEM, -r, { elemFlags: flags });
-    return true;
+    elemArgs(BPF_MAP_LOOKUP_ELEM, s, key, value, flags);
+    return elemOutcome(BPF_MAP_LOOKUP_ELEM, err(sysMapLookupElem(fd, key, s.keySize, value, s.valueBytes, flags)), { enoentFalse: true, elemFlags: flags });
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
-    elemFlags(BPF_MAP_UPDATE_ELEM, flags);
     const s = this.sizes(fd);
-    need(key, s.keySize, 'key');
-    need(value, s.valueBytes, 'value');
-    const r = sysMapUpdateElem(fd, key, s.keySize, value, s.valueBytes, flags);
-    if (r < 0) throw new BpfError(BPF_MAP_UPDATE_ELEM, -r, { elemFlags: flags });
+    elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
+    elemOutcome(BPF_MAP_UPDATE_ELEM, err(sysMapUpdateElem(fd, key, s.keySize, value, s.valueBytes, flags)), { elemFlags: flags });
   }
 
   delete(fd: number, key: Uint8Array): boolean {
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
-    const r = sysMapDeleteElem(fd, key, s.keySize);
-    if (r === -ENOENT) return false;
-    if (r < 0) throw new BpfError(BPF_MAP_DELETE_ELEM, -r);
-    return true;
+    return elemOutcome(BPF_MAP_DELETE_ELEM, err(sysMapDeleteElem(fd, key, s.keySize)), { enoentFalse: true });
   }
 
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
     const s = this.sizes(fd);
-    if (key) need(key, s.keySize, 'key');
-    need(next, s.keySize, 'next key');
-    const r = sysMapGetNextKey(fd, key, s.keySize, next);
-    if (r === -ENOENT) return false;
-    if (r < 0) throw new BpfError(BPF_MAP_GET_NEXT_KEY, -r);
-    return true;
+    nextKeyArgs(s, key, next);
+    return elemOutcome(BPF_MAP_GET_NEXT_KEY, err(sysMapGetNextKey(fd, key, s.keySize, next)), { enoentFalse: true });
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
-    elemFlags(BPF_MAP_LOOKUP_AND_DELETE_ELEM, flags);
     const s = this.sizes(fd);
-    need(key, s.keySize, 'key');
-    need(value, s.valueBytes, 'value');
-    const r = sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags);
-    if (r === -ENOENT) return false;
-    if (r < 0) throw new BpfError(BPF_MAP_LOOKUP_AND_DELETE_ELEM, -r, { elemFlags: flags });
-    return true;
+    elemArgs(BPF_MAP_LOOKUP_AND_DELETE_ELEM, s, key, value, flags);
+    return elemOutcome(BPF_MAP_LOOKUP_AND_DELETE_ELEM, err(sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags)), { enoentFalse: true, elemFlags: flags });
   }
 
   freeze(fd: number): void {
     this.sizes(fd);
-    const r = sysMapFreeze(fd);
-    if (r < 0) throw new BpfError(BPF_MAP_FREEZE, -r);
+    elemOutcome(BPF_MAP_FREEZE, err(sysMapFreeze(fd)));
   }
 
   pin(fd: number, path: string): void {
@@ -174,6 +175,19 @@ export class LinuxKernel implements Kernel {
     this.sizes(fd);
     const r = sysObjPin(fd, path);
     if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, pathError(-r, path));
+  }
+
+  unpin(path: string): boolean {
+    checkObjPath(path);
+    // Only an entry of a bpf filesystem is a pin: a file anywhere else is left alone.
+    if (onBpffs(dirname(path)) !== true) return false;
+    try {
+      unlinkSync(path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
   }
 
   objGet(path: string, fileFlags: number): number {
@@ -198,10 +212,7 @@ export class LinuxKernel implements Kernel {
 
   nextMapId(startId: number): number | null {
     u32(startId, 'map id');
-    const r = sysMapGetNextId(startId);
-    if (r === -ENOENT) return null;
-    if (r < 0) throw new BpfError(BPF_MAP_GET_NEXT_ID, -r);
-    return r;
+    return nextId(BPF_MAP_GET_NEXT_ID, sysMapGetNextId(startId));
   }
 
   mapFdById(id: number): number {
@@ -211,18 +222,29 @@ export class LinuxKernel implements Kernel {
     return this.track(fd);
   }
 
-  private batch(cmd: number, fd: number, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): [number, number] {
+  /** Updates on a worker thread of the updater's own, checked here first. */
+  asyncUpdater(): AsyncUpdater {
+    let thread: UpdateThread | undefined;
+    return {
+      update: async (fd, key, value, flags) => {
+        const s = this.sizes(fd);
+        elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
+        thread ??= new UpdateThread();
+        const r = await thread.update(fd, key && key.subarray(0, s.keySize), value.subarray(0, s.valueBytes), flags);
+        elemOutcome(BPF_MAP_UPDATE_ELEM, err(r), { elemFlags: flags });
+      },
+      close: async () => {
+        const t = thread;
+        thread = undefined;
+        await t?.close();
+      },
+    };
+  }
+
+  protected batch(cmd: number, fd: number, args: LookupBatchArgs | WriteBatchArgs, lookup: LookupBatchArgs | null): BatchReply {
     const s = this.sizes(fd);
-    u32(args.count, 'count');
-    u32(args.elemFlags, 'elemFlags');
-    u32(args.flags, 'flags');
-    need(args.keys, args.count * s.keySize, 'keys');
+    batchArgs(cmd, s, args, lookup);
     const withValues = cmd !== BPF_MAP_DELETE_BATCH;
-    if (withValues) need(args.values, args.count * s.valueBytes, 'values');
-    if (lookup) {
-      need(lookup.outBatch, s.cursorSize, 'out_batch cursor');
-      if (lookup.inBatch) need(lookup.inBatch, s.cursorSize, 'in_batch cursor');
-    }
     return sysMapBatch({
       cmd,
       fd,
@@ -239,39 +261,8 @@ export class LinuxKernel implements Kernel {
     });
   }
 
-  private lookupLike(cmd: number, fd: number, args: LookupBatchArgs): LookupBatchResult {
-    const [r, count] = this.batch(cmd, fd, args, args);
-    if (r === 0) return { count, done: false };
-    if (r === -ENOENT) return { count, done: true };
-    throw new BpfError(cmd, -r, { count, elemFlags: args.elemFlags });
-  }
-
-  lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchResult {
-    return this.lookupLike(BPF_MAP_LOOKUP_BATCH, fd, args);
-  }
-
-  lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchResult {
-    return this.lookupLike(BPF_MAP_LOOKUP_AND_DELETE_BATCH, fd, args);
-  }
-
-  private writeLike(cmd: number, fd: number, args: WriteBatchArgs): number {
-    const [r, count] = this.batch(cmd, fd, args, null);
-    // A failing element leaves count = the elements before it, always fewer than asked; a count
-    // still as written means the kernel refused the call before touching any element.
-    if (r < 0) throw new BpfError(cmd, -r, { count, applied: count === args.count ? 0 : count, elemFlags: args.elemFlags });
-    return count;
-  }
-
-  updateBatch(fd: number, args: WriteBatchArgs): number {
-    return this.writeLike(BPF_MAP_UPDATE_BATCH, fd, args);
-  }
-
-  deleteBatch(fd: number, args: WriteBatchArgs): number {
-    return this.writeLike(BPF_MAP_DELETE_BATCH, fd, args);
-  }
-
   btfLoad(blob: Uint8Array): number {
-    if (!(blob instanceof Uint8Array) || blob.length === 0) throw new TypeError('btfLoad: the blob must be a non-empty Uint8Array');
+    btfBlob(blob);
     const [fd] = sysBtfLoad(blob, null, 0);
     if (fd >= 0) {
       this.btfs.add(fd);
@@ -299,10 +290,7 @@ export class LinuxKernel implements Kernel {
 
   nextBtfId(startId: number): number | null {
     u32(startId, 'btf id');
-    const r = sysBtfGetNextId(startId);
-    if (r === -ENOENT) return null;
-    if (r < 0) throw new BpfError(BPF_BTF_GET_NEXT_ID, -r);
-    return r;
+    return nextId(BPF_BTF_GET_NEXT_ID, sysBtfGetNextId(startId));
   }
 
   private btfFd(fd: number): void {

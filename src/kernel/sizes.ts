@@ -4,6 +4,7 @@ import {
   BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
   BPF_MAP_TYPE_PERCPU_HASH,
 } from '../sys/constants.js';
+import { roundUpValueSize } from '../sys/value-size.js';
 import type { MapInfo, MapSizes } from './kernel.js';
 
 const PER_CPU = new Set([
@@ -12,11 +13,6 @@ const PER_CPU = new Set([
   BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
 ]);
-
-/** The kernel's per-CPU value stride: each CPU's copy is rounded up to 8 bytes. */
-export function perCpuStride(valueSize: number): number {
-  return Math.ceil(valueSize / 8) * 8;
-}
 
 export function isPerCpuType(type: number): boolean {
   return PER_CPU.has(type);
@@ -28,7 +24,13 @@ export function sizesOf(info: MapInfo, cpus: number): MapSizes {
     type: info.type,
     keySize: info.keySize,
     valueSize: info.valueSize,
-    valueBytes: isPerCpuType(info.type) ? perCpuStride(info.valueSize) * cpus : info.valueSize,
+    valueBytes: isPerCpuType(info.type) ? roundUpValueSize(info.valueSize) * cpus : info.valueSize,
     cursorSize: Math.max(info.keySize, 4),
   };
+}
+
+/** A map's memory estimated from its sizes, where the kernel reports none: 8-byte aligned keys and values, max_entries of each. */
+export function memoryEstimate(info: Pick<MapInfo, 'maxEntries' | 'keySize'>, sizes: Pick<MapSizes, 'valueBytes'>): number {
+  const round8 = (n: number): number => Math.ceil(n / 8) * 8;
+  return info.maxEntries * (round8(info.keySize) + round8(sizes.valueBytes));
 }

@@ -3,7 +3,7 @@ import { codecFromBtf, type BtfValue } from '../btf/codec.js';
 import { BtfBuilder } from '../btf/encode.js';
 import { BtfError } from '../btf/error.js';
 import { btfTypeOfCodec } from '../btf/from-codec.js';
-import { loadBtf, openBtf, type LoadedBtf } from '../btf/load.js';
+import { loadBtf, openBtf, type LoadedBtf } from '../kernel/btf.js';
 import type { Codec } from '../codec/codec.js';
 import { isPerCpu, perCpu, type PerCpu, type PerCpuValue } from '../codec/percpu.js';
 import { BpfError } from '../kernel/error.js';

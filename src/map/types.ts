@@ -1,39 +1,14 @@
-import {
-  BPF_F_INNER_MAP,
-  BPF_F_MMAPABLE,
-  BPF_F_NO_COMMON_LRU,
-  BPF_F_NO_PREALLOC,
-  BPF_F_NUMA_NODE,
-  BPF_F_RDONLY,
-  BPF_F_RDONLY_PROG,
-  BPF_F_WRONLY,
-  BPF_F_WRONLY_PROG,
-  BPF_F_ZERO_SEED,
-  MAP_FLAG_NAMES,
-  MAP_TYPE_NAMES,
-} from '../sys/constants.js';
+import { MAP_FLAG_NAMES, MAP_TYPE_NAMES } from '../sys/constants.js';
 
 /** Map types bpfmap creates, by bpftool's names. */
 export type MapTypeName =
   | 'hash' | 'array' | 'percpu_hash' | 'percpu_array' | 'lru_hash' | 'lru_percpu_hash'
   | 'lpm_trie' | 'queue' | 'stack' | 'hash_of_maps' | 'array_of_maps' | 'bloom_filter';
 
-export type MapFlagName =
-  | 'no_prealloc' | 'no_common_lru' | 'numa_node' | 'rdonly' | 'wronly' | 'zero_seed'
-  | 'rdonly_prog' | 'wronly_prog' | 'mmapable' | 'inner_map';
+/** Map flags by bpftool's names (sys/constants.ts MAP_FLAG_NAMES, the one list of them). */
+export type MapFlagName = (typeof MAP_FLAG_NAMES)[number][1];
 
-const FLAG_BITS: Record<MapFlagName, number> = {
-  no_prealloc: BPF_F_NO_PREALLOC,
-  no_common_lru: BPF_F_NO_COMMON_LRU,
-  numa_node: BPF_F_NUMA_NODE,
-  rdonly: BPF_F_RDONLY,
-  wronly: BPF_F_WRONLY,
-  zero_seed: BPF_F_ZERO_SEED,
-  rdonly_prog: BPF_F_RDONLY_PROG,
-  wronly_prog: BPF_F_WRONLY_PROG,
-  mmapable: BPF_F_MMAPABLE,
-  inner_map: BPF_F_INNER_MAP,
-};
+const FLAG_BITS = new Map<string, number>(MAP_FLAG_NAMES.map(([bit, name]) => [name, bit]));
 
 /** The enum bpf_map_type value of a type given by name or number. */
 export function mapTypeNumber(type: MapTypeName | number): number {
@@ -61,8 +36,8 @@ export function mapFlagsNumber(flags: number | readonly MapFlagName[] | undefine
   if (!Array.isArray(flags)) throw new TypeError('map flags must be a number or an array of flag names');
   let n = 0;
   for (const f of flags as readonly string[]) {
-    const bit = (FLAG_BITS as Record<string, number | undefined>)[f];
-    if (bit === undefined) throw new TypeError(`unknown map flag "${String(f)}" (known: ${Object.keys(FLAG_BITS).join(', ')})`);
+    const bit = FLAG_BITS.get(f);
+    if (bit === undefined) throw new TypeError(`unknown map flag "${String(f)}" (known: ${[...FLAG_BITS.keys()].join(', ')})`);
     n |= bit;
   }
   return n;

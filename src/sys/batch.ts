@@ -17,6 +17,40 @@ export const BATCH_ATTR = {
 const L = BATCH_ATTR;
 const attr = allocAttr(L.size);
 
+/**
+ * Arguments of a lookup or lookup-and-delete batch, as both kernels take them. Lengths are
+ * checked against the map's sizes (kernel/checks.ts) before any call.
+ */
+export interface LookupBatchArgs {
+  /** Cursor to resume from; null starts at the beginning. */
+  inBatch: Uint8Array | null;
+  /** Receives the cursor to resume from (cursorSize bytes). */
+  outBatch: Uint8Array;
+  /** Receives count keys. */
+  keys: Uint8Array;
+  /** Receives count values (per-CPU maps: valueBytes per entry). */
+  values: Uint8Array;
+  /** Capacity in entries. */
+  count: number;
+  elemFlags: number;
+  flags: number;
+}
+
+/** Arguments of an update or delete batch (values ignored by delete). */
+export interface WriteBatchArgs {
+  keys: Uint8Array;
+  values: Uint8Array | null;
+  count: number;
+  elemFlags: number;
+  flags: number;
+}
+
+/** What one batch call leaves: 0 or the errno, and the count the kernel wrote back into the attr. */
+export interface BatchReply {
+  errno: number;
+  count: number;
+}
+
 /** Buffers and lengths of one batch call; each length is what the kernel may touch through it. */
 export interface SysBatchArgs {
   cmd: number;
@@ -33,8 +67,8 @@ export interface SysBatchArgs {
   flags: bigint;
 }
 
-/** One batch call: returns [0 or -errno, count as the kernel left it]. */
-export function sysMapBatch(a: SysBatchArgs): [number, number] {
+/** One batch call. */
+export function sysMapBatch(a: SysBatchArgs): BatchReply {
   attr.writeUInt32LE(a.count, L.count);
   attr.writeUInt32LE(a.fd, L.map_fd);
   attr.writeBigUInt64LE(a.elemFlags, L.elem_flags);
@@ -44,5 +78,5 @@ export function sysMapBatch(a: SysBatchArgs): [number, number] {
     L.out_batch, a.outBatch, a.outBatch ? a.cursorLen : 0,
     L.keys, a.keys, a.keysLen,
     L.values, a.values, a.valuesLen);
-  return [r, attr.readUInt32LE(L.count)];
+  return { errno: r < 0 ? -r : 0, count: attr.readUInt32LE(L.count) };
 }

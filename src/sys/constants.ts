@@ -96,7 +96,7 @@ export const BPF_F_WRONLY_PROG = 1 << 8;
 export const BPF_F_MMAPABLE = 1 << 10;
 export const BPF_F_INNER_MAP = 1 << 12;
 
-export const MAP_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
+export const MAP_FLAG_NAMES = [
   [BPF_F_NO_PREALLOC, 'no_prealloc'],
   [BPF_F_NO_COMMON_LRU, 'no_common_lru'],
   [BPF_F_NUMA_NODE, 'numa_node'],
@@ -107,7 +107,7 @@ export const MAP_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [BPF_F_WRONLY_PROG, 'wronly_prog'],
   [BPF_F_MMAPABLE, 'mmapable'],
   [BPF_F_INNER_MAP, 'inner_map'],
-];
+] as const satisfies ReadonlyArray<readonly [number, string]>;
 
 /** Element flags (MAP_UPDATE_ELEM flags, MAP_LOOKUP_ELEM flags, batch elem_flags). */
 export const BPF_ANY = 0;

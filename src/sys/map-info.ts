@@ -51,7 +51,7 @@ export interface RawMapInfo {
   mapExtra: bigint;
 }
 
-/** BPF_OBJ_GET_INFO_BY_FD into a caller's info buffer: 0 or -errno; returns info_len via out. */
+/** BPF_OBJ_GET_INFO_BY_FD into a caller's info buffer: 0 or -errno (the info_len the kernel writes back is not read). */
 export function sysObjGetInfoByFd(fd: number, info: Uint8Array): number {
   const attr = allocAttr(INFO_ATTR.size);
   attr.writeUInt32LE(fd, INFO_ATTR.bpf_fd);

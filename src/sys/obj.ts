@@ -10,17 +10,9 @@ export const OBJ_ATTR = {
   size: 16,
 } as const;
 
-/**
- * A pin path as both kernels take it: a string without NUL. The kernel reads a C string, so a
- * NUL would silently cut the path short there: refused before any syscall, on either kernel.
- */
-export function checkObjPath(path: unknown): asserts path is string {
-  if (typeof path !== 'string') throw new TypeError(`a pin path must be a string, got ${typeof path}`);
-  if (path.includes('\0')) throw new TypeError(`pin path ${JSON.stringify(path)} contains a NUL byte (the kernel would cut the path there)`);
-}
-
+/** The path as the C string the kernel reads; the kernels refuse a NUL in it first (kernel/checks.ts), this is the backstop. */
 function cPath(path: string): Buffer {
-  checkObjPath(path);
+  if (path.includes('\0')) throw new TypeError(`pin path ${JSON.stringify(path)} contains a NUL byte`);
   return Buffer.from(`${path}\0`, 'utf8');
 }
 

@@ -22,9 +22,11 @@ function mutate(src: Buffer, r: () => number): Buffer {
   const rounds = 1 + pick(4);
   for (let i = 0; i < rounds; i++) {
     switch (pick(7)) {
-      case 0:
-        b[pick(b.length)] ^= 1 << pick(8);
+      case 0: {
+        const at = pick(b.length);
+        b[at] = (b[at] as number) ^ (1 << pick(8));
         break;
+      }
       case 1: {
         const at = pick(b.length >> 2) << 2;
         if (at + 4 <= b.length) b.writeUInt32LE(INTERESTING[pick(INTERESTING.length)] as number, at);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import { EmulatedKernel } from '../../src/kernel/emulated.js';
 import { LinuxKernel } from '../../src/kernel/linux.js';
-import { perCpuStride } from '../../src/kernel/sizes.js';
+import { roundUpValueSize } from '../../src/sys/value-size.js';
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY } from '../../src/sys/constants.js';
 import { assertSameOutcomes, prng, seeds } from '../helpers/differential.js';
 import { linuxAvailable } from '../helpers/kernel.js';
@@ -15,7 +15,7 @@ for (const [name, type, valueSize] of [['array', BPF_MAP_TYPE_ARRAY, 6], ['percp
     const linux = new LinuxKernel();
     const emu = new EmulatedKernel();
     const maxEntries = 10;
-    const valueBytes = type === BPF_MAP_TYPE_PERCPU_ARRAY ? perCpuStride(valueSize) * linux.possibleCpus() : valueSize;
+    const valueBytes = type === BPF_MAP_TYPE_PERCPU_ARRAY ? roundUpValueSize(valueSize) * linux.possibleCpus() : valueSize;
     // Indexes past the end too (E2BIG on update, ENOENT on lookup, the first key from GET_NEXT_KEY).
     const keys = [...Array.from({ length: maxEntries + 3 }, (_, i) => u32Hex(i)), u32Hex(0xffffffff)];
     for (const seed of seeds()) {

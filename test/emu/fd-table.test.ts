@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { encodeBtf } from '../../src/btf/encode.js';
 import { EmulatedKernel } from '../../src/kernel/emulated.js';
 import { BpfError } from '../../src/kernel/error.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
@@ -85,4 +86,21 @@ test('possible CPUs are configurable: per-CPU values follow', () => {
   m.set(u32(1), Array.from({ length: 5 }, (_, i) => Buffer.alloc(12, i)));
   assert.deepEqual((m.get(u32(1)) as Buffer[]).map((b) => b[0]), [0, 1, 2, 3, 4]);
   assert.throws(() => new EmulatedKernel({ cpus: 0 }), RangeError);
+});
+
+test('map and BTF fds are numbered from one table, as the kernel has one: the lowest free fd, never shared', () => {
+  const k = new EmulatedKernel({ dir: emuStoreDir() });
+  const blob = encodeBtf([{ kind: 'int', name: 'u32', size: 4, signed: false, char: false, bool: false, bitOffset: 0, bits: 32 }]);
+  const map = k.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0 });
+  const btf = k.btfLoad(blob);
+  assert.deepEqual([map, btf], [3, 4]);
+  k.close(map);
+  const next = k.btfLoad(blob);
+  assert.equal(next, 3, 'the BTF object takes the lowest free fd, the one the map gave back');
+  const map2 = k.mapCreate({ mapType: BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, mapFlags: 0 });
+  assert.equal(map2, 5);
+  // A BTF fd is no map fd: the map commands refuse it as they refuse a closed one.
+  assert.throws(() => k.lookup(btf, u32(0), Buffer.alloc(4), 0), isErr('EBADF'));
+  for (const fd of [btf, next, map2]) k.close(fd);
+  assert.equal(k.btfLoad(blob), 3);
 });

@@ -10,7 +10,7 @@ import {
   BPF_MAP_TYPE_LRU_PERCPU_HASH,
   BPF_MAP_TYPE_PERCPU_HASH,
 } from '../../src/sys/constants.js';
-import { perCpuStride } from '../../src/kernel/sizes.js';
+import { roundUpValueSize } from '../../src/sys/value-size.js';
 import { assertSameOutcomes, prng, seeds } from '../helpers/differential.js';
 import { linuxAvailable } from '../helpers/kernel.js';
 import { keyPool, randomHex, randomOps, type Rng } from '../helpers/random-ops.js';
@@ -50,7 +50,7 @@ for (const v of VARIANTS) {
     const linux = new LinuxKernel();
     const emu = new EmulatedKernel();
     const valueBytes = v.type === BPF_MAP_TYPE_PERCPU_HASH || v.type === BPF_MAP_TYPE_LRU_PERCPU_HASH
-      ? perCpuStride(v.valueSize) * linux.possibleCpus() : v.valueSize;
+      ? roundUpValueSize(v.valueSize) * linux.possibleCpus() : v.valueSize;
     for (const seed of seeds()) {
       const rng: Rng = prng(seed);
       const ops = randomOps(rng, {

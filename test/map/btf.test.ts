@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { Btf } from '../../src/btf/btf.js';
 import type { BtfValue } from '../../src/btf/codec.js';
 import { BtfBuilder } from '../../src/btf/encode.js';
-import { btfFromId, vmlinuxBtf } from '../../src/btf/load.js';
+import { btfFromId, vmlinuxBtf } from '../../src/kernel/btf.js';
 import type { BtfComposite } from '../../src/btf/types.js';
 import { array } from '../../src/codec/array.js';
 import type { CodecType } from '../../src/codec/codec.js';

@@ -102,7 +102,7 @@ describe('opening maps (real kernel)', () => {
     `;
     const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const { before, during, after } = JSON.parse(r.stdout) as Record<string, number>;
+    const { before, during, after } = JSON.parse(r.stdout) as { before: number; during: number; after: number };
     assert.ok(during >= before + 50, `fds grew while maps were alive (${before} -> ${during})`);
     assert.ok(after <= before, `fds returned to baseline (${before} -> ${after})`);
   });

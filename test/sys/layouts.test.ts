@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import type { Btf } from '../../src/btf/btf.js';
-import { VMLINUX_BTF, vmlinuxBtf } from '../../src/btf/load.js';
+import { VMLINUX_BTF, vmlinuxBtf } from '../../src/kernel/btf.js';
 import { BATCH_ATTR } from '../../src/sys/batch.js';
 import { BTF_INFO, BTF_LOAD_ATTR } from '../../src/sys/btf.js';
 import { MAP_CREATE_ATTR } from '../../src/sys/map-create.js';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import type { Kernel } from '../kernel/kernel.js';
-import { openKernel } from '../kernel/open.js';
-import type { Btf } from './btf.js';
-import { parseBtf } from './parse.js';
+import type { Kernel } from './kernel.js';
+import { openKernel } from './open.js';
+import type { Btf } from '../btf/btf.js';
+import { parseBtf } from '../btf/parse.js';
 
 export const VMLINUX_BTF = '/sys/kernel/btf/vmlinux';
 

@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { encodeBtf } from '../../src/btf/encode.js';
-import { btfFromId, loadBtf, openBtf, VMLINUX_BTF } from '../../src/btf/load.js';
+import { btfFromId, loadBtf, openBtf, VMLINUX_BTF } from '../../src/kernel/btf.js';
 import { parseBtf } from '../../src/btf/parse.js';
 import { BpfError } from '../../src/kernel/error.js';
 import { openKernel } from '../../src/kernel/open.js';
 import { linuxAvailable } from '../helpers/kernel.js';
-import { everyKind } from './fixtures.js';
+import { everyKind } from '../btf/fixtures.js';
 
 describe('BTF in the kernel (real kernel)', () => {
   test('a built blob loads, and reads back by id byte for byte, every kind intact', (t) => {
