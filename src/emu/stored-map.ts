@@ -16,15 +16,7 @@ export const STORE_FORMAT = 2;
 export const STAMP_BYTES = 64;
 
 /** The attributes a map is stored with (BTF type ids are the blob's own, so they travel with it). */
-export interface StoredAttr {
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-  name: string;
-  btf?: { keyTypeId: number; valueTypeId: number };
-}
+export type StoredAttr = Omit<EmuMapAttr, 'valueBytes' | 'btf'> & { btf?: { keyTypeId: number; valueTypeId: number } };
 
 /** A value: hex; per-CPU maps one hex slot (value_size rounded up to 8 bytes) per CPU of the writer. */
 type StoredValue = string | string[];
