@@ -38,28 +38,14 @@ export interface PutBack {
 }
 
 /**
- * Writes drained entries (packed at the map's key and value sizes) back, each with BPF_NOEXIST,
- * so a key a program re-created meanwhile keeps its new value instead of being overwritten with
- * the older one, and one failure does not stop the others. UPDATE_BATCH carries them (one
- * syscall, and one store write on a pinned emulated map, where one update per entry rewrote the
- * whole map each time); the element it stops at is retried alone for its own answer, and the
- * batch goes on after it.
+ * Writes drained entries (packed at the map's key and value sizes) back, each with its own
+ * UPDATE_ELEM and BPF_NOEXIST: a key a program re-created since the drain keeps its new value
+ * instead of being overwritten with the older one, and one failure does not stop the others.
  */
 export function putBack(map: BpfMap<unknown, unknown>, keys: Buffer, values: Buffer, count: number): PutBack {
   const out: PutBack = { restored: 0, recreated: 0, failed: new Map() };
   const { keySize, valueBytes } = map;
-  let i = 0;
-  while (i < count) {
-    try {
-      const rest = { keys: keys.subarray(i * keySize, count * keySize), values: values.subarray(i * valueBytes, count * valueBytes) };
-      out.restored += map.updateBatch(rest, { elemFlags: BPF_NOEXIST });
-      return out;
-    } catch (e) {
-      if (!(e instanceof BpfError) || e.applied === undefined) throw e;
-      out.restored += e.applied;
-      i += e.applied;
-    }
-    // The batch stopped at entry i (or the kernel has no UPDATE_BATCH): one update says why.
+  for (let i = 0; i < count; i++) {
     try {
       map.kernel.update(map.fd, keys.subarray(i * keySize, (i + 1) * keySize), values.subarray(i * valueBytes, (i + 1) * valueBytes), BPF_NOEXIST);
       out.restored++;
@@ -68,7 +54,6 @@ export function putBack(map: BpfMap<unknown, unknown>, keys: Buffer, values: Buf
       if (e.errno === errno.EEXIST) out.recreated++;
       else out.failed.set(errnoName(e.errno), (out.failed.get(errnoName(e.errno)) ?? 0) + 1);
     }
-    i++;
   }
   return out;
 }
