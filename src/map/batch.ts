@@ -1,4 +1,5 @@
 import { BpfError, type MapRef } from '../kernel/error.js';
+import type { HintContext } from '../kernel/hints.js';
 import {
   BPF_F_LOCK,
   BPF_MAP_DELETE_BATCH,
@@ -155,9 +156,14 @@ function isColumns<K, V>(input: UpdateBatchInput<K, V>): input is { keys: readon
 /** Rethrows a failed chunk's error with the count applied over the whole call. */
 function totalError(map: BpfMap<unknown, unknown>, e: unknown, applied: number): unknown {
   if (!(e instanceof BpfError)) return map[internal].annotate(e);
-  const opts: { map: MapRef; count?: number; applied: number; hint?: string } = { map: map[internal].ref, applied: applied + (e.applied ?? 0) };
+  const opts: { map: MapRef; count?: number; applied: number; hint?: string; context: HintContext } = {
+    map: map[internal].ref,
+    applied: applied + (e.applied ?? 0),
+    context: e.context,
+  };
   if (e.count !== undefined) opts.count = e.count;
-  if (e.hint !== undefined) opts.hint = e.hint;
+  // A hint the thrower gave is kept; one from the table is chosen again from the same context.
+  if (e.hint !== undefined && e.hintId === undefined) opts.hint = e.hint;
   return new BpfError(e.cmd, e.errno, opts);
 }
 
