@@ -45,7 +45,7 @@ import {
 import { impliedKeySize, readMapCodecs, mapBtfSpec, prepareMapBtf, withCodecsOf, type PreparedMapBtf } from './btf.js';
 import { internal, type MapInternals } from './internal.js';
 import type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './options.js';
-import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber } from './types.js';
+import { mapFlagNames, mapFlagsNumber, mapNameProblem, mapTypeName, mapTypeNumber } from './types.js';
 
 /** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
 export type CpuValue<V> = V extends ReadonlyArray<infer E> ? E : never;
@@ -215,6 +215,8 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
 
   /** Creates a map. Key/value sizes default to the codecs' sizes. */
   static create<K = Buffer, V = RawValue>(opts: CreateOptions<K, V>): BpfMap<K, V> {
+    const nameProblem = opts.name === undefined ? undefined : mapNameProblem(opts.name);
+    if (nameProblem !== undefined) throw new TypeError(`create: name ${nameProblem}`);
     const kernel = opts.kernel ?? openKernel();
     const mapType = mapTypeNumber(opts.type);
     const value = opts.value as Codec<unknown> | PerCpuValue<unknown> | undefined;
