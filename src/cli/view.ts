@@ -1,5 +1,6 @@
-import { fromJSONValue, toJSONValue, type Codec, type JsonValue } from '../codec/codec.js';
+import { CodecError, fromJSONValue, toJSONValue, type Codec, type JsonValue } from '../codec/codec.js';
 import { sumPerCpu } from '../codec/percpu.js';
+import { internal } from '../map/internal.js';
 import type { BpfMap } from '../map/map.js';
 import { UsageError } from './errors.js';
 
@@ -27,25 +28,47 @@ export interface EntryView {
 
 const HEX = /^(?:0x)?((?:[0-9a-fA-F]{2})*)$/;
 
-/** Bytes from a hex string ("0a00ff", "0x0a00ff") or a list of bytes as bpftool prints them (["0x0a", "0x00"]). */
-function hexBytes(json: unknown, what: string, size: number): Buffer {
+/**
+ * Bytes from a hex string ("0a00ff", "0x0a00ff") or a list of bytes as bpftool prints them
+ * (["0x0a", "0x00"]); a CodecError when they are not exactly size bytes.
+ */
+function hexBytes(json: unknown, size: number): Buffer {
+  const refuse = (detail: string): CodecError => new CodecError('hex', detail);
   let b: Buffer;
   if (typeof json === 'string') {
     const m = HEX.exec(json.replace(/\s+/g, ''));
-    if (!m) throw new Error(`${what} "${json.length > 40 ? `${json.slice(0, 40)}...` : json}" is not hex bytes`);
+    if (!m) throw refuse(`"${json.length > 40 ? `${json.slice(0, 40)}...` : json}" is not hex bytes`);
     b = Buffer.from(m[1] as string, 'hex');
   } else if (Array.isArray(json)) {
     b = Buffer.alloc(json.length);
     json.forEach((x, i) => {
       const n = typeof x === 'number' ? x : typeof x === 'string' && /^(0x)?[0-9a-fA-F]{1,2}$/.test(x) ? parseInt(x, 16) : NaN;
-      if (!Number.isInteger(n) || n < 0 || n > 255) throw new Error(`${what}: byte ${i} (${JSON.stringify(x)}) is not a byte`);
+      if (!Number.isInteger(n) || n < 0 || n > 255) throw refuse(`byte ${i} (${JSON.stringify(x)}) is not a byte`);
       b[i] = n;
     });
   } else {
-    throw new Error(`${what} must be a hex string, got ${json === null ? 'null' : typeof json}`);
+    throw refuse(`expected a hex string, got ${json === null ? 'null' : typeof json}`);
   }
-  if (b.length !== size) throw new Error(`${what} is ${b.length} bytes, but the map's ${what.startsWith('key') ? 'keys' : 'values'} are ${size} bytes`);
+  if (b.length !== size) throw refuse(`expected ${size} bytes, got ${b.length}`);
   return b;
+}
+
+/** Runs a parse of one side of an entry: a codec's refusal names the side, the field path and the map. */
+function parsing(map: BpfMap<unknown, unknown>, side: 'key' | 'value', parse: () => void): void {
+  try {
+    parse();
+  } catch (e) {
+    throw map[internal].codecError(e, side);
+  }
+}
+
+/** A CodecError for CPU c's value of a per-CPU "values" list: its path is [c]. */
+function onCpu(c: number, parse: () => void): void {
+  try {
+    parse();
+  } catch (e) {
+    throw e instanceof CodecError ? e.within(`[${c}]`) : e;
+  }
 }
 
 /** Lane-wise wrapping sum of per-CPU raw values: u64 lanes, or the widest that divides the size. */
@@ -91,23 +114,23 @@ export function hexView(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): Entr
     keyText: (b, o) => `"${hexKey(b, o)}"`,
     valueText: map.perCpu && perCpu === 'each' ? (b, o) => JSON.stringify(value(b, o)) : (b, o) => `"${value(b, o) as string}"`,
     parseKey(json, out, off) {
-      hexBytes(json, 'key', keySize).copy(out, off);
+      parsing(map, 'key', () => hexBytes(json, keySize).copy(out, off));
     },
     parseValue(json, f, out, off) {
       if (!map.perCpu) {
         if (f !== 'value') throw new Error(`"values" (one per CPU) is for per-CPU maps; this map is ${map.typeName}: use "value"`);
-        hexBytes(json, 'value', valueSize).copy(out, off);
+        parsing(map, 'value', () => hexBytes(json, valueSize).copy(out, off));
         return;
       }
       out.fill(0, off, off + map.valueBytes);
       if (f === 'value') {
         // A summed value is restored as CPU 0's value, so the sum over the CPUs stays the same.
-        hexBytes(json, 'value', valueSize).copy(out, off);
+        parsing(map, 'value', () => hexBytes(json, valueSize).copy(out, off));
         return;
       }
       if (!Array.isArray(json) || json.length !== cpus)
         throw new Error(`"values" must list ${cpus} values (one per possible CPU), got ${Array.isArray(json) ? json.length : typeof json}`);
-      json.forEach((v, c) => hexBytes(v, `value of CPU ${c}`, valueSize).copy(out, off + c * stride));
+      parsing(map, 'value', () => json.forEach((v, c) => onCpu(c, () => hexBytes(v, valueSize).copy(out, off + c * stride))));
     },
   };
 }
@@ -156,22 +179,22 @@ export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, va
     keyText: (b, o) => JSON.stringify(showKey(b, o)),
     valueText: (b, o) => JSON.stringify(show(b, o)),
     parseKey(json, out, off) {
-      key.encode(fromJSONValue(key, json), out, off);
+      parsing(map, 'key', () => key.encode(fromJSONValue(key, json), out, off));
     },
     parseValue(json, f, out, off) {
       if (!map.perCpu) {
         if (f !== 'value') throw new Error(`"values" (one per CPU) is for per-CPU maps; this map is ${map.typeName}: use "value"`);
-        value.encode(fromJSONValue(value, json), out, off);
+        parsing(map, 'value', () => value.encode(fromJSONValue(value, json), out, off));
         return;
       }
       out.fill(0, off, off + map.valueBytes);
       if (f === 'value') {
-        value.encode(fromJSONValue(value, json), out, off);
+        parsing(map, 'value', () => value.encode(fromJSONValue(value, json), out, off));
         return;
       }
       if (!Array.isArray(json) || json.length !== cpus)
         throw new Error(`"values" must list ${cpus} values (one per possible CPU), got ${Array.isArray(json) ? json.length : typeof json}`);
-      json.forEach((v, c) => value.encode(fromJSONValue(value, v), out, off + c * stride));
+      parsing(map, 'value', () => json.forEach((v, c) => onCpu(c, () => value.encode(fromJSONValue(value, v), out, off + c * stride))));
     },
   };
 }

@@ -167,6 +167,15 @@ function totalError(map: BpfMap<unknown, unknown>, e: unknown, applied: number):
   return new BpfError(e.cmd, e.errno, opts);
 }
 
+/** Runs one encode of a batch input; a codec's refusal names the side, the map and the entry's index. */
+function encodeAt(map: BpfMap<unknown, unknown>, side: 'key' | 'value', entry: number, encode: () => void): void {
+  try {
+    encode();
+  } catch (e) {
+    throw map[internal].codecError(e, side, entry);
+  }
+}
+
 /** Sends one chunk, adding what was applied; throws with the total applied on failure. */
 function sendChunk(map: BpfMap<unknown, unknown>, cmd: number, keys: Uint8Array, values: Uint8Array | null,
   count: number, elemFlags: number, flags: number, applied: number): number {
@@ -210,9 +219,10 @@ export function updateBatch<K, V>(map: BpfMap<K, V>, input: UpdateBatchInput<K, 
   const values = Buffer.alloc(chunk * map.valueBytes);
   let applied = 0;
   let c = 0;
+  let entry = 0;
   const add = (k: K, v: V): void => {
-    map.keyCodec.encode(k, keys, c * map.keySize);
-    map.valueCodec.encode(v, values, c * map.valueBytes);
+    encodeAt(map, 'key', entry, () => map.keyCodec.encode(k, keys, c * map.keySize));
+    encodeAt(map, 'value', entry++, () => map.valueCodec.encode(v, values, c * map.valueBytes));
     if (++c === chunk) {
       applied = sendChunk(map, BPF_MAP_UPDATE_BATCH, keys, values, c, elemFlags, flags, applied);
       c = 0;
@@ -259,8 +269,9 @@ export function deleteBatch<K>(map: BpfMap<K, unknown>, input: DeleteBatchInput<
   const keys = Buffer.alloc(chunk * map.keySize);
   let applied = 0;
   let c = 0;
+  let entry = 0;
   for (const k of input as Iterable<K>) {
-    map.keyCodec.encode(k, keys, c * map.keySize);
+    encodeAt(map, 'key', entry++, () => map.keyCodec.encode(k, keys, c * map.keySize));
     if (++c === chunk) {
       applied = sendChunk(map, BPF_MAP_DELETE_BATCH, keys, null, c, elemFlags, flags, applied);
       c = 0;

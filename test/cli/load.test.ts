@@ -54,11 +54,11 @@ describe('bpfmap load', () => {
   const good = (k: number): string => JSON.stringify({ key: u32(k).toString('hex'), value: u64(k).toString('hex') });
   const malformed: Array<[string, string, RegExp]> = [
     ['bad JSON', [good(1), good(2), '{"key": "03000000", "value": '].join('\n'), /line 3: bad JSON/],
-    ['a key of the wrong size', [good(1), '{"key":"010203","value":"0000000000000000"}'].join('\n'), /line 2: key is 3 bytes, but the map's keys are 4 bytes/],
-    ['a value of the wrong size', [good(1), '{"key":"02000000","value":"00"}'].join('\n'), /line 2: value is 1 bytes, but the map's values are 8 bytes/],
+    ['a key of the wrong size', [good(1), '{"key":"010203","value":"0000000000000000"}'].join('\n'), /line 2: key of map id \d+: expected 4 bytes, got 3/],
+    ['a value of the wrong size', [good(1), '{"key":"02000000","value":"00"}'].join('\n'), /line 2: value of map id \d+: expected 8 bytes, got 1/],
     ['an unknown field', [good(1), good(2), '{"key":"03000000","value":"0000000000000000","count":3}'].join('\n'), /line 3: unknown field "count"/],
     ['a missing value', [good(1), '{"key":"02000000"}'].join('\n'), /line 2: the entry has no "value"/],
-    ['not hex', '{"key":"zz000000","value":"0000000000000000"}', /line 1: key "zz000000" is not hex bytes/],
+    ['not hex', '{"key":"zz000000","value":"0000000000000000"}', /line 1: key of map id \d+: "zz000000" is not hex bytes/],
     ['a JSON array that is not entries', '[1, 2]', /entry 1: an entry must be an object/],
   ];
   for (const [what, input, message] of malformed) {
@@ -107,7 +107,7 @@ describe('bpfmap load', () => {
       input: `${dumped.stdout.split('\n')[0]}\n{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":5},"value":{"packets":1,"bytez":2}}\n`,
     });
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^bpfmap load: line 2: value: struct flow_stats has no field "bytez" \(fields: packets, bytes\); nothing was written \(0 entries applied\)\n$/);
+    assert.match(bad.stderr, /^bpfmap load: line 2: value of map id \d+: struct flow_stats has no field "bytez" \(fields: packets, bytes\); nothing was written \(0 entries applied\)\n$/);
     assert.equal(empty.dump().count, 0);
   });
 
