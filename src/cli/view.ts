@@ -1,5 +1,6 @@
 import { CodecError, fromJSONValue, toJSONValue, type Codec, type JsonValue } from '../codec/codec.js';
 import { sumPerCpu } from '../codec/percpu.js';
+import { missingBtfField } from '../map/btf.js';
 import { internal } from '../map/internal.js';
 import type { BpfMap } from '../map/map.js';
 import { UsageError } from './errors.js';
@@ -162,7 +163,34 @@ export function addJson(a: JsonValue, b: JsonValue): JsonValue {
  * Keys and values through codecs (a map's BTF): JSON as the codecs write it, read back with
  * their fromJSON. Per-CPU sums use the codec's exact add, or addJson.
  */
-export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, value: Codec<unknown>, perCpu: PerCpuMode): EntryView {
+/**
+ * A codec that refuses JSON leaving out a field of the map's BTF type (the BTF codec would write it
+ * as 0): always for keys, where a zero is another key; for values unless zero-filling was asked.
+ */
+function complete(codec: Codec<unknown>, side: 'key' | 'value', zeroFill: boolean): (json: unknown) => unknown {
+  if (side === 'value' && zeroFill) return (json) => fromJSONValue(codec, json);
+  const why = side === 'key'
+    ? 'a key must give every field: one left out would be written as 0, which is another key'
+    : 'give every field, or --zero-fill-values to write the ones left out as 0';
+  return (json) => {
+    // The codec first: a field it does not know (a typo of the missing one, often) says more.
+    const value = fromJSONValue(codec, json);
+    const missing = missingBtfField(codec, json);
+    if (missing !== undefined) throw new CodecError('missing', `missing field "${missing}" (${why})`);
+    return value;
+  };
+}
+
+/** How load reads entries: by default every field of a key and a value must be given. */
+export interface ParseOptions {
+  /** Write the value fields an entry leaves out as 0 (keys never: a zero there is another key). */
+  zeroFillValues?: boolean;
+}
+
+export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, value: Codec<unknown>, perCpu: PerCpuMode,
+  opts: ParseOptions = {}): EntryView {
+  const keyOf = complete(key, 'key', false);
+  const valueOf = complete(value, 'value', opts.zeroFillValues === true);
   const { cpus } = map;
   const stride = map.perCpu ? map.valueBytes / cpus : map.valueBytes;
   const each = (b: Buffer, o: number): unknown[] => Array.from({ length: cpus }, (_, c) => value.decode(b, o + c * stride));
@@ -179,22 +207,22 @@ export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, va
     keyText: (b, o) => JSON.stringify(showKey(b, o)),
     valueText: (b, o) => JSON.stringify(show(b, o)),
     parseKey(json, out, off) {
-      parsing(map, 'key', () => key.encode(fromJSONValue(key, json), out, off));
+      parsing(map, 'key', () => key.encode(keyOf(json), out, off));
     },
     parseValue(json, f, out, off) {
       if (!map.perCpu) {
         if (f !== 'value') throw new Error(`"values" (one per CPU) is for per-CPU maps; this map is ${map.typeName}: use "value"`);
-        parsing(map, 'value', () => value.encode(fromJSONValue(value, json), out, off));
+        parsing(map, 'value', () => value.encode(valueOf(json), out, off));
         return;
       }
       out.fill(0, off, off + map.valueBytes);
       if (f === 'value') {
-        parsing(map, 'value', () => value.encode(fromJSONValue(value, json), out, off));
+        parsing(map, 'value', () => value.encode(valueOf(json), out, off));
         return;
       }
       if (!Array.isArray(json) || json.length !== cpus)
         throw new Error(`"values" must list ${cpus} values (one per possible CPU), got ${Array.isArray(json) ? json.length : typeof json}`);
-      parsing(map, 'value', () => json.forEach((v, c) => onCpu(c, () => value.encode(fromJSONValue(value, v), out, off + c * stride))));
+      parsing(map, 'value', () => json.forEach((v, c) => onCpu(c, () => value.encode(valueOf(v), out, off + c * stride))));
     },
   };
 }
@@ -212,8 +240,8 @@ function isBytes(codec: Codec<unknown>): boolean {
 }
 
 /** The view a command shows map's entries in: through the codecs its BTF gave it (unless raw), else hex. */
-export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false): EntryView {
+export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false, opts: ParseOptions = {}): EntryView {
   const value = map.cpuCodec ?? map.valueCodec;
   if (raw || (isBytes(map.keyCodec) && isBytes(value))) return hexView(map, perCpu);
-  return codecView(map, map.keyCodec, value, perCpu);
+  return codecView(map, map.keyCodec, value, perCpu, opts);
 }

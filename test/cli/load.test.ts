@@ -111,6 +111,32 @@ describe('bpfmap load', () => {
     assert.equal(empty.dump().count, 0);
   });
 
+  test('maps with BTF: a key field left out is refused (naming the line, the side, the field and the map); a value field only with --zero-fill-values', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const kernel = LINUX.kernel();
+    using map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: 8, btf: true, name: 'load_missing' });
+    const at = `map id ${map.id} "load_missing"`;
+    const full = '{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":6},"value":{"packets":1,"bytes":2}}';
+    const noProto = '{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4},"value":{"packets":1,"bytes":2}}';
+    const noBytes = '{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":17},"value":{"packets":1}}';
+    const unknownKeyField = '{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":6,"port":1},"value":{"packets":1,"bytes":2}}';
+    for (const [input, args, message] of [
+      [`${full}\n${noProto}\n`, [], `line 2: key of ${at}: missing field "proto" (a key must give every field: one left out would be written as 0, which is another key)`],
+      [`${noProto}\n`, ['--zero-fill-values'], `line 1: key of ${at}: missing field "proto"`],
+      [`${full}\n${noBytes}\n`, [], `line 2: value of ${at}: missing field "bytes" (give every field, or --zero-fill-values to write the ones left out as 0)`],
+      [`${unknownKeyField}\n`, [], `line 1: key of ${at}: struct flow has no field "port" (fields: saddr, daddr, sport, dport, proto)`],
+    ] as const) {
+      const r = await runMain(['load', 'id', String(map.id), ...args], { input });
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(r.stderr.startsWith(`bpfmap load: ${message}`), r.stderr);
+      assert.match(r.stderr, /nothing was written \(0 entries applied\)\n$/);
+      assert.equal(map.dump().count, 0);
+    }
+    const filled = await runMain(['load', 'id', String(map.id), '--zero-fill-values'], { input: `${noBytes}\n` });
+    assert.equal(filled.code, 0, filled.stderr);
+    assert.deepEqual([...map.values()], [{ packets: 1n, bytes: 0n }]);
+  });
+
   test('an overlong line is an error naming it, raised as the bytes arrive: a 32 MB line, --file /dev/zero', async (t) => {
     if (!linuxAvailable(t)) return;
     using map = hashMap(16);
