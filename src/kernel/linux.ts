@@ -33,7 +33,7 @@ import {
 import { sysMapInfo } from '../sys/map-info.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
-import { batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
+import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
 import { onBpffs, pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
@@ -51,9 +51,6 @@ function nextId(cmd: number, r: number): number | null {
   elemOutcome(cmd, -r, { enoentFalse: true }); // throws unless ENOENT
   return null;
 }
-
-/** A syscall's return (a value, or -errno) as the errno, 0 for success. */
-const err = (r: number): number => (r < 0 ? -r : 0);
 
 /** Room for the kernel's BTF log when a load fails (it keeps the log's tail, where the error is). */
 const BTF_LOG_SIZE = 64 * 1024;
@@ -133,6 +130,12 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     return ctx;
   }
 
+  /** An element command's return (0, or -errno) as its outcome; a failure's hint is chosen with what fd's map says. */
+  private outcome(fd: number, cmd: number, r: number, ctx: ElemContext = {}): boolean {
+    if (r >= 0) return true;
+    return this.onFd(fd, () => elemOutcome(cmd, -r, ctx));
+  }
+
   sizes(fd: number): MapSizes {
     const s = this.open.get(fd);
     if (!s) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF);
@@ -169,41 +172,41 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_LOOKUP_ELEM, s, key, value, flags);
     const r = sysMapLookupElem(fd, key, s.keySize, value, s.valueBytes, flags);
-    return this.onFd(fd, () => elemOutcome(BPF_MAP_LOOKUP_ELEM, err(r), { enoentFalse: true, elemFlags: flags }));
+    return this.outcome(fd, BPF_MAP_LOOKUP_ELEM, r, { enoentFalse: true, elemFlags: flags });
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
     const r = sysMapUpdateElem(fd, key, s.keySize, value, s.valueBytes, flags);
-    this.onFd(fd, () => elemOutcome(BPF_MAP_UPDATE_ELEM, err(r), { elemFlags: flags }));
+    this.outcome(fd, BPF_MAP_UPDATE_ELEM, r, { elemFlags: flags });
   }
 
   delete(fd: number, key: Uint8Array): boolean {
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
     const r = sysMapDeleteElem(fd, key, s.keySize);
-    return this.onFd(fd, () => elemOutcome(BPF_MAP_DELETE_ELEM, err(r), { enoentFalse: true }));
+    return this.outcome(fd, BPF_MAP_DELETE_ELEM, r, { enoentFalse: true });
   }
 
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
     const s = this.sizes(fd);
     nextKeyArgs(s, key, next);
     const r = sysMapGetNextKey(fd, key, s.keySize, next);
-    return this.onFd(fd, () => elemOutcome(BPF_MAP_GET_NEXT_KEY, err(r), { enoentFalse: true }));
+    return this.outcome(fd, BPF_MAP_GET_NEXT_KEY, r, { enoentFalse: true });
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_LOOKUP_AND_DELETE_ELEM, s, key, value, flags);
     const r = sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags);
-    return this.onFd(fd, () => elemOutcome(BPF_MAP_LOOKUP_AND_DELETE_ELEM, err(r), { enoentFalse: true, elemFlags: flags }));
+    return this.outcome(fd, BPF_MAP_LOOKUP_AND_DELETE_ELEM, r, { enoentFalse: true, elemFlags: flags });
   }
 
   freeze(fd: number): void {
     this.sizes(fd);
     const r = sysMapFreeze(fd);
-    this.onFd(fd, () => elemOutcome(BPF_MAP_FREEZE, err(r)));
+    this.outcome(fd, BPF_MAP_FREEZE, r);
   }
 
   pin(fd: number, path: string): void {
@@ -267,7 +270,7 @@ export class LinuxKernel extends BatchCommands implements Kernel {
         elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
         thread ??= new UpdateThread();
         const r = await thread.update(fd, key && key.subarray(0, s.keySize), value.subarray(0, s.valueBytes), flags);
-        this.onFd(fd, () => elemOutcome(BPF_MAP_UPDATE_ELEM, err(r), { elemFlags: flags }));
+        this.outcome(fd, BPF_MAP_UPDATE_ELEM, r, { elemFlags: flags });
       },
       close: async () => {
         const t = thread;
