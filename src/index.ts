@@ -25,6 +25,7 @@ export type { DrainOptions } from './map/drain.js';
 export type { Dump, DumpOptions } from './map/dump.js';
 export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
+export type { HintContext } from './kernel/hints.js';
 export type { Kernel, MapInfo, MapSizes } from './kernel/kernel.js';
 export { LinuxKernel } from './kernel/linux.js';
 export { EmulatedKernel } from './kernel/emulated.js';
