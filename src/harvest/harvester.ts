@@ -1,5 +1,5 @@
 import type { Codec } from '../codec/codec.js';
-import { isPerCpu, sumPerCpu } from '../codec/percpu.js';
+import { cannotAdd, isPerCpu, sumPerCpu } from '../codec/percpu.js';
 import { BpfError } from '../kernel/error.js';
 import type { AsyncUpdater, Kernel } from '../kernel/kernel.js';
 import { openKernel } from '../kernel/open.js';
@@ -340,7 +340,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     if (c === undefined || !isPerCpu(c))
       throw new TypeError(`harvestSummed: the inner maps need a perCpu() value codec (they are ${this.activeMap.typeName}${c === undefined ? ', read as raw bytes' : ''})`);
     const elem = c.elem;
-    if (elem.add === undefined) throw new TypeError(`harvestSummed: ${elem.name} values cannot be added (the codec has no add)`);
+    if (elem.add === undefined) throw cannotAdd('harvestSummed', elem);
     return elem;
   }
 

@@ -1,7 +1,7 @@
 import type { BtfValue } from '../btf/codec.js';
 import { bytes } from '../codec/bytes.js';
 import type { Codec } from '../codec/codec.js';
-import { isPerCpu, perCpuLayout, sumPerCpu, type PerCpuValue } from '../codec/percpu.js';
+import { cannotAdd, isPerCpu, perCpuLayout, sumPerCpu, type PerCpuValue } from '../codec/percpu.js';
 import { BpfError, type MapRef } from '../kernel/error.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
 import { openKernel } from '../kernel/open.js';
@@ -504,7 +504,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   entriesSummed(opts?: WalkOptions): MapIterator<[K, CpuValue<V>]> {
     const elem = this.requireCpuCodec('entriesSummed');
     const add = elem.add;
-    if (add === undefined) throw new TypeError(`entriesSummed: ${elem.name} values cannot be added (the codec has no add)`);
+    if (add === undefined) throw cannotAdd('entriesSummed', elem);
     const mode = resolveMode(this, opts);
     const { cpus } = this;
     return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, CpuValue<V>] => {
