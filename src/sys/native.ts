@@ -16,7 +16,15 @@ export interface PipeCalls {
   pollOut(fd: number, timeoutMs: number): number;
 }
 
-interface Addon extends Partial<PipeCalls> {
+/** mmap(2) of a map fd; see src/sys/mmap.ts. */
+export interface MmapCalls {
+  /** A MAP_SHARED mapping as an ArrayBuffer, read-only unless writable; or -errno. */
+  mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer | number;
+  /** Detaches a buffer made by mmap and unmaps it; a second call does nothing. */
+  munmap(buffer: ArrayBuffer): void;
+}
+
+interface Addon extends Partial<PipeCalls>, Partial<MmapCalls> {
   bpf: BpfCall;
 }
 
@@ -38,6 +46,13 @@ export function nativePipe(): PipeCalls | undefined {
   }
   const { unread, pollOut } = a;
   return unread && pollOut ? { unread, pollOut } : undefined;
+}
+
+/** The mmap calls; throws the load error where the addon cannot load, and says so for an older build without them. */
+export function nativeMmap(): MmapCalls {
+  const { mmap, munmap } = load();
+  if (!mmap || !munmap) throw new Error('bpfmap: the native addon predates mmap support; rebuild it with `npm rebuild bpfmap`');
+  return { mmap, munmap };
 }
 
 function load(): Addon {
