@@ -2,6 +2,7 @@ export { BpfMap, listMaps, MapClosedError } from './map/map.js';
 export type {
   CpuValue,
   MapDescription,
+  MapDetails,
   OpenedKey,
   OpenedValue,
   RawValue,

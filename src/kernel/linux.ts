@@ -31,6 +31,7 @@ import {
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
+import { nativeDup } from '../sys/native.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { batchArgs, btfBlob, checkObjPath, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
@@ -76,6 +77,26 @@ function pathError(err: number, path: string): { map: { path: string }; hint?: s
   return hint ? { map: { path }, hint } : { map: { path } };
 }
 
+/** What /proc says of one of this process's fds; undefined when it cannot be read. */
+function fdinfo(fd: number): string | undefined {
+  try {
+    return readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Undefined when fd is a BPF map; else what it is ("bpf-prog", a file's path). */
+function notMap(fd: number): string | undefined {
+  let kind: string;
+  try {
+    kind = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    kind = 'unknown';
+  }
+  return kind === 'anon_inode:bpf-map' ? undefined : kind.replace(/^anon_inode:/, '');
+}
+
 /** The real kernel, through the native bpf() call. */
 export class LinuxKernel extends BatchCommands implements Kernel {
   readonly kind = 'linux' as const;
@@ -113,12 +134,9 @@ export class LinuxKernel extends BatchCommands implements Kernel {
 
   mapMemory(fd: number): number {
     const s = this.sizes(fd);
-    try {
-      const m = /^memlock:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-      if (m) return Number(m[1]);
-    } catch {
-      // fdinfo unreadable: the estimate below.
-    }
+    const m = /^memlock:\s*(\d+)/m.exec(fdinfo(fd) ?? '');
+    if (m) return Number(m[1]);
+    // fdinfo unreadable: an estimate.
     return memoryEstimate(this.mapInfo(fd), s);
   }
 
@@ -194,20 +212,30 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     checkObjPath(path);
     const fd = sysObjGet(path, fileFlags);
     if (fd < 0) throw new BpfError(BPF_OBJ_GET, -fd, pathError(-fd, path));
-    let kind: string;
-    try {
-      kind = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      kind = 'unknown';
-    }
-    if (kind !== 'anon_inode:bpf-map') {
+    const kind = notMap(fd);
+    if (kind !== undefined) {
       closeSync(fd);
-      throw new BpfError(BPF_OBJ_GET, errno.EINVAL, {
-        map: { path },
-        hint: `the object pinned there is not a map (${kind.replace(/^anon_inode:/, '')})`,
-      });
+      throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path }, hint: `the object pinned there is not a map (${kind})` });
     }
     return this.track(fd);
+  }
+
+  mapDup(fd: number): number {
+    u32(fd, 'fd');
+    const dup = nativeDup(fd);
+    if (dup < 0) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, -dup, { hint: `fd ${fd} is not open in this process` });
+    const kind = notMap(dup);
+    if (kind !== undefined) {
+      closeSync(dup);
+      throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EINVAL, { hint: `fd ${fd} is not a BPF map (${kind})` });
+    }
+    return this.track(dup);
+  }
+
+  mapFrozen(fd: number): boolean {
+    this.sizes(fd);
+    // fdinfo says "frozen: 1" once BPF_MAP_FREEZE succeeded (kernel 5.2+).
+    return /^frozen:\s*1$/m.test(fdinfo(fd) ?? '');
   }
 
   nextMapId(startId: number): number | null {

@@ -1,7 +1,7 @@
 import type { BtfValue } from '../btf/codec.js';
 import { bytes } from '../codec/bytes.js';
 import type { Codec } from '../codec/codec.js';
-import { cannotAdd, isPerCpu, perCpuLayout, sumPerCpu, type PerCpuValue } from '../codec/percpu.js';
+import { cannotAdd, isPerCpu, perCpu, perCpuLayout, sumPerCpu, type PerCpuValue } from '../codec/percpu.js';
 import { BpfError, type MapRef } from '../kernel/error.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
 import { openKernel } from '../kernel/open.js';
@@ -64,6 +64,14 @@ export type OpenedValue = RawValue | BtfValue;
 export interface MapDescription extends MapInfo {
   typeName: string;
   flagNames: string[];
+}
+
+/** What info() says: the description, with the memory the kernel charges and the frozen state. */
+export interface MapDetails extends MapDescription {
+  /** Bytes the kernel charges for the map (fdinfo memlock; an estimate where that cannot be read). */
+  memlock: number;
+  /** Frozen (BPF_MAP_FREEZE): read-only to userspace for good. */
+  frozen: boolean;
 }
 
 /** Thrown when a closed map is used. */
@@ -277,6 +285,18 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return BpfMap.wrap(kernel, kernel.mapFdById(id), opts);
   }
 
+  /**
+   * Adopts a map fd opened elsewhere (another library, a parent process): the map gets its own
+   * duplicate, so the caller still owns fd and both can close theirs.
+   */
+  static fromFd(fd: number, opts: OpenOptions<Buffer, RawValue> & { raw: true }): BpfMap<Buffer, RawValue>;
+  static fromFd<K = OpenedKey, V = OpenedValue>(fd: number, opts?: OpenOptions<K, V>): BpfMap<K, V>;
+  static fromFd<K, V>(fd: number, opts: OpenOptions<K, V> = {}): BpfMap<K, V> {
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new TypeError(`fromFd: an fd is a non-negative integer, got ${String(fd)}`);
+    const kernel = opts.kernel ?? openKernel();
+    return BpfMap.wrap(kernel, kernel.mapDup(fd), opts);
+  }
+
   /** Opens the one map with this name; an error when none or several have it. */
   static fromName(name: string, opts: OpenOptions<Buffer, RawValue> & { raw: true }): BpfMap<Buffer, RawValue>;
   static fromName<K = OpenedKey, V = OpenedValue>(name: string, opts?: OpenOptions<K, V>): BpfMap<K, V>;
@@ -315,10 +335,11 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return e instanceof BpfError ? e.withMap(this.ref) : e;
   }
 
-  /** Fresh info from the kernel. */
-  info(): MapDescription {
+  /** Fresh info from the kernel, with its memory charge and frozen state. */
+  info(): MapDetails {
+    const fd = this.fd;
     try {
-      return describe(this.kernel.mapInfo(this.fd));
+      return { ...describe(this.kernel.mapInfo(fd)), memlock: this.kernel.mapMemory(fd), frozen: this.kernel.mapFrozen(fd) };
     } catch (e) {
       throw this.annotate(e);
     }
@@ -553,6 +574,48 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     } catch (e) {
       throw this.annotate(e);
     }
+  }
+
+  /** A second handle on the same map (its own fd, the same codecs), to close independently. */
+  clone(): BpfMap<K, V> {
+    const fd = this.fd;
+    let dup: number;
+    try {
+      dup = this.kernel.mapDup(fd);
+    } catch (e) {
+      throw this.annotate(e);
+    }
+    const opts: OpenOptions<K, V> = { kernel: this.kernel, key: this.keyCodec, value: this.valueOption() };
+    return BpfMap.wrap(this.kernel, dup, opts, this.path);
+  }
+
+  /** The value codec as create/open take it: per-CPU maps, the codec of one CPU's value. */
+  private valueOption(): ValueCodec<V> {
+    return (this.cpuCodec ? perCpu(this.cpuCodec) : this.valueCodec) as ValueCodec<V>;
+  }
+
+  /**
+   * Removes this map's pin at path (by default the path it was opened from); false when nothing
+   * is pinned there. A pin of another map is refused: it is not this map's to remove.
+   */
+  unpin(path: string | undefined = this.path): boolean {
+    if (typeof path !== 'string' || path === '') throw new TypeError('unpin: give the pin path (this map was not opened from one)');
+    void this.fd;
+    let other: number;
+    try {
+      other = this.kernel.objGet(path, 0);
+    } catch (e) {
+      if (e instanceof BpfError && e.errno === errno.ENOENT) return false;
+      throw this.annotate(e);
+    }
+    let id: number;
+    try {
+      id = this.kernel.mapInfo(other).id;
+    } finally {
+      this.kernel.close(other);
+    }
+    if (id !== this.id) throw new Error(`unpin: ${path} pins map id ${id}, not this map (${this.label()})`);
+    return this.kernel.unpin(path);
   }
 
   /** Makes the map read-only to userspace for good (programs may still write). */
