@@ -14,6 +14,8 @@ import {
   BPF_MAP_LOOKUP_BATCH,
   BPF_F_RDONLY,
   BPF_F_WRONLY,
+  BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  BPF_MAP_TYPE_HASH_OF_MAPS,
   BPF_MAP_TYPE_QUEUE,
   BPF_MAP_TYPE_STACK,
   BPF_NOEXIST,
@@ -376,16 +378,68 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     }
   }
 
-  set(key: K, value: V, opts?: SetOptions): void {
+  set(key: K, value: V, opts?: SetOptions): void;
+  /** Outer maps (array_of_maps, hash_of_maps): puts inner in the slot (the kernel takes its own reference). */
+  set(key: K, inner: BpfMap<unknown, unknown>, opts?: SetOptions): void;
+  set(key: K, value: V | BpfMap<unknown, unknown>, opts?: SetOptions): void {
     const fd = this.fd;
     const flags = updateFlags(opts);
     const k = this.encodeKey(key);
-    const v = this.encodeValue(value);
+    const v = value instanceof BpfMap ? this.innerFd(value) : this.encodeValue(value);
     try {
       this.kernel.update(fd, k, v, flags);
     } catch (e) {
       throw this.annotate(e);
     }
+  }
+
+  private requireOuter(op: string): void {
+    if (this.type !== BPF_MAP_TYPE_ARRAY_OF_MAPS && this.type !== BPF_MAP_TYPE_HASH_OF_MAPS)
+      throw new TypeError(`${op}: only array_of_maps and hash_of_maps hold maps; this map is ${this.typeName}`);
+  }
+
+  /** An outer map's slot value for inner: its fd (the kernel answers lookups with ids). */
+  private innerFd(inner: BpfMap<unknown, unknown>): Buffer {
+    this.requireOuter('set(key, map)');
+    this.valueBuf.writeUInt32LE(inner.fd, 0);
+    return this.valueBuf;
+  }
+
+  /** Outer maps: the id of the map in key's slot; undefined when the slot is empty. */
+  innerMapId(key: K): number | undefined {
+    this.requireOuter('innerMapId');
+    const fd = this.fd;
+    const k = this.encodeKey(key);
+    try {
+      return this.kernel.lookup(fd, k, this.valueBuf, 0) ? this.valueBuf.readUInt32LE(0) : undefined;
+    } catch (e) {
+      throw this.annotate(e);
+    }
+  }
+
+  /**
+   * Outer maps: the map in key's slot, opened by the id the kernel gives (typed by its BTF, or by
+   * the codecs in opts); undefined when the slot is empty. Close it when done.
+   */
+  getMap(key: K, opts: OpenOptions<Buffer, RawValue> & { raw: true }): BpfMap<Buffer, RawValue> | undefined;
+  getMap<IK = OpenedKey, IV = OpenedValue>(key: K, opts?: OpenOptions<IK, IV>): BpfMap<IK, IV> | undefined;
+  getMap<IK, IV>(key: K, opts: OpenOptions<IK, IV> = {}): BpfMap<IK, IV> | undefined {
+    this.requireOuter('getMap');
+    const id = this.innerMapId(key);
+    return id === undefined ? undefined : BpfMap.fromId<IK, IV>(id, { kernel: this.kernel, ...opts });
+  }
+
+  /**
+   * Outer maps: every slot with the map in it, opened by id as the walk reaches it (typed as
+   * getMap types it). Close each when done; a map freed during the walk ends it with ENOENT.
+   */
+  innerMaps(opts: OpenOptions<Buffer, RawValue> & WalkOptions & { raw: true }): MapIterator<[K, BpfMap<Buffer, RawValue>]>;
+  innerMaps<IK = OpenedKey, IV = OpenedValue>(opts?: OpenOptions<IK, IV> & WalkOptions): MapIterator<[K, BpfMap<IK, IV>]>;
+  innerMaps<IK, IV>(opts: OpenOptions<IK, IV> & WalkOptions = {}): MapIterator<[K, BpfMap<IK, IV>]> {
+    this.requireOuter('innerMaps');
+    const mode = resolveMode(this, opts);
+    const open: OpenOptions<IK, IV> = { kernel: this.kernel, ...opts };
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, BpfMap<IK, IV>] => [r.key(i), BpfMap.fromId<IK, IV>(r.valueU32(i), open)]));
   }
 
   /** Removes key; false when it was not there. */
