@@ -1,7 +1,7 @@
 import { type Codec, CodecError, type JsonValue, show } from '../codec/codec.js';
 import type { Btf } from './btf.js';
 import { BtfError } from './error.js';
-import type { BtfComposite, BtfEnum, BtfEnum64, BtfInt, BtfType } from './types.js';
+import type { BtfComposite, BtfDatasec, BtfEnum, BtfEnum64, BtfInt, BtfType } from './types.js';
 
 /** A value decoded through BTF: what a C value of that type looks like in JavaScript. */
 export type BtfValue = number | bigint | boolean | string | Buffer | BtfValue[] | { [field: string]: BtfValue };
@@ -192,6 +192,8 @@ function build(btf: Btf, id: number, depth: number): Part {
     case 'struct':
     case 'union':
       return composite(btf, rid, t, depth);
+    case 'datasec':
+      return datasec(btf, rid, t, depth);
     default:
       throw new BtfError(`cannot make a codec for ${btf.describe(id)} (${t.kind} has no value layout)`, id);
   }
@@ -401,6 +403,43 @@ function withEnumNames(bits: Part, t: BtfEnum | BtfEnum64): Part {
 function composite(btf: Btf, id: number, t: BtfComposite, depth: number): Part {
   const list: Field[] = [];
   fields(btf, t, 0, depth, list);
+  return objectPart(btf, id, t.size, list, t.kind === 'union');
+}
+
+/** A DATASEC (a program's .bss, .data, .rodata): an object of its variables by name, at their offsets. */
+function datasec(btf: Btf, id: number, t: BtfDatasec, depth: number): Part {
+  const list = sectionVars(btf, t).map((v) => ({ name: v.name, part: build(btf, v.type, depth + 1), off: v.offset }));
+  return objectPart(btf, id, t.size, list, false);
+}
+
+/** The variables of a DATASEC: name, the variable's type id, and its offset in the section. */
+function sectionVars(btf: Btf, t: BtfDatasec): { name: string; type: number; offset: number }[] {
+  return t.vars.map((v) => {
+    const vt = btf.type(v.type);
+    if (vt.kind !== 'var') throw new BtfError(`${btf.describe(v.type)} in datasec ${t.name} is not a variable`, v.type);
+    return { name: vt.name, type: vt.type, offset: v.offset };
+  });
+}
+
+/** One variable of a global-data section, with a codec of its own type. */
+export interface SectionVariable {
+  name: string;
+  /** Byte offset in the section (the map's value). */
+  offset: number;
+  /** The variable's type id (const/volatile included, as declared). */
+  typeId: number;
+  codec: BtfCodec;
+}
+
+/** The variables of the DATASEC with this id, each with its codec (for reads and writes of one variable). */
+export function sectionVariables(btf: Btf, typeId: number): SectionVariable[] {
+  const t = btf.type(btf.resolve(typeId));
+  if (t.kind !== 'datasec') throw new BtfError(`${btf.describe(typeId)} is not a datasec (global data)`, typeId);
+  return sectionVars(btf, t).map((v) => ({ name: v.name, offset: v.offset, typeId: v.type, codec: codecFromBtf(btf, v.type) }));
+}
+
+/** Structs, unions and sections: objects of named fields at their offsets. */
+function objectPart(btf: Btf, id: number, size: number, list: Field[], union: boolean): Part {
   const known = new Set(list.map((f) => f.name));
   const what = btf.describe(id);
   if (known.size !== list.length) {
@@ -408,8 +447,8 @@ function composite(btf: Btf, id: number, t: BtfComposite, depth: number): Part {
     throw new BtfError(`${what} has two fields named "${dup?.name ?? ''}": no object can hold both`, id);
   }
   return {
-    size: t.size,
-    ...compositeAdd(t.kind === 'union', list),
+    size,
+    ...compositeAdd(union, list),
     enc(v, buf, off, path) {
       if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) throw typeError(path, `an object (${what})`, v);
       const obj = v as { [k: string]: BtfValue };

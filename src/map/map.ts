@@ -45,6 +45,7 @@ import {
   type WalkOptions,
 } from './walk.js';
 import { impliedKeySize, readMapCodecs, mapBtfSpec, prepareMapBtf, withCodecsOf, type PreparedMapBtf } from './btf.js';
+import { globalsOf, type GlobalValues } from './globals.js';
 import { internal, type MapInternals } from './internal.js';
 import type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './options.js';
 import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber } from './types.js';
@@ -440,6 +441,15 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     const mode = resolveMode(this, opts);
     const open: OpenOptions<IK, IV> = { kernel: this.kernel, ...opts };
     return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, BpfMap<IK, IV>] => [r.key(i), BpfMap.fromId<IK, IV>(r.valueU32(i), open)]));
+  }
+
+  /**
+   * Global data (a program's .bss, .data or .rodata; the value is a BTF DATASEC): its variables
+   * as properties, read and written one at a time (through the mapped memory where the map is
+   * mmapable). .rodata is frozen: its properties only read.
+   */
+  globals<T extends object = GlobalValues>(): T {
+    return globalsOf<T>(this as BpfMap<unknown, unknown>);
   }
 
   /** Removes key; false when it was not there. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codecFromBtf, type BtfValue } from '../../src/btf/codec.js';
+import { codecFromBtf, sectionVariables, type BtfValue } from '../../src/btf/codec.js';
 import { BtfBuilder } from '../../src/btf/encode.js';
 import { BtfError } from '../../src/btf/error.js';
 import { sumPerCpu } from '../../src/codec/percpu.js';
@@ -190,4 +190,23 @@ test('add is absent where a value has no sum, and whyNoAdd names the field', () 
   assert.match(codecFromBtf(btf, withPtr).whyNoAdd ?? '', /^struct ref\.next is a pointer \(struct task \*\)/);
   assert.match(codecFromBtf(btf, u).whyNoAdd ?? '', /^union either is a union/);
   assert.throws(() => sumPerCpu(c, [{}, {}]), { name: 'TypeError', message: /sumPerCpu: struct holder values cannot be added \(struct holder\.tasks\[\]\.comm is char\[16\]/ });
+});
+
+test('a DATASEC is an object of its variables by name, at their offsets; sectionVariables gives each its codec', () => {
+  const b = new BtfBuilder();
+  const u32 = b.int('unsigned int', 4);
+  const u64 = b.int('unsigned long long', 8);
+  const sec = b.datasec('.data', [
+    { name: 'last_len', type: u32 },
+    { name: 'hits', type: b.qualifier('volatile', u64) },
+    { name: 'tag', type: b.array(b.int('char', 1, { char: true }), 3) },
+  ]);
+  const { bytes, back } = roundTrip(b, sec, { hits: 5n, tag: 'ab' });
+  assert.equal(bytes.toString('hex'), '00000000' + '00000000' + '0500000000000000' + '616200', 'hits aligned to 8, last_len zeroed');
+  assert.deepEqual(back, { last_len: 0, hits: 5n, tag: 'ab' });
+  const vars = sectionVariables(b.btf(), sec);
+  assert.deepEqual(vars.map((v) => [v.name, v.offset, v.codec.size]), [['last_len', 0, 4], ['hits', 8, 8], ['tag', 16, 3]]);
+  assert.equal(vars[1]?.codec.decode(bytes, 8), 5n);
+  assert.throws(() => codecFromBtf(b.btf(), sec).encode({ nope: 1 }, Buffer.alloc(19), 0), /has no field "nope" \(fields: last_len, hits, tag\)/);
+  assert.throws(() => sectionVariables(b.btf(), u32), /is not a datasec/);
 });

@@ -1,8 +1,13 @@
 // Maps made by clang-built BPF programs loaded with bpftool (prog loadall ... pinmaps), read and
 // written by bpfmap with no hand-written types: what a user of a real program sees.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
 import type { BtfValue } from '../../src/btf/codec.js';
+import { namedFieldReader } from '../../src/cli/watch.js';
+import type { Codec } from '../../src/codec/codec.js';
 import { BpfMap } from '../../src/map/map.js';
 import { bpftool } from '../helpers/bpftool.js';
 import { clangAvailable, loadBpfObject, runProgram, type LoadedObject } from '../helpers/clang.js';
@@ -81,5 +86,59 @@ describe('maps of a clang-built program loaded with bpftool', () => {
       .map((l) => JSON.parse(l) as { key: unknown; value: unknown })
       .find((e) => e.key === 1);
     assert.deepEqual(line?.value, { packets: Number(s.packets), bytes: Number(s.bytes), hist: s.hist });
+  });
+
+  test(".bss, .data and .rodata decode by name; a run's increments are seen, and a userspace write to .bss is seen by the next run", async (t) => {
+    const o = load(t);
+    if (!o) return;
+    using bss = BpfMap.openPinned(`${o.maps}/counter_bss`);
+    using data = BpfMap.openPinned(`${o.maps}/counter_data`);
+    using rodata = BpfMap.openPinned(`${o.maps}/counter_rodata`);
+    assert.deepEqual(rodata.get(0), { cfg: { limit: 1000, port: 0x5000, tag: 'dflt' } });
+    assert.equal(rodata.info().frozen, true);
+    const g = bss.globals<{ hits: bigint }>();
+    const d = data.globals<{ last_len: number }>();
+    const start = g.hits;
+    runProgram(tool, `${o.progs}/count`, 80, 3);
+    assert.equal(g.hits, start + 3n, 'read through the mapped memory');
+    assert.deepEqual(bss.get(0), { hits: start + 3n }, 'and through LOOKUP_ELEM');
+    assert.equal(d.last_len, 80);
+    g.hits = 1000n;
+    d.last_len = 1;
+    runProgram(tool, `${o.progs}/count`, 90);
+    assert.equal(g.hits, 1001n, 'the program counted on from what userspace wrote');
+    assert.deepEqual(data.get(0), { last_len: 90 });
+    bss.set(0, { hits: 5n });
+    runProgram(tool, `${o.progs}/count`, 90);
+    assert.equal(g.hits, 6n, 'a write through UPDATE_ELEM is seen too');
+    const c = rodata.globals<{ cfg: { limit: number } }>();
+    assert.equal(c.cfg.limit, 1000);
+    assert.throws(() => (c.cfg = { limit: 1 }), /read-only to userspace \(frozen\)/);
+    assert.throws(() => rodata.set(0, { cfg: { limit: 1 } }), /EPERM/);
+
+    const show = await runMain(['show', 'pinned', `${o.maps}/counter_bss`]);
+    assert.match(show.stdout, /^value type +datasec \.bss \{ volatile __u64 hits; \}$/m);
+    const ro = await runMain(['show', 'pinned', `${o.maps}/counter_rodata`]);
+    assert.match(ro.stdout, /^value type +datasec \.rodata \{ const volatile struct cfg cfg; \}$/m);
+    const dump = await runMain(['dump', 'pinned', `${o.maps}/counter_rodata`, '--format', 'ndjson']);
+    assert.deepEqual(JSON.parse(dump.stdout), { key: 0, value: { cfg: { limit: 1000, port: 0x5000, tag: 'dflt' } } });
+    // watch ranks by a variable of the section, as by a member of a struct.
+    const watched = namedFieldReader(bss as BpfMap<unknown, unknown>, bss.valueCodec as Codec<unknown>, 'hits');
+    const raw = Buffer.alloc(bss.valueSize);
+    bss.kernel.lookup(bss.fd, Buffer.alloc(4), raw, 0);
+    assert.equal(watched.read(raw, 0), 6);
+    const dir = mkdtempSync(join(tmpdir(), 'bpfmap-globals-'));
+    try {
+      const config = join(dir, 'export.yaml');
+      writeFileSync(
+        config,
+        `metrics:\n  - { name: prog_hits_total, help: Runs., type: counter, map: pinned ${o.maps}/counter_bss, value: { field: hits } }\n`,
+      );
+      const scrape = await runMain(['export', '--config', config, '--once']);
+      assert.equal(scrape.code, 0, scrape.stderr);
+      assert.match(scrape.stdout, /^prog_hits_total 6$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
