@@ -66,6 +66,8 @@ export type { MemberSpec } from './btf/encode.js';
 export { codecFromBtf, sectionVariables } from './btf/codec.js';
 export type { BtfCodec, BtfValue, SectionVariable } from './btf/codec.js';
 export type { GlobalValues } from './map/globals.js';
+export { generateTypeScript } from './map/gen.js';
+export type { GenerateOptions } from './map/gen.js';
 export { btfFromId, loadBtf, LoadedBtf, openBtf, vmlinuxBtf } from './kernel/btf.js';
 export type * from './btf/types.js';
 export { BTF_KIND } from './btf/types.js';

@@ -1,9 +1,10 @@
 // Maps made by clang-built BPF programs loaded with bpftool (prog loadall ... pinmaps), read and
 // written by bpfmap with no hand-written types: what a user of a real program sees.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { after, describe, test, type TestContext } from 'node:test';
 import type { BtfValue } from '../../src/btf/codec.js';
 import { namedFieldReader } from '../../src/cli/watch.js';
@@ -13,6 +14,9 @@ import { bpftool } from '../helpers/bpftool.js';
 import { clangAvailable, loadBpfObject, runProgram, type LoadedObject } from '../helpers/clang.js';
 import { runMain } from '../helpers/cli.js';
 import { linuxAvailable } from '../helpers/kernel.js';
+import { compileTs, PACKAGE_ENTRY } from '../helpers/tsc.js';
+import type { ValueCodec } from '../../src/map/options.js';
+import { assertRoundTrips } from '../helpers/round-trip.js';
 
 /** Counters in per-CPU maps (a __u64 and a struct) and global data in .bss, .data and .rodata. */
 const COUNTER = `
@@ -137,6 +141,61 @@ describe('maps of a clang-built program loaded with bpftool', () => {
       const scrape = await runMain(['export', '--config', config, '--once']);
       assert.equal(scrape.code, 0, scrape.stderr);
       assert.match(scrape.stdout, /^prog_hits_total 6$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('bpfmap gen writes a module for every map of the pin directory: it compiles, reads and writes the maps typed, and round-trips every entry', async (t) => {
+    const o = load(t);
+    if (!o) return;
+    const dir = mkdtempSync(join(tmpdir(), 'bpfmap-gen-'));
+    try {
+      const out = join(dir, 'maps.ts');
+      const r = await runMain(['gen', 'pinned', o.maps, '-o', out, '--import-from', PACKAGE_ENTRY]);
+      assert.equal(r.code, 0, r.stderr);
+      const text = readFileSync(out, 'utf8');
+      assert.match(text, /^export type CounterBss = \{\n  hits: bigint;\n\};$/m);
+      assert.match(text, /^  \/\*\* __be16: network byte order \*\/\n  port: number;$/m);
+      const consumer = `
+import { BpfMap } from ${JSON.stringify(PACKAGE_ENTRY)};
+import { counter_bss, counter_rodata, pkt_stats, type CounterBss, type Stats } from './maps.js';
+
+export function read(dir: string): { stats: Stats | undefined; limit: number; hits: bigint } {
+  using stats = BpfMap.openPinned(\`\${dir}/pkt_stats\`, pkt_stats);
+  using ro = BpfMap.openPinned(\`\${dir}/counter_rodata\`, counter_rodata);
+  using bss = BpfMap.openPinned(\`\${dir}/counter_bss\`, counter_bss);
+  const summed = [...stats.entriesSummed()].find(([k]) => k === 1);
+  return { stats: summed?.[1], limit: ro.get(0)?.cfg.limit ?? -1, hits: bss.globals<CounterBss>().hits };
+}
+
+export function write(dir: string, hits: bigint): void {
+  using bss = BpfMap.openPinned(\`\${dir}/counter_bss\`, counter_bss);
+  bss.set(0, { hits });
+}
+`;
+      using built = compileTs({ 'maps.ts': text, 'use.ts': consumer });
+      const gen = (await import(pathToFileURL(join(built.dir, 'maps.js')).href)) as Record<
+        string,
+        { key: Codec<unknown>; value: ValueCodec<unknown> }
+      >;
+      const use = (await import(pathToFileURL(join(built.dir, 'use.js')).href)) as {
+        read(dir: string): { stats: { packets: bigint } | undefined; limit: number; hits: bigint };
+        write(dir: string, hits: bigint): void;
+      };
+      const names = Object.keys(gen).sort();
+      assert.deepEqual(names, ['counter_bss', 'counter_data', 'counter_rodata', 'pkt_count', 'pkt_stats']);
+      for (const name of names) {
+        using m = BpfMap.openPinned(`${o.maps}/${name}`, { raw: true });
+        assert.ok(assertRoundTrips(m.kernel, m.id, gen[name] as { key: Codec<unknown>; value: ValueCodec<unknown> }) > 0, name);
+      }
+      const before = use.read(o.maps);
+      assert.equal(before.limit, 1000);
+      use.write(o.maps, 77n);
+      runProgram(tool, `${o.progs}/count`, 64, 2);
+      const after = use.read(o.maps);
+      assert.equal(after.hits, 79n, 'the program counted on from the typed write');
+      assert.equal(after.stats?.packets, (before.stats?.packets ?? 0n) + 2n);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
