@@ -10,6 +10,7 @@ import type { BtfValue } from '../../src/btf/codec.js';
 import { namedFieldReader } from '../../src/cli/watch.js';
 import type { Codec } from '../../src/codec/codec.js';
 import { BpfMap } from '../../src/map/map.js';
+import { u32, u64 } from '../../src/codec/int.js';
 import { bpftool } from '../helpers/bpftool.js';
 import { clangAvailable, loadBpfObject, runProgram, type LoadedObject } from '../helpers/clang.js';
 import { runMain } from '../helpers/cli.js';
@@ -29,6 +30,9 @@ const volatile struct cfg cfg = { .limit = 1000, .port = 0x5000, .tag = "dflt" }
 
 struct { __uint(type, 6 /* percpu_array */); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } pkt_count SEC(".maps");
 struct { __uint(type, 6); __uint(max_entries, 2); __type(key, __u32); __type(value, struct stats); } pkt_stats SEC(".maps");
+
+struct inner_map { __uint(type, 1 /* hash */); __uint(max_entries, 8); __type(key, __u32); __type(value, __u64); } inner1 SEC(".maps");
+struct { __uint(type, 12 /* array_of_maps */); __uint(max_entries, 2); __type(key, __u32); __array(values, struct inner_map); } outer SEC(".maps") = { .values = { [0] = &inner1 } };
 
 SEC("xdp") int count(struct xdp_md *ctx) {
   __u32 len = ctx->data_end - ctx->data;
@@ -184,7 +188,11 @@ export function write(dir: string, hits: bigint): void {
         write(dir: string, hits: bigint): void;
       };
       const names = Object.keys(gen).sort();
-      assert.deepEqual(names, ['counter_bss', 'counter_data', 'counter_rodata', 'pkt_count', 'pkt_stats']);
+      assert.deepEqual(names, ['counter_bss', 'counter_data', 'counter_rodata', 'inner1', 'outer', 'pkt_count', 'pkt_stats']);
+      {
+        using inner = BpfMap.openPinned(`${o.maps}/inner1`, { key: u32, value: u64 });
+        inner.set(1, 10n); // every map has an entry to round-trip
+      }
       for (const name of names) {
         using m = BpfMap.openPinned(`${o.maps}/${name}`, { raw: true });
         assert.ok(assertRoundTrips(m.kernel, m.id, gen[name] as { key: Codec<unknown>; value: ValueCodec<unknown> }) > 0, name);
@@ -199,5 +207,31 @@ export function write(dir: string, hits: bigint): void {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('the array_of_maps a program declares: getMap, set with a BpfMap, innerMaps', (t) => {
+    const o = load(t);
+    if (!o) return;
+    using outer = BpfMap.openPinned(`${o.maps}/outer`, { key: u32 });
+    using inner1 = BpfMap.openPinned(`${o.maps}/inner1`);
+    {
+      // Typed by the inner map's own BTF.
+      using got = outer.getMap(0);
+      assert.equal(got?.id, inner1.id);
+      got?.set(3, 30n);
+      assert.equal(inner1.get(3), 30n);
+    }
+    using spare = BpfMap.create({ type: 'hash', key: u32, value: u64, maxEntries: 8 });
+    spare.set(9, 90n);
+    outer.set(1, spare);
+    const slots = [...outer.innerMaps({ key: u32, value: u64 })].map(([k, m]) => {
+      const r = [k, m.id, m.get(3) ?? m.get(9)] as const;
+      m.close();
+      return r;
+    });
+    assert.deepEqual(slots, [
+      [0, inner1.id, 30n],
+      [1, spare.id, 90n],
+    ]);
   });
 });
