@@ -33,6 +33,8 @@ export interface Codec<T> {
   readonly typedArray?: TypedArrayName;
   /** Exact sum of two values (per-CPU totals); it may exceed the type's range, which encode then refuses. */
   add?(a: T, b: T): T;
+  /** When add is absent: why, naming the field that cannot be summed (codecs made from BTF say it). */
+  readonly whyNoAdd?: string;
   /** The value as JSON that fromJSON reads back exactly. */
   toJSON?(value: T): JsonValue;
   /** Reads what toJSON wrote (or JSON.parse gave); a CodecError naming the field path for bad input. */

@@ -394,6 +394,22 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     return this.table.nextId(startId);
   }
 
+  mapDup(fd: number): number {
+    let e: FdEntry;
+    try {
+      e = this.table.get(fd);
+    } catch (err) {
+      // As the real kernel's dup: EBADF for a closed fd, EINVAL for an open one that is no map.
+      const n = err instanceof EmuErrno ? err.errno : errno.EBADF;
+      throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, n, { hint: n === errno.EBADF ? `fd ${fd} is not open in this process` : `fd ${fd} is not a BPF map` });
+    }
+    return this.table.open(e.map, e.read, e.write);
+  }
+
+  mapFrozen(fd: number): boolean {
+    return this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map.frozen;
+  }
+
   mapFdById(id: number): number {
     u32(id, 'map id');
     const m = this.table.byId(id);

@@ -31,6 +31,7 @@ import {
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
+import { nativeDup } from '../sys/native.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
@@ -74,6 +75,26 @@ function pathError(err: number, path: string): { map: { path: string }; context:
 /** O_ACCMODE of an fd's f_flags (fdinfo's "flags", octal), as the access a bpf map fd was opened with. */
 const ACCESS = ['read-only', 'write-only', 'read-write'] as const;
 
+/** What /proc says of one of this process's fds; undefined when it cannot be read. */
+function fdinfo(fd: number): string | undefined {
+  try {
+    return readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Undefined when fd is a BPF map; else what it is ("bpf-prog", a file's path). */
+function notMap(fd: number): string | undefined {
+  let kind: string;
+  try {
+    kind = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    kind = 'unknown';
+  }
+  return kind === 'anon_inode:bpf-map' ? undefined : kind.replace(/^anon_inode:/, '');
+}
+
 /** The real kernel, through the native bpf() call. */
 export class LinuxKernel extends BatchCommands implements Kernel {
   readonly kind = 'linux' as const;
@@ -116,16 +137,13 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     if (created !== undefined) ctx.createFlags = created;
     const info = sysMapInfo(fd);
     if (typeof info !== 'number') Object.assign(ctx, { mapType: info.type, mapFlags: info.flags, maxEntries: info.maxEntries });
-    try {
-      const text = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
-      const flags = /^flags:\s*([0-7]+)/m.exec(text);
-      const frozen = /^frozen:\s*(\d+)/m.exec(text);
-      if (flags && frozen) {
-        ctx.access = ACCESS[parseInt(flags[1] as string, 8) & 3];
-        ctx.frozen = frozen[1] !== '0';
-      }
-    } catch {
-      // fdinfo unreadable: the hint lists the possible causes.
+    // fdinfo unreadable: the hint lists the possible causes.
+    const text = fdinfo(fd) ?? '';
+    const flags = /^flags:\s*([0-7]+)/m.exec(text);
+    const frozen = /^frozen:\s*(\d+)/m.exec(text);
+    if (flags && frozen) {
+      ctx.access = ACCESS[parseInt(flags[1] as string, 8) & 3];
+      ctx.frozen = frozen[1] !== '0';
     }
     return ctx;
   }
@@ -144,12 +162,9 @@ export class LinuxKernel extends BatchCommands implements Kernel {
 
   mapMemory(fd: number): number {
     const s = this.sizes(fd);
-    try {
-      const m = /^memlock:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-      if (m) return Number(m[1]);
-    } catch {
-      // fdinfo unreadable: the estimate below.
-    }
+    const m = /^memlock:\s*(\d+)/m.exec(fdinfo(fd) ?? '');
+    if (m) return Number(m[1]);
+    // fdinfo unreadable: an estimate.
     return memoryEstimate(this.mapInfo(fd), s);
   }
 
@@ -233,20 +248,30 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     checkObjPath(path);
     const fd = sysObjGet(path, fileFlags);
     if (fd < 0) throw new BpfError(BPF_OBJ_GET, -fd, pathError(-fd, path));
-    let kind: string;
-    try {
-      kind = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      kind = 'unknown';
-    }
-    if (kind !== 'anon_inode:bpf-map') {
+    const kind = notMap(fd);
+    if (kind !== undefined) {
       closeSync(fd);
-      throw new BpfError(BPF_OBJ_GET, errno.EINVAL, {
-        map: { path },
-        hint: `the object pinned there is not a map (${kind.replace(/^anon_inode:/, '')})`,
-      });
+      throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path }, hint: `the object pinned there is not a map (${kind})` });
     }
     return this.track(fd);
+  }
+
+  mapDup(fd: number): number {
+    u32(fd, 'fd');
+    const dup = nativeDup(fd);
+    if (dup < 0) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, -dup, { hint: `fd ${fd} is not open in this process` });
+    const kind = notMap(dup);
+    if (kind !== undefined) {
+      closeSync(dup);
+      throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EINVAL, { hint: `fd ${fd} is not a BPF map (${kind})` });
+    }
+    return this.track(dup);
+  }
+
+  mapFrozen(fd: number): boolean {
+    this.sizes(fd);
+    // fdinfo says "frozen: 1" once BPF_MAP_FREEZE succeeded (kernel 5.2+).
+    return /^frozen:\s*1$/m.test(fdinfo(fd) ?? '');
   }
 
   nextMapId(startId: number): number | null {

@@ -6,6 +6,7 @@ import { missingField } from '../btf/missing.js';
 import { btfTypeOfCodec } from '../btf/from-codec.js';
 import { loadBtf, openBtf, type LoadedBtf } from '../kernel/btf.js';
 import type { Codec } from '../codec/codec.js';
+import { u32 } from '../codec/int.js';
 import { isPerCpu, perCpu, type PerCpu, type PerCpuValue } from '../codec/percpu.js';
 import { BpfError } from '../kernel/error.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
@@ -170,8 +171,10 @@ function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
       throw e;
     }
   };
-  const key = make(info.btfKeyTypeId, info.keySize);
   const value = make(info.btfValueTypeId, info.valueSize);
+  // An array's key is its index even where BTF leaves it out (libbpf's .bss, .data and .rodata maps).
+  const index = value && info.btfKeyTypeId === 0 && info.keySize === 4 && impliedKeySize(info.type) === 4;
+  const key = index ? (u32 as Codec<BtfValue>) : make(info.btfKeyTypeId, info.keySize);
   const out: { key?: Codec<BtfValue>; value?: Codec<BtfValue> | PerCpu<BtfValue> } = {};
   if (key) out.key = key;
   if (value) out.value = isPerCpu ? perCpu(value) : value;

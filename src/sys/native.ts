@@ -26,6 +26,8 @@ export interface MmapCalls {
 
 interface Addon extends Partial<PipeCalls>, Partial<MmapCalls> {
   bpf: BpfCall;
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd on the same open file, or -errno. */
+  dup?(fd: number): number;
 }
 
 let addon: Addon | undefined;
@@ -53,6 +55,13 @@ export function nativeMmap(): MmapCalls {
   const { mmap, munmap } = load();
   if (!mmap || !munmap) throw new Error('bpfmap: the native addon predates mmap support; rebuild it with `npm rebuild bpfmap`');
   return { mmap, munmap };
+}
+
+/** fcntl(fd, F_DUPFD_CLOEXEC): the new fd, or -errno; says so for an older build without it. */
+export function nativeDup(fd: number): number {
+  const { dup } = load();
+  if (!dup) throw new Error('bpfmap: the native addon predates dup support; rebuild it with `npm rebuild bpfmap`');
+  return dup(fd);
 }
 
 function load(): Addon {

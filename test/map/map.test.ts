@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { BpfError } from '../../src/kernel/error.js';
 import { BpfMap, MapClosedError } from '../../src/map/map.js';
 import { CodecError } from '../../src/codec/codec.js';
+import * as c from '../../src/codec/int.js';
 import { u8, u16, u32 as u32Codec } from '../../src/codec/int.js';
 import { struct } from '../../src/codec/struct.js';
 import { linuxAvailable, testKernels, u32, u64 } from '../helpers/kernel.js';
@@ -191,6 +192,49 @@ describe('map-in-map (real kernel)', () => {
     assert.throws(() => hom.set(u32(2), u32(wrongShape.fd)), err('EINVAL'));
   });
 });
+
+for (const K of testKernels()) {
+  describe(`typed map-in-map on ${K.name}`, () => {
+    test('set takes a BpfMap, getMap opens the inner map by id, innerMaps iterates them typed', (t) => {
+      if (!K.available(t)) return;
+      const kernel = K.kernel();
+      const shape = { kernel, type: 'hash', key: c.u32, value: c.u64, maxEntries: 4, btf: true } as const;
+      using tmpl = BpfMap.create(shape);
+      using a = BpfMap.create(shape);
+      using b = BpfMap.create(shape);
+      a.set(1, 10n);
+      b.set(2, 20n);
+      for (const type of ['array_of_maps', 'hash_of_maps'] as const) {
+        using outer = BpfMap.create({ kernel, type, key: c.u32, valueSize: 4, maxEntries: 4, innerMap: tmpl });
+        outer.set(0, a);
+        outer.set(3, b);
+        assert.equal(outer.innerMapId(0), a.id);
+        assert.equal(outer.getMap(1), undefined, 'an empty slot');
+        {
+          // Typed by the codecs given, or by the inner map's own BTF.
+          using got = outer.getMap(3, { key: c.u32, value: c.u64 });
+          assert.equal(got?.id, b.id);
+          assert.equal(got?.get(2), 20n);
+          got?.set(5, 50n);
+          assert.equal(b.get(5), 50n, 'the same map');
+          using byBtf = outer.getMap(0);
+          assert.deepEqual(byBtf && [...byBtf.entries()], [[1, 10n]]);
+        }
+        const seen = [...outer.innerMaps({ key: c.u32, value: c.u64 })].map(([k, m]) => {
+          const r = [k, m.id, [...m.keys()].sort()] as const;
+          m.close();
+          return r;
+        });
+        assert.deepEqual(seen.sort(), [[0, a.id, [1]], [3, b.id, [2, 5]]]);
+        using wrongShape = BpfMap.create({ kernel, type: 'hash', keySize: 8, valueSize: 8, maxEntries: 4 });
+        assert.throws(() => outer.set(2, wrongShape), err('EINVAL'));
+        b.delete(5);
+      }
+      assert.throws(() => a.set(1, b as never), /only array_of_maps and hash_of_maps hold maps; this map is hash/);
+      assert.throws(() => a.getMap(1), /getMap: only array_of_maps/);
+    });
+  });
+}
 
 describe('read-only, write-only, frozen (real kernel)', () => {
   test('the kernel refuses what the flags forbid, with a hint', (t) => {
