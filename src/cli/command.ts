@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError, type OutputConfiguration } from 'commander';
 import type { CliIo } from './io.js';
-import { KERNEL_HELP } from './kernel-option.js';
-import { SELECTOR_HELP } from './selector.js';
+
+// The help of the options every command shares: here, not with the code behind them, so that
+// `bpfmap --help` loads no kernel.
+const SELECTOR_HELP = 'the map: id N | pinned PATH | name NAME';
+const KERNEL_HELP = 'kernel to use: linux (bpf(2)) or emulated (in-process, pins kept under BPFMAP_EMU_DIR); default: BPFMAP_KERNEL, else linux where bpf() works, else emulated';
 
 const EXIT_CODES = 'Exit codes: 0 ok, 1 runtime error (one line on stderr, with a hint), 2 usage error.';
 

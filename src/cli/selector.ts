@@ -6,8 +6,6 @@ import { UsageError } from './errors.js';
 /** A map named like bpftool names it: `id N`, `pinned PATH` or `name NAME`. */
 export type Selector = MapSelector;
 
-export const SELECTOR_HELP = 'the map: id N | pinned PATH | name NAME';
-
 export function parseSelector(kind: string | undefined, value: string | undefined): Selector {
   if (kind === undefined) throw new UsageError('no map given: use id N, pinned PATH or name NAME');
   if (value === undefined || value === '') throw new UsageError(`"${kind}" needs a value: id N, pinned PATH or name NAME`);

@@ -330,6 +330,15 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     return this.withStore(BPF_OBJ_PIN, path, () => this.pins.unpin(path));
   }
 
+  /** The store's pins (a store that cannot be read has none to offer). */
+  pinPaths(): string[] {
+    try {
+      return this.pins.store.pins(false).map((p) => p.path);
+    } catch {
+      return [];
+    }
+  }
+
   objGet(path: string, fileFlags: number): number {
     checkObjPath(path);
     if (fileFlags & ~OBJ_FLAG_MASK || (fileFlags & OBJ_FLAG_MASK) === OBJ_FLAG_MASK) throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path } });

@@ -35,7 +35,7 @@ import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { batchArgs, btfBlob, checkObjPath, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
-import { onBpffs, pinPathProblem } from './bpffs.js';
+import { bpffsFiles, onBpffs, pinPathProblem } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
 import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
@@ -188,6 +188,10 @@ export class LinuxKernel extends BatchCommands implements Kernel {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw e;
     }
+  }
+
+  pinPaths(): string[] {
+    return bpffsFiles();
   }
 
   objGet(path: string, fileFlags: number): number {

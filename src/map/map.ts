@@ -18,7 +18,6 @@ import {
   BPF_MAP_TYPE_STACK,
   BPF_NOEXIST,
 } from '../sys/constants.js';
-import { errno } from '../sys/errno.js';
 import {
   decodeBatch,
   deleteBatch,
@@ -44,8 +43,10 @@ import {
 } from './walk.js';
 import { impliedKeySize, readMapCodecs, mapBtfSpec, prepareMapBtf, withCodecsOf, type PreparedMapBtf } from './btf.js';
 import { internal, type MapInternals } from './internal.js';
+import { describeMap, eachMap, type MapDescription } from './list.js';
+import { pinsByMapId } from './pins.js';
 import type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './options.js';
-import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber } from './types.js';
+import { mapFlagsNumber, mapTypeName, mapTypeNumber } from './types.js';
 
 /** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
 export type CpuValue<V> = V extends ReadonlyArray<infer E> ? E : never;
@@ -60,11 +61,7 @@ export type RawValue = Buffer | Buffer[];
 export type OpenedKey = Buffer | BtfValue;
 export type OpenedValue = RawValue | BtfValue;
 
-/** Everything the kernel says of a map, with its type and flags also by name. */
-export interface MapDescription extends MapInfo {
-  typeName: string;
-  flagNames: string[];
-}
+export type { MapDescription };
 
 /** Thrown when a closed map is used. */
 export class MapClosedError extends Error {
@@ -95,9 +92,6 @@ function updateFlags(o: SetOptions | undefined): number {
   return o?.lock ? n | BPF_F_LOCK : n;
 }
 
-function describe(info: MapInfo): MapDescription {
-  return { ...info, typeName: mapTypeName(info.type), flagNames: mapFlagNames(info.flags) };
-}
 
 /**
  * One kernel map, open by fd. Keys and values go through codecs (raw bytes by default); every
@@ -318,7 +312,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   /** Fresh info from the kernel. */
   info(): MapDescription {
     try {
-      return describe(this.kernel.mapInfo(this.fd));
+      return describeMap(this.kernel.mapInfo(this.fd));
     } catch (e) {
       throw this.annotate(e);
     }
@@ -555,6 +549,14 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     }
   }
 
+  /**
+   * The paths this map is pinned at, sorted: found by opening every pin on the bpf filesystems
+   * mounted here (or the emulator's pins), so it costs a few syscalls per pin.
+   */
+  pins(): string[] {
+    return pinsByMapId(this.kernel).get(this.id) ?? [];
+  }
+
   /** Makes the map read-only to userspace for good (programs may still write). */
   freeze(): void {
     try {
@@ -580,23 +582,5 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
 
 /** Every map on the system, with its info. Maps freed while listing are skipped. */
 export function listMaps(kernel: Kernel = openKernel()): MapDescription[] {
-  const out: MapDescription[] = [];
-  let id = 0;
-  for (;;) {
-    const next = kernel.nextMapId(id);
-    if (next === null) return out;
-    id = next;
-    let fd: number;
-    try {
-      fd = kernel.mapFdById(id);
-    } catch (e) {
-      if (e instanceof BpfError && e.errno === errno.ENOENT) continue;
-      throw e;
-    }
-    try {
-      out.push(describe(kernel.mapInfo(fd)));
-    } finally {
-      kernel.close(fd);
-    }
-  }
+  return eachMap(kernel, (_fd, info) => info);
 }
