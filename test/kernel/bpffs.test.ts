@@ -13,8 +13,14 @@ test('pinPathProblem: a directory off any bpf filesystem, or missing, is named w
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   assert.equal(onBpffs(dir), false);
   assert.equal(onBpffs(join(dir, 'none')), null);
-  assert.equal(pinPathProblem(join(dir, 'x')), `${dir} is not on a bpf filesystem: pins live on one, such as /sys/fs/bpf, which \`mount -t bpf bpf /sys/fs/bpf\` mounts if none is there`);
-  assert.equal(pinPathProblem(join(dir, 'none', 'x')), `the directory ${join(dir, 'none')} does not exist: create it on a bpf filesystem first, mkdir -p ${join(dir, 'none')}`);
+  assert.equal(
+    pinPathProblem(join(dir, 'x')),
+    `${dir} is not on a bpf filesystem: pins live on one, such as /sys/fs/bpf, which \`mount -t bpf bpf /sys/fs/bpf\` mounts if none is there`,
+  );
+  assert.equal(
+    pinPathProblem(join(dir, 'none', 'x')),
+    `the directory ${join(dir, 'none')} does not exist: create it on a bpf filesystem first, mkdir -p ${join(dir, 'none')}`,
+  );
 });
 
 test('on the real kernel, a pin or an open outside a bpf filesystem says where it went wrong, not that privileges lack', (t) => {
@@ -26,10 +32,19 @@ test('on the real kernel, a pin or an open outside a bpf filesystem says where i
   assert.equal(pinPathProblem(path), undefined, 'a pin right under /sys/fs/bpf is fine');
   using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
   const fails = (f: () => void, command: string, code: string, hint: RegExp): void =>
-    assert.throws(f, (e: unknown) => e instanceof BpfError && e.command === command && e.code === code && hint.test(e.hint ?? '') && !/CAP_BPF/.test(e.message));
+    assert.throws(
+      f,
+      (e: unknown) =>
+        e instanceof BpfError && e.command === command && e.code === code && hint.test(e.hint ?? '') && !/CAP_BPF/.test(e.message),
+    );
   fails(() => map.pin(join(dir, 'x')), 'BPF_OBJ_PIN', 'EPERM', /is not on a bpf filesystem/);
   fails(() => map.pin(`${path}/x`), 'BPF_OBJ_PIN', 'ENOENT', new RegExp(`the directory ${path} does not exist`));
-  fails(() => BpfMap.openPinned(`${path}/x`, { kernel: LINUX.kernel() }), 'BPF_OBJ_GET', 'ENOENT', new RegExp(`the directory ${path} does not exist`));
+  fails(
+    () => BpfMap.openPinned(`${path}/x`, { kernel: LINUX.kernel() }),
+    'BPF_OBJ_GET',
+    'ENOENT',
+    new RegExp(`the directory ${path} does not exist`),
+  );
   fails(() => BpfMap.openPinned(join(dir, 'x'), { kernel: LINUX.kernel() }), 'BPF_OBJ_GET', 'ENOENT', /is not on a bpf filesystem/);
   fails(() => BpfMap.openPinned(path, { kernel: LINUX.kernel() }), 'BPF_OBJ_GET', 'ENOENT', /^nothing is pinned at that path$/);
 });
