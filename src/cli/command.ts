@@ -33,9 +33,14 @@ export function outputTo(io: Pick<CliIo, 'stdout' | 'stderr'>, command: string):
   };
 }
 
-/** The two words that choose a map: `id 42`, `pinned /sys/fs/bpf/x`, `name flows`. */
-export function withMapArgs(c: Command): Command {
-  return c.argument('<by>', SELECTOR_HELP.replace('the map: ', 'how the map is chosen: ')).argument('<map>', 'its id, pin path or name');
+/**
+ * The words that choose a map: `id 42`, `pinned /sys/fs/bpf/x`, `name flows`, or (shorthand) a
+ * path alone, `/sys/fs/bpf/x`, which is `pinned` (a command with more arguments after the map has no shorthand).
+ */
+export function withMapArgs(c: Command, shorthand = true): Command {
+  return shorthand
+    ? c.argument('<by>', `${SELECTOR_HELP.replace('the map: ', 'how the map is chosen: ')}, or a pin path alone (starting with /)`).argument('[map]', 'its id, pin path or name')
+    : c.argument('<by>', SELECTOR_HELP.replace('the map: ', 'how the map is chosen: ')).argument('<map>', 'its id, pin path or name');
 }
 
 export function withKernel(c: Command): Command {

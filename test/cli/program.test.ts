@@ -24,7 +24,7 @@ describe('main(argv, io)', () => {
     assert.equal(none.stdout.text, '');
     const help = testIo();
     assert.equal(await main(['dump', '--help'], help), 0);
-    assert.match(help.stdout.text, /^Usage: bpfmap dump \[options\] <by> <map>/);
+    assert.match(help.stdout.text, /^Usage: bpfmap dump \[options\] <by> \[map\]/);
     assert.match(help.stdout.text, /Exit codes: 0 ok, 1 runtime error/);
     assert.equal(help.stderr.text, '');
     const bad = testIo();
