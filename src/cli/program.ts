@@ -17,122 +17,28 @@ interface CommandEntry {
   load: (io: CliIo) => Promise<Command>;
 }
 
-// One line per command, in the order of the help.
+// One line per command, in the order of the help (prettier would break them up).
+// prettier-ignore
 const COMMANDS: CommandEntry[] = [
-  {
-    name: 'list',
-    usage: '[options]',
-    summary: 'list every map: id, type, name, key/value size, max entries, entries (arrays), memory, BTF id, flags, pins',
-    load: async (io) => (await import('./list.js')).listCommand(io),
-  },
-  {
-    name: 'show',
-    usage: '[options] <by> [map]',
-    summary: "a map's info: type, sizes, flags, BTF key and value types",
-    load: async (io) => (await import('./show.js')).showCommand(io),
-  },
-  {
-    name: 'dump',
-    usage: '[options] <by> [map]',
-    summary: "print every entry, read with LOOKUP_BATCH and streamed (decoded by the map's BTF, else as hex)",
-    load: async (io) => (await import('./dump.js')).dumpCommand(io),
-  },
-  {
-    name: 'watch',
-    usage: '[options] <by> [map]',
-    summary: 'a live full-screen view: top entries by a value field, per-second rates, entry count and read time',
-    load: async (io) => (await import('./watch.js')).watchCommand(io),
-  },
-  {
-    name: 'drain',
-    usage: '[options] <by> [map]',
-    summary: 'remove every entry with LOOKUP_AND_DELETE_BATCH and print what was removed (each exactly once)',
-    load: async (io) => (await import('./drain.js')).drainCommand(io),
-  },
-  {
-    name: 'load',
-    usage: '[options] <by> [map]',
-    summary: 'write entries (ndjson or JSON, as dump prints them) with UPDATE_BATCH',
-    load: async (io) => (await import('./load.js')).loadCommand(io),
-  },
-  {
-    name: 'create',
-    usage: '[options] <path>',
-    summary: 'create a map and pin it at PATH (a map nobody holds is freed when the command exits)',
-    load: async (io) => (await import('./create.js')).createCommand(io),
-  },
-  {
-    name: 'pin',
-    usage: '[options] <by> <map> <path>',
-    summary: 'pin a map at PATH on a bpf filesystem, so it outlives its programs',
-    load: async (io) => (await import('./pin.js')).pinCommand(io),
-  },
-  {
-    name: 'delete-entries',
-    usage: '[options] <by> [map]',
-    summary: 'delete entries with DELETE_BATCH: the keys given, the keys of entries read from stdin, or all',
-    load: async (io) => (await import('./delete-entries.js')).deleteEntriesCommand(io),
-  },
-  {
-    name: 'demo',
-    usage: '[options]',
-    summary: 'create a pinned map of 100,000 flows, read it with LOOKUP_BATCH and element by element, print the top flows and both timings',
-    load: async (io) => (await import('./demo.js')).demoCommand(io),
-  },
-  {
-    name: 'lookup',
-    usage: '[options] <by> [map]',
-    summary: 'print one entry, by its key (LOOKUP_ELEM): one JSON line, as dump prints entries',
-    load: async (io) => (await import('./element.js')).lookupCommand(io),
-  },
-  {
-    name: 'update',
-    usage: '[options] <by> [map]',
-    summary: 'write one entry (UPDATE_ELEM): create it or replace its value',
-    load: async (io) => (await import('./element.js')).updateCommand(io),
-  },
-  {
-    name: 'delete',
-    usage: '[options] <by> [map]',
-    summary: 'delete one entry, by its key (DELETE_ELEM)',
-    load: async (io) => (await import('./element.js')).deleteCommand(io),
-  },
-  {
-    name: 'getnext',
-    usage: '[options] <by> [map]',
-    summary: "print the key after --key in the kernel's order, or the first key without it (GET_NEXT_KEY)",
-    load: async (io) => (await import('./element.js')).getnextCommand(io),
-  },
-  {
-    name: 'freeze',
-    usage: '[options] <by> [map]',
-    summary: 'make a map read-only to userspace for good (FREEZE); BPF programs may still write it',
-    load: async (io) => (await import('./element.js')).freezeCommand(io),
-  },
-  {
-    name: 'push',
-    usage: '[options] <by> [map]',
-    summary: 'add a value to a queue or stack (UPDATE_ELEM without a key)',
-    load: async (io) => (await import('./element.js')).pushCommand(io),
-  },
-  {
-    name: 'pop',
-    usage: '[options] <by> [map]',
-    summary: 'remove and print the next value of a queue or stack (LOOKUP_AND_DELETE_ELEM)',
-    load: async (io) => (await import('./element.js')).popCommand(io),
-  },
-  {
-    name: 'peek',
-    usage: '[options] <by> [map]',
-    summary: 'print the next value of a queue or stack, leaving it there (LOOKUP_ELEM)',
-    load: async (io) => (await import('./element.js')).peekCommand(io),
-  },
-  {
-    name: 'export',
-    usage: '[options]',
-    summary: "serve map contents as Prometheus metrics (/metrics), as a config says, or every map's metadata with --maps",
-    load: async (io) => (await import('./export.js')).exportCommand(io),
-  },
+  { name: 'list', usage: '[options]', summary: 'list every map: id, type, name, key/value size, max entries, entries (arrays), memory, BTF id, flags, pins', load: async (io) => (await import('./list.js')).listCommand(io) },
+  { name: 'show', usage: '[options] <by> [map]', summary: "a map's info: type, sizes, flags, BTF key and value types", load: async (io) => (await import('./show.js')).showCommand(io) },
+  { name: 'dump', usage: '[options] <by> [map]', summary: "print every entry, read with LOOKUP_BATCH and streamed (decoded by the map's BTF, else as hex)", load: async (io) => (await import('./dump.js')).dumpCommand(io) },
+  { name: 'watch', usage: '[options] <by> [map]', summary: 'a live full-screen view: top entries by a value field, per-second rates, entry count and read time', load: async (io) => (await import('./watch.js')).watchCommand(io) },
+  { name: 'drain', usage: '[options] <by> [map]', summary: 'remove every entry with LOOKUP_AND_DELETE_BATCH and print what was removed (each exactly once)', load: async (io) => (await import('./drain.js')).drainCommand(io) },
+  { name: 'load', usage: '[options] <by> [map]', summary: 'write entries (ndjson or JSON, as dump prints them) with UPDATE_BATCH', load: async (io) => (await import('./load.js')).loadCommand(io) },
+  { name: 'create', usage: '[options] <path>', summary: 'create a map and pin it at PATH (a map nobody holds is freed when the command exits)', load: async (io) => (await import('./create.js')).createCommand(io) },
+  { name: 'pin', usage: '[options] <by> <map> <path>', summary: 'pin a map at PATH on a bpf filesystem, so it outlives its programs', load: async (io) => (await import('./pin.js')).pinCommand(io) },
+  { name: 'delete-entries', usage: '[options] <by> [map]', summary: 'delete entries with DELETE_BATCH: the keys given, the keys of entries read from stdin, or all', load: async (io) => (await import('./delete-entries.js')).deleteEntriesCommand(io) },
+  { name: 'demo', usage: '[options]', summary: 'create a pinned map of 100,000 flows, read it with LOOKUP_BATCH and element by element, print the top flows and both timings', load: async (io) => (await import('./demo.js')).demoCommand(io) },
+  { name: 'lookup', usage: '[options] <by> [map]', summary: 'print one entry, by its key (LOOKUP_ELEM): one JSON line, as dump prints entries', load: async (io) => (await import('./element.js')).lookupCommand(io) },
+  { name: 'update', usage: '[options] <by> [map]', summary: 'write one entry (UPDATE_ELEM): create it or replace its value', load: async (io) => (await import('./element.js')).updateCommand(io) },
+  { name: 'delete', usage: '[options] <by> [map]', summary: 'delete one entry, by its key (DELETE_ELEM)', load: async (io) => (await import('./element.js')).deleteCommand(io) },
+  { name: 'getnext', usage: '[options] <by> [map]', summary: "print the key after --key in the kernel's order, or the first key without it (GET_NEXT_KEY)", load: async (io) => (await import('./element.js')).getnextCommand(io) },
+  { name: 'freeze', usage: '[options] <by> [map]', summary: 'make a map read-only to userspace for good (FREEZE); BPF programs may still write it', load: async (io) => (await import('./element.js')).freezeCommand(io) },
+  { name: 'push', usage: '[options] <by> [map]', summary: 'add a value to a queue or stack (UPDATE_ELEM without a key)', load: async (io) => (await import('./element.js')).pushCommand(io) },
+  { name: 'pop', usage: '[options] <by> [map]', summary: 'remove and print the next value of a queue or stack (LOOKUP_AND_DELETE_ELEM)', load: async (io) => (await import('./element.js')).popCommand(io) },
+  { name: 'peek', usage: '[options] <by> [map]', summary: 'print the next value of a queue or stack, leaving it there (LOOKUP_ELEM)', load: async (io) => (await import('./element.js')).peekCommand(io) },
+  { name: 'export', usage: '[options]', summary: "serve map contents as Prometheus metrics (/metrics), as a config says, or every map's metadata with --maps", load: async (io) => (await import('./export.js')).exportCommand(io) },
 ];
 
 /** The package's version, from its package.json (dist/src/cli/ -> the package root). */
