@@ -4,7 +4,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import { eachMap } from '../map/list.js';
 import { pinsByMapId } from '../map/pins.js';
 import { BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_ARRAY } from '../sys/constants.js';
-import { alignColumns, toJsonText } from './columns.js';
+import { alignColumns, humanBytes, toJsonText } from './columns.js';
 import { newCommand, withKernel } from './command.js';
 import type { CliIo } from './io.js';
 
@@ -21,18 +21,6 @@ async function kernelOf(kind: string | undefined, io: CliIo): Promise<Kernel> {
     if (linux.ok) return linux.kernel;
   }
   return (await import('./kernel-option.js')).kernelFrom(kind, io);
-}
-
-/** Bytes as `ls -h` shows them: 512, 4.0K, 12M. */
-export function humanBytes(n: number): string {
-  const units = ['K', 'M', 'G', 'T'];
-  let v = n;
-  let u = -1;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u < 0 ? String(n) : `${v < 10 ? v.toFixed(1) : Math.round(v)}${units[u] as string}`;
 }
 
 export function listCommand(io: CliIo): Command {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { humanBytes } from '../../src/cli/list.js';
+import { humanBytes } from '../../src/cli/columns.js';
 import { u32, u64 } from '../../src/codec/int.js';
 import { BpfMap } from '../../src/map/map.js';
 import { runCli, runMain } from '../helpers/cli.js';
