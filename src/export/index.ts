@@ -5,3 +5,5 @@ export { ConfigError, parseConfig, type ExportConfig, type MetricSpec } from './
 export { MapsCollector } from './maps.js';
 export { DEFAULT_LIMITS, MetricsServer, type ServerLimits } from './server.js';
 export { render as renderMetrics, type Family } from './exposition.js';
+export { ProcessCollector } from './process.js';
+export { registerCollector, type PromMetric, type PromRegistry, type PromSample } from './prom-client.js';
