@@ -121,4 +121,16 @@ describe('startup: each command loads only what it needs', () => {
     assert.ok(modules.some((m) => m.endsWith('/dist/src/kernel/linux.js')));
     assert.deepEqual(modules.filter((m) => /\/dist\/src\/(emu|codec|btf|export|map\/map)|yaml|cli-progress/.test(m)), []);
   });
+
+  test('bpfmap dump into a pipe loads neither the progress bar nor the exporter', (t) => {
+    if (!linuxAvailable(t)) return;
+    const f = fixture(LINUX.kernel(), 'hash', 10);
+    try {
+      const { modules, stdout } = loadedModules({ script: CLI, args: ['dump', 'id', String(f.map.id)] });
+      assert.equal(lines(stdout).length, 10);
+      assert.deepEqual(modules.filter((m) => /\/dist\/src\/export|yaml|cli-progress/.test(m)), []);
+    } finally {
+      closeFixture(f);
+    }
+  });
 });
