@@ -68,13 +68,13 @@ function parseArg(t: Target, text: string, fill: (view: EntryView, json: unknown
   fill(t.hex, hex);
 }
 
-function keyOf(t: Target, text: string | undefined, option = '--key'): Buffer {
-  if (text === undefined) throw new UsageError(`${option} is required`);
+function keyOf(t: Target, text: string | undefined): Buffer {
+  if (text === undefined) throw new UsageError('--key is required');
   const out = Buffer.alloc(t.map.keySize);
   try {
     parseArg(t, text, (view, json) => view.parseKey(json, out, 0));
   } catch (e) {
-    throw new UsageError(`${option} ${JSON.stringify(text)}: ${(e as Error).message}`);
+    throw new UsageError(`--key ${JSON.stringify(text)}: ${(e as Error).message}`);
   }
   return out;
 }

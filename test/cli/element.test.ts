@@ -52,6 +52,8 @@ for (const k of testKernels()) {
       const bad = await cli('lookup', 'id', id, '--key', '010000');
       assert.equal(bad.code, 2);
       assert.match(bad.stderr, /--key "010000": key is 3 bytes, but the map's keys are 4 bytes/);
+      const none = await cli('lookup', 'id', id);
+      assert.deepEqual([none.code, none.stderr], [2, 'bpfmap lookup: --key is required (see bpfmap lookup --help)\n']);
     });
 
     test('keys and values by BTF as JSON, or as hex bytes', async (t) => {
