@@ -75,8 +75,3 @@ export { BTF_KIND } from './btf/types.js';
 export type { BtfTypeRef, MapBtf, MapBtfType } from './map/btf.js';
 export { btfTypeOfCodec } from './btf/from-codec.js';
 export type { BtfInfo } from './kernel/kernel.js';
-export { Exporter, type Collector, type ExporterOptions } from './export/exporter.js';
-export { ConfigError, parseConfig, type ExportConfig, type MetricSpec } from './export/config.js';
-export { MapsCollector } from './export/maps.js';
-export { DEFAULT_LIMITS, MetricsServer, type ServerLimits } from './export/server.js';
-export { render as renderMetrics, type Family } from './export/exposition.js';

@@ -18,7 +18,7 @@ export function genCommand(io: CliIo): Command {
   )
     .option('-o, --out <file>', 'write the module to FILE (default: stdout)')
     .option('--import-from <module>', 'the module the generated file imports bpfmap from', 'bpfmap')
-    .action((by: string, which: string, o: { out?: string; importFrom: string; kernel?: string }) => {
+    .action((by: string, which: string | undefined, o: { out?: string; importFrom: string; kernel?: string }) => {
       const sel = parseSelector(by, which);
       const kernel = kernelFrom(o.kernel, io);
       let text: string;

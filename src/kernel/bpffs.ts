@@ -1,5 +1,5 @@
-import { statfsSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, readFileSync, statfsSync, statSync, type Dirent } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { errno } from '../sys/errno.js';
 import type { HintContext } from './hints.js';
 
@@ -64,4 +64,51 @@ const PATH_ERRNOS = new Set([errno.ENOENT, errno.EPERM, errno.EACCES, errno.EINV
 export function pathContext(err: number, path: string): HintContext {
   const pathProblem = PATH_ERRNOS.has(err) ? pinPathProblem(path) : undefined;
   return pathProblem === undefined ? {} : { pathProblem };
+}
+
+/** The mount points of the bpf filesystems in a mountinfo text (proc(5): field 5, then fstype after " - "). */
+export function bpffsMounts(mountinfo: string): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split('\n')) {
+    const [left, right] = line.split(' - ');
+    if (right?.split(' ')[0] !== 'bpf') continue;
+    const point = left?.split(' ')[4];
+    // Spaces and the like are written as octal escapes (\040).
+    if (point) out.push(point.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return [...new Set(out)];
+}
+
+/** At most this many pins are looked at, and this deep: a walk of a bpf filesystem stays bounded. */
+export const PIN_WALK_LIMIT = 10_000;
+const PIN_WALK_DEPTH = 16;
+
+/**
+ * The files (pins) under the bpf filesystems mounted here, in no particular order, at most limit;
+ * directories that cannot be read are left out. Pins of programs and links are in it too.
+ */
+export function bpffsFiles(limit = PIN_WALK_LIMIT): string[] {
+  let roots: string[];
+  try {
+    roots = bpffsMounts(readFileSync('/proc/self/mountinfo', 'utf8'));
+  } catch {
+    roots = [BPFFS];
+  }
+  const out: string[] = [];
+  const walk = (dir: string, depth: number): void => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      if (out.length >= limit) return;
+      const p = join(dir, e.name);
+      if (e.isFile()) out.push(p);
+      else if (e.isDirectory() && depth < PIN_WALK_DEPTH) walk(p, depth + 1);
+    }
+  };
+  for (const r of roots) walk(r, 0);
+  return out;
 }

@@ -355,6 +355,15 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     return this.withStore(BPF_OBJ_PIN, path, () => this.pins.unpin(path));
   }
 
+  /** The store's pins (a store that cannot be read has none to offer). */
+  pinPaths(): string[] {
+    try {
+      return this.pins.store.pins(false).map((p) => p.path);
+    } catch {
+      return [];
+    }
+  }
+
   objGet(path: string, fileFlags: number): number {
     checkObjPath(path);
     if (fileFlags & ~OBJ_FLAG_MASK || (fileFlags & OBJ_FLAG_MASK) === OBJ_FLAG_MASK) throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path } });
@@ -412,7 +421,12 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
 
   mapFdById(id: number): number {
     u32(id, 'map id');
-    const m = this.table.byId(id);
+    // A map pinned by another process has an id here once the store's pins are loaded, as a walk of the ids does.
+    let m = this.table.byId(id);
+    if (!m) {
+      this.withStore(BPF_MAP_GET_FD_BY_ID, undefined, () => this.pins.loadPinned());
+      m = this.table.byId(id);
+    }
     if (!m) {
       const hint = this.standsIn ? this.realKernelHint('no map has that id', 'its ids are not the real kernel\'s') : undefined;
       throw new BpfError(BPF_MAP_GET_FD_BY_ID, errno.ENOENT, { map: { id }, ...(hint ? { hint } : {}) });

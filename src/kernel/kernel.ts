@@ -84,6 +84,12 @@ export interface Kernel {
   pin(fd: number, path: string): void;
   /** Removes the pin at path (unlink(2) on a bpffs pin); false when nothing was pinned there. */
   unpin(path: string): boolean;
+  /**
+   * Every path something may be pinned at, to be opened with objGet: the files of the bpf
+   * filesystems mounted here (at most PIN_WALK_LIMIT, unreadable directories left out), or the
+   * emulator's pins.
+   */
+  pinPaths(): string[];
   /** Opens a pinned map; throws when the path holds no map. */
   objGet(path: string, fileFlags: number): number;
   /** The next map id after startId, or null past the last. */

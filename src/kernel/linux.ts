@@ -36,13 +36,13 @@ import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
-import { onBpffs, pathContext } from './bpffs.js';
+import { bpffsFiles, onBpffs, pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
 import type { HintContext } from './hints.js';
 import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
 import { isPerCpuType, memoryEstimate, sizesOf } from './sizes.js';
-import { UpdateThread } from './update-thread.js';
+import type { UpdateThread } from './update-thread.js';
 
 const ENOENT = errno.ENOENT;
 
@@ -244,6 +244,10 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     }
   }
 
+  pinPaths(): string[] {
+    return bpffsFiles();
+  }
+
   objGet(path: string, fileFlags: number): number {
     checkObjPath(path);
     const fd = sysObjGet(path, fileFlags);
@@ -286,21 +290,24 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     return this.track(fd);
   }
 
-  /** Updates on a worker thread of the updater's own, checked here first. */
+  /**
+   * Updates on a worker thread of the updater's own, checked here first. The thread's module is
+   * loaded with the first update: a process that never asks (the CLI) loads no worker_threads.
+   */
   asyncUpdater(): AsyncUpdater {
-    let thread: UpdateThread | undefined;
+    let thread: Promise<UpdateThread> | undefined;
     return {
       update: async (fd, key, value, flags) => {
         const s = this.sizes(fd);
         elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
-        thread ??= new UpdateThread();
-        const r = await thread.update(fd, key && key.subarray(0, s.keySize), value.subarray(0, s.valueBytes), flags);
+        thread ??= import('./update-thread.js').then((m) => new m.UpdateThread());
+        const r = await (await thread).update(fd, key && key.subarray(0, s.keySize), value.subarray(0, s.valueBytes), flags);
         this.outcome(fd, BPF_MAP_UPDATE_ELEM, r, { elemFlags: flags });
       },
       close: async () => {
         const t = thread;
         thread = undefined;
-        await t?.close();
+        await (await t)?.close();
       },
     };
   }

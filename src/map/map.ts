@@ -47,8 +47,10 @@ import {
 import { impliedKeySize, readMapCodecs, mapBtfSpec, prepareMapBtf, withCodecsOf, type PreparedMapBtf } from './btf.js';
 import { globalsOf, type GlobalValues } from './globals.js';
 import { internal, type MapInternals } from './internal.js';
+import { describeMap, eachMap, type MapDescription } from './list.js';
+import { pinsByMapId } from './pins.js';
 import type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './options.js';
-import { mapFlagNames, mapFlagsNumber, mapNameProblem, mapTypeName, mapTypeNumber } from './types.js';
+import { mapFlagsNumber, mapNameProblem, mapTypeName, mapTypeNumber } from './types.js';
 
 /** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
 export type CpuValue<V> = V extends ReadonlyArray<infer E> ? E : never;
@@ -63,11 +65,7 @@ export type RawValue = Buffer | Buffer[];
 export type OpenedKey = Buffer | BtfValue;
 export type OpenedValue = RawValue | BtfValue;
 
-/** Everything the kernel says of a map, with its type and flags also by name. */
-export interface MapDescription extends MapInfo {
-  typeName: string;
-  flagNames: string[];
-}
+export type { MapDescription };
 
 /** What info() says: the description, with the memory the kernel charges and the frozen state. */
 export interface MapDetails extends MapDescription {
@@ -106,9 +104,6 @@ function updateFlags(o: SetOptions | undefined): number {
   return o?.lock ? n | BPF_F_LOCK : n;
 }
 
-function describe(info: MapInfo): MapDescription {
-  return { ...info, typeName: mapTypeName(info.type), flagNames: mapFlagNames(info.flags) };
-}
 
 /**
  * One kernel map, open by fd. Keys and values go through codecs (raw bytes by default); every
@@ -345,7 +340,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   info(): MapDetails {
     const fd = this.fd;
     try {
-      return { ...describe(this.kernel.mapInfo(fd)), memlock: this.kernel.mapMemory(fd), frozen: this.kernel.mapFrozen(fd) };
+      return { ...describeMap(this.kernel.mapInfo(fd)), memlock: this.kernel.mapMemory(fd), frozen: this.kernel.mapFrozen(fd) };
     } catch (e) {
       throw this.annotate(e);
     }
@@ -698,6 +693,14 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return this.kernel.unpin(path);
   }
 
+  /**
+   * The paths this map is pinned at, sorted: found by opening every pin on the bpf filesystems
+   * mounted here (or the emulator's pins), so it costs a few syscalls per pin.
+   */
+  pins(): string[] {
+    return pinsByMapId(this.kernel).get(this.id) ?? [];
+  }
+
   /** Makes the map read-only to userspace for good (programs may still write). */
   freeze(): void {
     try {
@@ -723,23 +726,5 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
 
 /** Every map on the system, with its info. Maps freed while listing are skipped. */
 export function listMaps(kernel: Kernel = openKernel()): MapDescription[] {
-  const out: MapDescription[] = [];
-  let id = 0;
-  for (;;) {
-    const next = kernel.nextMapId(id);
-    if (next === null) return out;
-    id = next;
-    let fd: number;
-    try {
-      fd = kernel.mapFdById(id);
-    } catch (e) {
-      if (e instanceof BpfError && e.errno === errno.ENOENT) continue;
-      throw e;
-    }
-    try {
-      out.push(describe(kernel.mapInfo(fd)));
-    } finally {
-      kernel.close(fd);
-    }
-  }
+  return eachMap(kernel, (_fd, info) => info);
 }

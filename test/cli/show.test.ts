@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { flowKey, flowStats } from '../../src/cli/demo.js';
 import { BpfMap } from '../../src/map/map.js';
-import { runMain } from '../helpers/cli.js';
-import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
+import { runCli, runMain } from '../helpers/cli.js';
+import { emuStoreDir, LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
 import { unpin } from '../helpers/cli.js';
 
 describe('bpfmap show', () => {
@@ -47,5 +47,27 @@ describe('bpfmap show', () => {
     const btf = (JSON.parse(json.stdout) as { btf: { id: number; key: string } }).btf;
     assert.equal(btf.id, map.info().btfId);
     assert.match(btf.key, /^struct flow \{/);
+  });
+
+  test('show id N finds every pin of the map, on the real kernel and the emulated one', async (t) => {
+    if (!linuxAvailable(t)) return;
+    using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4 });
+    const [a, b] = [pinPath('cli-show-pins'), pinPath('cli-show-pins')].sort() as [string, string];
+    map.pin(a);
+    map.pin(b);
+    try {
+      const [text, json] = await Promise.all([runMain(['show', 'id', String(map.id)]), runMain(['show', 'id', String(map.id), '--json'])]);
+      assert.match(text.stdout, new RegExp(`^pinned +${a}, ${b}$`, 'm'));
+      assert.deepEqual((JSON.parse(json.stdout) as { pins: string[] }).pins, [a, b]);
+    } finally {
+      unpin(a);
+      unpin(b);
+    }
+    const env = { BPFMAP_KERNEL: 'emulated', BPFMAP_EMU_DIR: emuStoreDir() };
+    const created = await runCli(['create', a, '--type', 'hash', '--key-size', '4', '--value-size', '8', '--max-entries', '10'], { env });
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal((await runCli(['pin', 'pinned', a, b], { env })).code, 0);
+    const emu = await runCli(['show', 'id', '1', '--json'], { env });
+    assert.deepEqual((JSON.parse(emu.stdout) as { pins: string[] }).pins, [a, b]);
   });
 });
