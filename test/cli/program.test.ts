@@ -111,7 +111,7 @@ describe('startup: each command loads only what it needs', () => {
     const { modules, stdout } = loadedModules({ script: CLI, args: ['--help'] });
     assert.match(stdout, /^Usage: bpfmap/);
     const ours = modules.filter((m) => m.includes('/dist/src/')).map((m) => m.replace(/.*\/dist\/src\//, ''));
-    assert.deepEqual(ours.filter((m) => !/^cli\/(main|io|program|command|errors|output)\.js$/.test(m) && !/^(kernel\/error|sys\/errno|sys\/constants)\.js$/.test(m)), []);
+    assert.deepEqual(ours.filter((m) => !/^cli\/(main|io|program|command|errors|output)\.js$/.test(m) && !/^(kernel\/error|kernel\/hints|sys\/errno|sys\/constants)\.js$/.test(m)), []);
     assert.deepEqual(modules.filter((m) => /yaml|cli-progress/.test(m)), []);
   });
 
