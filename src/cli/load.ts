@@ -7,6 +7,7 @@ import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
+import { collect, parseDecode } from './decode.js';
 
 export function loadCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('load', 'write entries (ndjson or JSON, as dump prints them) with UPDATE_BATCH', [
@@ -17,12 +18,13 @@ export function loadCommand(io: CliIo): Command {
     .option('--file <path>', 'read the entries from this file instead of stdin')
     .option('--batch <n>', 'entries per UPDATE_BATCH syscall', integer(1), CLI_BATCH)
     .option('--hex', HEX_HELP)
+    .option('--decode <fields>', 'the --decode the dump was made with (addresses and ports as dump shows them by default load as they are)', collect)
     .addHelpText('after', `\nThe whole input is checked before the first write: bad input (bad JSON, a key of the wrong size,\nan unknown field) writes nothing. A kernel error part-way says how many entries were applied.\nPer-CPU maps take "values" (one per CPU, as dump prints by default) or a summed "value", written to CPU 0.\n`)
-    .action(async (by: string, which: string, o: { file?: string; batch: number; hex?: boolean; kernel?: string }) => {
+    .action(async (by: string, which: string, o: { file?: string; batch: number; hex?: boolean; decode?: string[]; kernel?: string }) => {
       const sel = parseSelector(by, which);
       const input = inputStream(o.file, 'load', io.stdin);
       using map = openMap(sel, kernelFrom(o.kernel, io), { raw: o.hex === true });
-      const view = viewOf(map, 'each', o.hex === true);
+      const view = viewOf(map, 'each', o.hex === true, parseDecode(o.decode));
       let packed;
       try {
         packed = await packEntries(readEntries(input, maxLineFor(map.keySize, map.valueBytes)), view, map.keySize, map.valueBytes, true);

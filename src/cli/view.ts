@@ -1,6 +1,7 @@
 import { fromJSONValue, toJSONValue, type Codec, type JsonValue } from '../codec/codec.js';
 import { sumPerCpu } from '../codec/percpu.js';
 import type { BpfMap } from '../map/map.js';
+import { displayCodecs, type DecodeSpec } from './decode.js';
 import { UsageError } from './errors.js';
 
 /** How a per-CPU value is shown: the CPUs' values added up, or each CPU's value in a list. */
@@ -188,9 +189,17 @@ function isBytes(codec: Codec<unknown>): boolean {
   return codec.name === `${codec.size} bytes`;
 }
 
-/** The view a command shows map's entries in: through the codecs its BTF gave it (unless raw), else hex. */
-export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false): EntryView {
+/**
+ * The view a command shows map's entries in: through the codecs its BTF gave it (unless raw),
+ * with display decoders (--decode and the defaults), else hex.
+ */
+export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false, decode: DecodeSpec = { defaults: true, fields: [] }): EntryView {
   const value = map.cpuCodec ?? map.valueCodec;
-  if (raw || (isBytes(map.keyCodec) && isBytes(value))) return hexView(map, perCpu);
-  return codecView(map, map.keyCodec, value, perCpu);
+  if (raw || (isBytes(map.keyCodec) && isBytes(value))) {
+    if (raw && decode.fields.length > 0) throw new UsageError('--decode shows fields of the BTF types, --hex the bytes: give one of them');
+    if (decode.fields.length > 0) displayCodecs(map, decode);
+    return hexView(map, perCpu);
+  }
+  const shown = displayCodecs(map, decode);
+  return codecView(map, shown?.key ?? map.keyCodec, shown?.value ?? value, perCpu);
 }

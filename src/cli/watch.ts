@@ -9,6 +9,7 @@ import { kernelFrom } from './kernel-option.js';
 import { Screen } from './screen.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
+import { collect, DECODE_HELP, parseDecode } from './decode.js';
 
 const WIDTHS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
 const RAW_FIELD = /^(u8|u16|u32|u64)@([0-9]+)$/;
@@ -170,8 +171,9 @@ export function watchCommand(io: CliIo): Command {
     .option('--interval <seconds>', 'seconds between reads', '1')
     .option('--batch <n>', 'entries per LOOKUP_BATCH syscall', integer(1), CLI_BATCH)
     .option('--hex', HEX_HELP)
+    .option('--decode <fields>', DECODE_HELP, collect)
     .addHelpText('after', '\nKeys: q, Esc or Ctrl-C quit and give the terminal back; so do SIGTERM and SIGHUP, with exit code 0.\n')
-    .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; hex?: boolean; kernel?: string }) => {
+    .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; hex?: boolean; decode?: string[]; kernel?: string }) => {
       const sel = parseSelector(by, which);
       if (o.sort !== 'value' && o.sort !== 'rate') throw new UsageError(`--sort must be value or rate, got "${o.sort}"`);
       const seconds = Number(o.interval);
@@ -180,7 +182,7 @@ export function watchCommand(io: CliIo): Command {
       const elem = map.cpuCodec ?? map.valueCodec;
       const typed = o.hex !== true && elem.name !== `${elem.size} bytes`;
       const field = !typed || (o.field !== undefined && RAW_FIELD.test(o.field)) ? fieldReader(map, o.field) : namedFieldReader(map, elem, o.field);
-      const keys = viewOf(map, 'each', !typed);
+      const keys = viewOf(map, 'each', !typed, parseDecode(o.decode));
       const showKey = (b: Buffer, off: number): string => {
         const text = keys.keyText(b, off);
         return text.startsWith('"') ? (JSON.parse(text) as string) : text;

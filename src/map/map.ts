@@ -207,7 +207,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     if (!opts.raw && info.btfId !== 0 && (opts.key === undefined || opts.value === undefined)) {
       // Reading BTF may be refused where the map is not (BTF_GET_FD_BY_ID wants CAP_SYS_ADMIN):
       // the map then opens with raw bytes, as without BTF.
-      const typed = readMapCodecs(kernel, info) as OpenOptions<K, V>;
+      const typed = readMapCodecs(kernel, info, { byteOrder: opts.byteOrder ?? 'btf', display: opts.display === true }) as OpenOptions<K, V>;
       o = { ...opts, key: opts.key ?? typed.key, value: opts.value ?? typed.value };
     }
     return new BpfMap<K, V>(kernel, fd, info, o, path);

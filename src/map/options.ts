@@ -22,6 +22,16 @@ export interface OpenOptions<K, V> {
    * values through it (objects, numbers, strings: see codecFromBtf).
    */
   raw?: boolean;
+  /**
+   * How BTF-typed integers decode: 'btf' (default) reads __be16/__be32/__be64/__sum16 members in
+   * network order; 'host' gives every integer as the host-order number a BPF program sees.
+   */
+  byteOrder?: 'btf' | 'host';
+  /**
+   * Decode BTF-typed keys and values for people (see displayCodec): addresses as text, ports as
+   * numbers in network order, as `bpfmap dump` shows them. Both forms encode.
+   */
+  display?: boolean;
 }
 
 export interface OpenPinnedOptions<K, V> extends OpenOptions<K, V> {

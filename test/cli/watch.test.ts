@@ -61,7 +61,7 @@ describe('bpfmap watch', () => {
     const s = await term.waitFor(/entries 5 /);
     assert.match(s, /total bytes 15,000/);
     assert.match(s, /KEY +BYTES +RATE\/s/);
-    assert.match(s, /^ +1 {2}\{"saddr":\d+,"daddr":\d+,"sport":\d+,"dport":\d+,"proto":17\} +5,000 /m);
+    assert.match(s, /^ +1 {2}\{"saddr":"10\.0\.0\.5","daddr":"10\.0\.0\.99","sport":5,"dport":53,"proto":17\} +5,000 /m);
     term.keys('q');
     await term.waitFor(/EXIT=0/);
     const bad = await runMain(['watch', 'id', String(map.id), '--field', 'drops']);
