@@ -16,8 +16,11 @@ import { showCommand } from './show.js';
 import { watchCommand } from './watch.js';
 
 function program(io: CliIo): Command {
+  const commands = [listCommand(io), showCommand(io), dumpCommand(io), watchCommand(io), drainCommand(io), loadCommand(io), createCommand(io),
+    pinCommand(io), deleteEntriesCommand(io), demoCommand(io), exportCommand(io)];
   const p = new Command('bpfmap')
-    .description('eBPF maps from the shell: list, show, dump, watch, drain, load, create, pin, delete-entries, demo')
+    // The summary is made from the commands, so a new one is never left out of it.
+    .description(`eBPF maps from the shell: ${commands.map((c) => c.name()).join(', ')}`)
     .addHelpText('after', `
 Maps are chosen like bpftool chooses them: id N, pinned PATH or name NAME.
 
@@ -31,8 +34,7 @@ ${EXIT_CODES}
 `)
     .exitOverride()
     .configureOutput(outputTo(io, ''));
-  for (const c of [listCommand(io), showCommand(io), dumpCommand(io), watchCommand(io), drainCommand(io), loadCommand(io), createCommand(io),
-    pinCommand(io), deleteEntriesCommand(io), demoCommand(io), exportCommand(io)])
+  for (const c of commands)
     p.addCommand(c.configureOutput(outputTo(io, c.name())));
   return p;
 }
