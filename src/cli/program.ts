@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { drainCommand } from './drain.js';
 import { dumpCommand } from './dump.js';
 import { exportCommand } from './export.js';
+import { histCommand } from './hist.js';
 import { EXIT_CODES, outputTo } from './command.js';
 import { errorLine, EXIT_USAGE, exitCodeOf } from './errors.js';
 import type { CliIo } from './io.js';
@@ -17,7 +18,7 @@ import { watchCommand } from './watch.js';
 
 function program(io: CliIo): Command {
   const commands = [listCommand(io), showCommand(io), dumpCommand(io), watchCommand(io), drainCommand(io), loadCommand(io), createCommand(io),
-    pinCommand(io), deleteEntriesCommand(io), demoCommand(io), exportCommand(io)];
+    pinCommand(io), deleteEntriesCommand(io), histCommand(io), demoCommand(io), exportCommand(io)];
   const p = new Command('bpfmap')
     // The summary is made from the commands, so a new one is never left out of it.
     .description(`eBPF maps from the shell: ${commands.map((c) => c.name()).join(', ')}`)

@@ -9,6 +9,7 @@ import { kernelFrom } from './kernel-option.js';
 import { Screen } from './screen.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
+import { deltas, histogramsText, histReader, scaleOf, withHistOptions, type Histogram, type HistOptions } from './hist.js';
 import { collect, DECODE_HELP, parseDecode } from './decode.js';
 
 const WIDTHS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
@@ -160,11 +161,38 @@ export function frameLines(title: string, field: string, intervalMs: number, f: 
   return lines;
 }
 
+/** watch --hist: each frame the histograms of what the last interval added (the first: everything so far). */
+async function watchHist(map: BpfMap<unknown, unknown>, o: HistOptions & { batch: number }, seconds: number, io: CliIo): Promise<void> {
+  const scale = scaleOf(o);
+  const reader = histReader(map, o);
+  const label = o.label ?? reader.bucketName;
+  if (!io.stdout.isTTY) throw new UsageError('watch draws on a terminal, and stdout is not one: use bpfmap hist for pipes and files');
+  const screen = new Screen(io.stdout, io.stdin, io.signals);
+  let before: Histogram[] | undefined;
+  screen.enter();
+  try {
+    while (!screen.quitting) {
+      const d = map.dump({ batchSize: o.batch });
+      const now = reader.read(d.keys, d.values, d.count);
+      const shown = deltas(now, before);
+      const what = before ? `counts in the last ${seconds}s` : 'counts so far';
+      before = now;
+      const head = [`bpfmap watch --hist  id ${map.id}${map.name ? ` "${map.name}"` : ''}  every ${seconds}s  (q to quit)`, `${what}, ${scale.kind} buckets of ${reader.bucketName}`, ''];
+      screen.draw([...head, ...(shown.length === 0 ? ['(the map is empty)'] : histogramsText(shown, scale, label, screen.columns))]);
+      await screen.sleep(seconds * 1000);
+    }
+  } finally {
+    screen.leave();
+  }
+}
+
 export function watchCommand(io: CliIo): Command {
-  return withKernel(withMapArgs(newCommand('watch', 'a live full-screen view: top entries by a value field, per-second rates, entry count and read time', [
+  return withKernel(withHistOptions(withMapArgs(newCommand('watch', 'a live full-screen view: top entries by a value field, per-second rates, entry count and read time', [
     'bpfmap watch pinned /sys/fs/bpf/flows --top 20',
     'bpfmap watch id 42 --field u64@8 --sort rate --interval 0.5',
-  ])))
+    'bpfmap watch pinned /sys/fs/bpf/runq_lat --hist --label usecs',
+  ]))))
+    .option('--hist', 'draw the map as histograms (see bpfmap hist; --field is the count), each frame the counts of the last interval')
     .option('--top <n>', 'entries shown', integer(1), 20)
     .option('--field <field>', 'the value field to rank by: a field name of a map with BTF (default: its first number), or u8|u16|u32|u64@OFFSET in bytes (default: the whole value, or its first 8 bytes); per-CPU values are summed')
     .option('--sort <by>', 'value (the field) or rate (its change per second)', 'value')
@@ -173,12 +201,14 @@ export function watchCommand(io: CliIo): Command {
     .option('--hex', HEX_HELP)
     .option('--decode <fields>', DECODE_HELP, collect)
     .addHelpText('after', '\nKeys: q, Esc or Ctrl-C quit and give the terminal back; so do SIGTERM and SIGHUP, with exit code 0.\n')
-    .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; hex?: boolean; decode?: string[]; kernel?: string }) => {
+    .action(async (by: string, which: string, o: HistOptions & { top: number; field?: string; sort: string; interval: string; batch: number; hex?: boolean; decode?: string[]; hist?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       if (o.sort !== 'value' && o.sort !== 'rate') throw new UsageError(`--sort must be value or rate, got "${o.sort}"`);
       const seconds = Number(o.interval);
       if (!Number.isFinite(seconds) || seconds < 0.05 || seconds > 3600) throw new UsageError(`--interval must be seconds from 0.05 to 3600, got "${o.interval}"`);
       using map = openMap(sel, kernelFrom(o.kernel, io), { readOnly: true, raw: o.hex === true });
+      // Awaited here, so the map stays open (using) while the screen runs.
+      if (o.hist) return await watchHist(map, { ...o, value: o.field }, seconds, io);
       const elem = map.cpuCodec ?? map.valueCodec;
       const typed = o.hex !== true && elem.name !== `${elem.size} bytes`;
       const field = !typed || (o.field !== undefined && RAW_FIELD.test(o.field)) ? fieldReader(map, o.field) : namedFieldReader(map, elem, o.field);
