@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { bucketRange, deltas, histLines } from '../../src/cli/hist.js';
+import { bucketRange, deltas, histLines } from '../../src/cli/histogram.js';
 import { u32 as u32Codec, u64 as u64Codec } from '../../src/codec/int.js';
 import { perCpu } from '../../src/codec/percpu.js';
 import { struct } from '../../src/codec/struct.js';
