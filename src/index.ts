@@ -65,6 +65,7 @@ export type { MemberSpec } from './btf/encode.js';
 export { codecFromBtf } from './btf/codec.js';
 export type { BtfCodec, BtfCodecOptions, BtfValue } from './btf/codec.js';
 export { defaultDisplays, displayCodec, DISPLAY_DECODERS, fieldAt } from './btf/display.js';
+export { parseCType, type CTypeLookup } from './btf/c-types.js';
 export type { DisplayDecoder, DisplayName, DisplayOptions, FieldAt } from './btf/display.js';
 export { btfFromId, loadBtf, LoadedBtf, openBtf, vmlinuxBtf } from './kernel/btf.js';
 export type * from './btf/types.js';

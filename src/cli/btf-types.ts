@@ -7,7 +7,10 @@ export function cType(btf: Btf, id: number): string {
   const t = btf.type(btf.resolve(id));
   const name = btf.describe(id);
   if (t.kind !== 'struct' && t.kind !== 'union') return name;
-  const members = t.members.map((m) => {
+  const members = t.members.map((m): string => {
+    // An anonymous struct or union shows its members, as C declares it.
+    const inner = btf.type(btf.resolve(m.type));
+    if (m.name === '' && (inner.kind === 'struct' || inner.kind === 'union')) return `${cType(btf, m.type).replace(' (anon)', '')};`;
     const type = btf.describe(m.type);
     // Arrays read as C declares them: the size after the name.
     const arr = /^(.*)(\[\d+\])$/.exec(type);
