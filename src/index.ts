@@ -48,6 +48,7 @@ export { typedView } from './codec/view.js';
 export type { AnyTypedArray, TypedArrayOf } from './codec/view.js';
 export { perCpu, sumPerCpu } from './codec/percpu.js';
 export type { PerCpu, PerCpuValue } from './codec/percpu.js';
+/** The kernel's numbers: BPF commands, map types, map and update flags, errno values. */
 export * as constants from './sys/constants.js';
 export { Assembler } from './prog/asm.js';
 export type { AluOp, HelperName, JmpOp, Reg, Size } from './prog/asm.js';

@@ -10,11 +10,13 @@ import { MODIFIERS, type BtfRef } from './types.js';
 /** The display decoders by name; `integer` shows the field as its BTF codec does (it turns a default off). */
 export const DISPLAY_DECODERS = ['ipv4', 'ipv6', 'port', 'hex', 'string', 'integer'] as const;
 
+/** A display decoder by name (see DISPLAY_DECODERS). */
 export type DisplayName = (typeof DISPLAY_DECODERS)[number];
 
 /** A display decoder: by name, or a static map from integer values to names (as an enum's). */
 export type DisplayDecoder = DisplayName | { readonly values: Readonly<Record<string, string>> };
 
+/** Options of displayCodec. */
 export interface DisplayOptions extends BtfCodecOptions {
   /** Decoders by field path ("saddr", "inner.addr"; "" is the whole value); they replace the defaults. */
   fields?: Readonly<Record<string, DisplayDecoder>>;

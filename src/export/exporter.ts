@@ -10,12 +10,14 @@ import { MapSource } from './source.js';
 
 /** Anything that produces the families of one scrape. */
 export interface Collector {
+  /** Reads the metrics, once per scrape. */
   collect(): Promise<Family[]>;
 }
 
 /** Finds a map's BTF members; undefined when the map has no BTF. */
 export type FieldsOf = (map: BpfMap) => FieldResolver | undefined;
 
+/** Options of the Exporter constructor. */
 export interface ExporterOptions {
   kernel: Kernel;
   /** One line per problem (a map that cannot be read, and when it reads again); stderr by default. */
@@ -156,6 +158,7 @@ export class Exporter implements Collector {
     return this.maps.length;
   }
 
+  /** Reads every configured metric from its map, for one scrape. */
   async collect(): Promise<Family[]> {
     const t0 = process.hrtime.bigint();
     const out: Family[] = [];

@@ -37,6 +37,7 @@ export interface ServerLimits {
  */
 const GRACE_MS = 1000;
 
+/** The limits a MetricsServer keeps unless told otherwise. */
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxConnections: 64,
   sendTimeoutMs: 30_000,
@@ -263,6 +264,7 @@ export class MetricsServer {
     });
   }
 
+  /** Stops listening and closes the open connections. */
   close(): Promise<void> {
     for (const p of this.written) clearTimeout(p.timer);
     return new Promise((resolve) => {

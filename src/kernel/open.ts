@@ -7,6 +7,7 @@ import type { Kernel } from './kernel.js';
 import { EmulatedKernel } from './emulated.js';
 import { LinuxKernel } from './linux.js';
 
+/** The kernels openKernel can give: the real one (bpf(2)) or the emulated one. */
 export type KernelKind = 'linux' | 'emulated';
 
 /** Whether bpf() works here, and if not, why (reason: a clause a user can act on). */

@@ -58,6 +58,7 @@ export type RawValue = Buffer | Buffer[];
  * raw bytes otherwise. Pass codecs (or `raw: true`) for a precise type.
  */
 export type OpenedKey = Buffer | BtfValue;
+/** The value of a map opened without codecs: decoded through its BTF, else raw bytes. */
 export type OpenedValue = RawValue | BtfValue;
 
 /** Everything the kernel says of a map, with its type and flags also by name. */
@@ -334,6 +335,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return buf;
   }
 
+  /** The value under key, or undefined when there is none (BPF_MAP_LOOKUP_ELEM). */
   get(key: K, opts?: GetOptions): V | undefined {
     const fd = this.fd;
     const k = this.encodeKey(key);
@@ -345,6 +347,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return this.valueCodec.decode(this.valueBuf, 0);
   }
 
+  /** Whether the map holds key. */
   has(key: K): boolean {
     const fd = this.fd;
     const k = this.encodeKey(key);
@@ -355,6 +358,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     }
   }
 
+  /** Writes value under key (BPF_MAP_UPDATE_ELEM); flags choose create, replace or either. */
   set(key: K, value: V, opts?: SetOptions): void {
     const fd = this.fd;
     const flags = updateFlags(opts);
@@ -461,6 +465,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return decodeBatch(this, lookupBatchRaw(this, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts));
   }
 
+  /** lookupAndDeleteBatch without decoding: the packed key and value bytes. */
   lookupAndDeleteBatchRaw(opts?: LookupBatchOptions): RawLookupBatch {
     return lookupBatchRaw(this, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts);
   }
@@ -481,16 +486,19 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, V] => [r.key(i), r.value(i)]));
   }
 
+  /** Every key, read in batches where the kernel supports it. */
   keys(opts?: WalkOptions): MapIterator<K> {
     const mode = resolveMode(this, opts);
     return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i) => r.key(i)));
   }
 
+  /** Every value, read in batches where the kernel supports it. */
   values(opts?: WalkOptions): MapIterator<V> {
     const mode = resolveMode(this, opts);
     return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i) => r.value(i)));
   }
 
+  /** The entries, as entries() gives them: `for (const [k, v] of map)`. */
   [Symbol.iterator](): MapIterator<[K, V]> {
     return this.entries();
   }
@@ -525,11 +533,13 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i): [K, V] => [r.key(i), r.value(i)]));
   }
 
+  /** keys(), yielding to the event loop between batches. */
   keysAsync(opts?: WalkOptions): MapAsyncIterator<K> {
     const mode = resolveMode(this, opts);
     return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i) => r.key(i)));
   }
 
+  /** values(), yielding to the event loop between batches. */
   valuesAsync(opts?: WalkOptions): MapAsyncIterator<V> {
     const mode = resolveMode(this, opts);
     return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i) => r.value(i)));
@@ -573,6 +583,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     this.kernel.close(fd);
   }
 
+  /** Closes the map: `using map = BpfMap.fromId(42)`. */
   [Symbol.dispose](): void {
     this.close();
   }
