@@ -258,8 +258,13 @@ export function displayCodec(btf: Btf, typeId: number, opts: DisplayOptions = {}
     return cur;
   };
   const scratch = Buffer.alloc(base.size);
+  // Not a spread of base: its add (if any) sums the plain form, not the shown one.
   const codec: BtfCodec = {
-    ...base,
+    typeId: base.typeId,
+    size: base.size,
+    name: base.name,
+    ...(base.align === undefined ? {} : { align: base.align }),
+    ...(base.toJSON === undefined ? {} : { toJSON: base.toJSON }),
     decode(buf, offset) {
       let v = base.decode(buf, offset);
       for (const f of list) {
