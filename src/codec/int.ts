@@ -28,6 +28,7 @@ function same(v: number): number {
   return v;
 }
 
+/** An unsigned 8-bit integer. */
 export const u8: Codec<number> = {
   size: 1,
   name: 'u8',
@@ -40,6 +41,7 @@ export const u8: Codec<number> = {
   fromJSON: (j) => int('u8', 0, 0xff, j),
 };
 
+/** A signed 8-bit integer. */
 export const i8: Codec<number> = {
   size: 1,
   name: 'i8',
@@ -52,6 +54,7 @@ export const i8: Codec<number> = {
   fromJSON: (j) => int('i8', -0x80, 0x7f, j),
 };
 
+/** An unsigned 16-bit integer, host order. */
 export const u16: Codec<number> = {
   size: 2,
   name: 'u16',
@@ -64,6 +67,7 @@ export const u16: Codec<number> = {
   fromJSON: (j) => int('u16', 0, 0xffff, j),
 };
 
+/** A signed 16-bit integer, host order. */
 export const i16: Codec<number> = {
   size: 2,
   name: 'i16',
@@ -76,6 +80,7 @@ export const i16: Codec<number> = {
   fromJSON: (j) => int('i16', -0x8000, 0x7fff, j),
 };
 
+/** An unsigned 32-bit integer, host order. */
 export const u32: Codec<number> = {
   size: 4,
   name: 'u32',
@@ -88,6 +93,7 @@ export const u32: Codec<number> = {
   fromJSON: (j) => int('u32', 0, 0xffffffff, j),
 };
 
+/** A signed 32-bit integer, host order. */
 export const i32: Codec<number> = {
   size: 4,
   name: 'i32',
@@ -159,6 +165,7 @@ function bigFromJSON(codec: string, min: bigint, max: bigint, j: unknown): bigin
   return v;
 }
 
+/** An unsigned 64-bit integer, host order, as a bigint. */
 export const u64: Codec<bigint> = {
   size: 8,
   name: 'u64',
@@ -171,6 +178,7 @@ export const u64: Codec<bigint> = {
   fromJSON: (j) => bigFromJSON('u64', 0n, U64_MAX, j),
 };
 
+/** A signed 64-bit integer, host order, as a bigint. */
 export const i64: Codec<bigint> = {
   size: 8,
   name: 'i64',

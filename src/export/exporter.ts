@@ -18,6 +18,7 @@ export interface Collector {
 /** Finds a map's BTF members; undefined when the map has no BTF. */
 export type FieldsOf = (map: BpfMap) => FieldResolver | undefined;
 
+/** Options of the Exporter constructor. */
 export interface ExporterOptions {
   kernel: Kernel;
   /** One line per problem (a map that cannot be read, and when it reads again); stderr by default. */
@@ -170,6 +171,7 @@ export class Exporter implements Collector {
     return this.maps.length;
   }
 
+  /** Reads every configured metric from its map, for one scrape; an abort of signal ends it early. */
   async collect(signal?: AbortSignal): Promise<Family[]> {
     const t0 = process.hrtime.bigint();
     const out: Family[] = [];

@@ -48,6 +48,7 @@ import type { HintContext } from './hints.js';
 import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
 import { memoryEstimate, sizesOf } from './sizes.js';
 
+/** Options of the EmulatedKernel constructor. */
 export interface EmulatedKernelOptions {
   /** Possible CPUs of the emulated machine (per-CPU values have one slot each); this machine's by default. */
   cpus?: number;

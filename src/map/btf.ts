@@ -1,5 +1,6 @@
 import type { Btf } from '../btf/btf.js';
 import { codecFromBtf, type BtfValue } from '../btf/codec.js';
+import { displayCodec } from '../btf/display.js';
 import { BtfBuilder } from '../btf/encode.js';
 import { BtfError } from '../btf/error.js';
 import { missingField } from '../btf/missing.js';
@@ -140,16 +141,20 @@ export function missingBtfField(codec: Codec<unknown>, json: unknown): string | 
  * Codecs from a map's own BTF (its btf_id). A side without BTF, or whose type has no codec,
  * stays raw; so do both when the BTF cannot be read (privileges, a freed object).
  */
-export function readMapCodecs(kernel: Kernel, info: MapInfo): { key?: Codec<BtfValue>; value?: Codec<BtfValue> | PerCpu<BtfValue> } {
+export function readMapCodecs(
+  kernel: Kernel,
+  info: MapInfo,
+  how: { byteOrder: 'btf' | 'host'; display: boolean } = { byteOrder: 'btf', display: false },
+): { key?: Codec<BtfValue>; value?: Codec<BtfValue> | PerCpu<BtfValue> } {
   try {
-    return codecsFromMapBtf(kernel, info, isPerCpuType(info.type));
+    return codecsFromMapBtf(kernel, info, isPerCpuType(info.type), how);
   } catch (e) {
     if (e instanceof BpfError || e instanceof BtfError) return {};
     throw e;
   }
 }
 
-function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
+function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean, how: { byteOrder: 'btf' | 'host'; display: boolean }): {
   key?: Codec<BtfValue>;
   value?: Codec<BtfValue> | PerCpu<BtfValue>;
 } {
@@ -162,7 +167,7 @@ function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
   const make = (id: number, size: number): Codec<BtfValue> | undefined => {
     if (id === 0) return undefined;
     try {
-      const c = codecFromBtf(btf, id);
+      const c = how.display ? displayCodec(btf, id, { byteOrder: how.byteOrder }) : codecFromBtf(btf, id, { byteOrder: how.byteOrder });
       if (c.size !== size) return undefined;
       typeOfCodec.set(c, { btf, typeId: id });
       return c;

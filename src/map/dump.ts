@@ -23,7 +23,9 @@ export interface Dump<K, V> {
    * count * cpus elements, entry after entry, when each CPU's value fills its 8-byte slot (u64).
    */
   valueView: AnyTypedArray | undefined;
+  /** The i-th key, decoded. */
   key(i: number): K;
+  /** The i-th value, decoded. */
   value(i: number): V;
 }
 

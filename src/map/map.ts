@@ -63,6 +63,7 @@ export type RawValue = Buffer | Buffer[];
  * raw bytes otherwise. Pass codecs (or `raw: true`) for a precise type.
  */
 export type OpenedKey = Buffer | BtfValue;
+/** The value of a map opened without codecs: decoded through its BTF, else raw bytes. */
 export type OpenedValue = RawValue | BtfValue;
 
 export type { MapDescription };
@@ -214,7 +215,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     if (!opts.raw && info.btfId !== 0 && (opts.key === undefined || opts.value === undefined)) {
       // Reading BTF may be refused where the map is not (BTF_GET_FD_BY_ID wants CAP_SYS_ADMIN):
       // the map then opens with raw bytes, as without BTF.
-      const typed = readMapCodecs(kernel, info) as OpenOptions<K, V>;
+      const typed = readMapCodecs(kernel, info, { byteOrder: opts.byteOrder ?? 'btf', display: opts.display === true }) as OpenOptions<K, V>;
       o = { ...opts, key: opts.key ?? typed.key, value: opts.value ?? typed.value };
     }
     return new BpfMap<K, V>(kernel, fd, info, o, path);
@@ -369,6 +370,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return e instanceof CodecError && e.map === undefined ? e.of(side, this.label(), entry) : e;
   }
 
+  /** The value under key, or undefined when there is none (BPF_MAP_LOOKUP_ELEM). */
   get(key: K, opts?: GetOptions): V | undefined {
     const fd = this.fd;
     const k = this.encodeKey(key);
@@ -380,6 +382,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return this.valueCodec.decode(this.valueBuf, 0);
   }
 
+  /** Whether the map holds key. */
   has(key: K): boolean {
     const fd = this.fd;
     const k = this.encodeKey(key);
@@ -390,6 +393,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     }
   }
 
+  /** Writes value under key (BPF_MAP_UPDATE_ELEM); flags choose create, replace or either. */
   set(key: K, value: V, opts?: SetOptions): void;
   /** Outer maps (array_of_maps, hash_of_maps): puts inner in the slot (the kernel takes its own reference). */
   set(key: K, inner: BpfMap<unknown, unknown>, opts?: SetOptions): void;
@@ -557,6 +561,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return decodeBatch(this, lookupBatchRaw(this, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts));
   }
 
+  /** lookupAndDeleteBatch without decoding: the packed key and value bytes. */
   lookupAndDeleteBatchRaw(opts?: LookupBatchOptions): RawLookupBatch {
     return lookupBatchRaw(this, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts);
   }
@@ -577,16 +582,19 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, V] => [r.key(i), r.value(i)]));
   }
 
+  /** Every key, read in batches where the kernel supports it. */
   keys(opts?: WalkOptions): MapIterator<K> {
     const mode = resolveMode(this, opts);
     return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i) => r.key(i)));
   }
 
+  /** Every value, read in batches where the kernel supports it. */
   values(opts?: WalkOptions): MapIterator<V> {
     const mode = resolveMode(this, opts);
     return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i) => r.value(i)));
   }
 
+  /** The entries, as entries() gives them: `for (const [k, v] of map)`. */
   [Symbol.iterator](): MapIterator<[K, V]> {
     return this.entries();
   }
@@ -621,11 +629,13 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i): [K, V] => [r.key(i), r.value(i)]));
   }
 
+  /** keys(), yielding to the event loop between batches. */
   keysAsync(opts?: WalkOptions): MapAsyncIterator<K> {
     const mode = resolveMode(this, opts);
     return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i) => r.key(i)));
   }
 
+  /** values(), yielding to the event loop between batches. */
   valuesAsync(opts?: WalkOptions): MapAsyncIterator<V> {
     const mode = resolveMode(this, opts);
     return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i) => r.value(i)));
@@ -719,6 +729,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     this.kernel.close(fd);
   }
 
+  /** Closes the map: `using map = BpfMap.fromId(42)`. */
   [Symbol.dispose](): void {
     this.close();
   }

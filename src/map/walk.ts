@@ -14,6 +14,7 @@ import { ChunkReader } from './reader.js';
  */
 export type WalkMode = 'batch' | 'per-element';
 
+/** Options of the iterators (entries, keys, values) and dump. */
 export interface WalkOptions {
   /** Entries per LOOKUP_BATCH (default 1024); grows geometrically on ENOSPC. */
   batchSize?: number;
@@ -142,14 +143,17 @@ export class MapIterator<T> implements IterableIterator<T> {
     private readonly inner: Iterator<T>,
   ) {}
 
+  /** The next item. */
   next(): IteratorResult<T> {
     return this.inner.next();
   }
 
+  /** Stops the walk early (a break out of for...of). */
   return(): IteratorResult<T> {
     return this.inner.return?.() ?? { done: true, value: undefined };
   }
 
+  /** The iterator itself, for for...of. */
   [Symbol.iterator](): this {
     return this;
   }
@@ -162,14 +166,17 @@ export class MapAsyncIterator<T> implements AsyncIterableIterator<T> {
     private readonly inner: AsyncIterator<T>,
   ) {}
 
+  /** The next item. */
   next(): Promise<IteratorResult<T>> {
     return this.inner.next();
   }
 
+  /** Stops the walk early (a break out of for await...of). */
   async return(): Promise<IteratorResult<T>> {
     return (await this.inner.return?.()) ?? { done: true, value: undefined };
   }
 
+  /** The iterator itself, for for await...of. */
   [Symbol.asyncIterator](): this {
     return this;
   }

@@ -36,6 +36,15 @@ describe('main(argv, io)', () => {
     assert.equal(process.exitCode, before, 'main never sets the process\'s exit code: the bin shim does');
   });
 
+  test('the help summary names every command, and lists each', async () => {
+    const help = testIo(new Captured(true, 400));
+    assert.equal(await main(['--help'], help), 0);
+    const listed = [...help.stdout.text.matchAll(/^  ([a-z-]+) \[options\]/gm)].map((m) => m[1] as string).filter((c) => c !== 'help');
+    assert.ok(listed.includes('export'), 'export is a command');
+    const summary = /^eBPF maps from the shell: (.*)$/m.exec(help.stdout.text)?.[1]?.split(', ');
+    assert.deepEqual(summary, listed);
+  });
+
   test('help is as wide as io\'s terminal', async () => {
     const wide = testIo(new Captured(true, 200));
     assert.equal(await main(['--help'], wide), 0);

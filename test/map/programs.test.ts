@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, test, type TestContext } from 'node:test';
 import type { BtfValue } from '../../src/btf/codec.js';
-import { namedFieldReader } from '../../src/cli/watch.js';
+import { namedFieldReader } from '../../src/cli/value-field.js';
 import type { Codec } from '../../src/codec/codec.js';
 import { BpfMap } from '../../src/map/map.js';
 import { u32, u64 } from '../../src/codec/int.js';
