@@ -2,6 +2,7 @@ import { DISPLAY_DECODERS, displayCodec, fieldAt, type DisplayDecoder, type Disp
 import { BtfError } from '../btf/error.js';
 import type { BtfCodec } from '../btf/codec.js';
 import { btfFromId } from '../kernel/btf.js';
+import { speaksBtfType } from '../map/btf.js';
 import type { BpfMap } from '../map/map.js';
 import { UsageError } from './errors.js';
 
@@ -116,7 +117,7 @@ export function displayCodecs(
   const make = (side: 'key' | 'value'): BtfCodec | undefined => {
     if (sides[side] === 0) return undefined;
     try {
-      return displayCodec(btf, sides[side], { defaults: spec.defaults, fields: fields[side] });
+      return speaksBtfType(displayCodec(btf, sides[side], { defaults: spec.defaults, fields: fields[side] }), btf, sides[side]);
     } catch (e) {
       if (e instanceof BtfError) throw new UsageError(`--decode: ${e.message}`);
       throw e;

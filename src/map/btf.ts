@@ -127,6 +127,12 @@ export function withCodecsOf<K, V>(spec: MapBtf, opts: { key?: Codec<K>; value?:
 /** The BTF type each codec readMapCodecs made speaks (a map opened with its BTF). */
 const typeOfCodec = new WeakMap<Codec<unknown>, { btf: Btf; typeId: number }>();
 
+/** Marks codec as speaking type typeId of btf (a display codec over a map's BTF), so missingBtfField checks it; returns it. */
+export function speaksBtfType<C extends Codec<unknown>>(codec: C, btf: Btf, typeId: number): C {
+  typeOfCodec.set(codec, { btf, typeId });
+  return codec;
+}
+
 /**
  * The first field of a map's key or value that json leaves out ("proto", "inner.port"), when
  * codec was made from the map's BTF; undefined when every field is given or the codec is not

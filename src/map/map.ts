@@ -66,7 +66,7 @@ export type OpenedKey = Buffer | BtfValue;
 /** The value of a map opened without codecs: decoded through its BTF, else raw bytes. */
 export type OpenedValue = RawValue | BtfValue;
 
-export type { MapDescription };
+export type { MapDescription } from './list.js';
 
 /** What info() says: the description, with the memory the kernel charges and the frozen state. */
 export interface MapDetails extends MapDescription {
