@@ -1,5 +1,6 @@
 import { typedView, type AnyTypedArray } from '../codec/view.js';
 import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
+import { allocOutput } from '../sys/huge.js';
 import { BatchBuffers, elemFlagsOf } from './batch.js';
 import { BatchWalk, type BatchTarget } from './batch-walk.js';
 import { internal } from './internal.js';
@@ -92,9 +93,9 @@ export class Growable {
     private readonly vs: number,
     private capacity: number,
   ) {
-    // allocUnsafe: pages of a large capacity the walk never reaches are never touched.
-    this.keys = Buffer.allocUnsafe(capacity * ks);
-    this.values = Buffer.allocUnsafe(capacity * vs);
+    // Uninitialised: pages of a large capacity the walk never reaches are never touched.
+    this.keys = allocOutput(capacity * ks);
+    this.values = allocOutput(capacity * vs);
   }
 
   /** The same buffers, emptied, for another walk of a map with these sizes. */
@@ -121,8 +122,8 @@ export class Growable {
     if (this.n + more <= this.capacity) return;
     let cap = Math.max(1, this.capacity * 2);
     while (cap < this.n + more) cap *= 2;
-    const k = Buffer.allocUnsafe(cap * this.ks);
-    const v = Buffer.allocUnsafe(cap * this.vs);
+    const k = allocOutput(cap * this.ks);
+    const v = allocOutput(cap * this.vs);
     this.keys.copy(k, 0, 0, this.n * this.ks);
     this.values.copy(v, 0, 0, this.n * this.vs);
     this.keys = k;

@@ -24,8 +24,15 @@ export interface MmapCalls {
   munmap(buffer: ArrayBuffer): void;
 }
 
+/**
+ * madvise(MADV_HUGEPAGE) on the whole pages inside a buffer; returns the offset of its first byte
+ * aligned to align (a power of two, page size to 1 GiB), or -errno.
+ */
+export type HugePagesCall = (buffer: Uint8Array, align: number) => number;
+
 interface Addon extends Partial<PipeCalls>, Partial<MmapCalls> {
   bpf: BpfCall;
+  hugePages?: HugePagesCall;
 }
 
 let addon: Addon | undefined;
@@ -53,6 +60,15 @@ export function nativeMmap(): MmapCalls {
   const { mmap, munmap } = load();
   if (!mmap || !munmap) throw new Error('bpfmap: the native addon predates mmap support; rebuild it with `npm rebuild bpfmap`');
   return { mmap, munmap };
+}
+
+/** The huge-page advice, or undefined where the addon cannot load or predates it. */
+export function nativeHugePages(): HugePagesCall | undefined {
+  try {
+    return load().hugePages;
+  } catch {
+    return undefined;
+  }
 }
 
 function load(): Addon {
