@@ -23,6 +23,8 @@ export { MapAsyncIterator, MapIterator } from './map/walk.js';
 export type { WalkMode, WalkOptions } from './map/walk.js';
 export type { DrainOptions } from './map/drain.js';
 export type { Dump, DumpOptions } from './map/dump.js';
+export type { MapMemory } from './map/memory.js';
+export { MmapError } from './sys/mmap-error.js';
 export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
 export type { Kernel, MapInfo, MapSizes } from './kernel/kernel.js';

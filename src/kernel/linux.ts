@@ -31,6 +31,7 @@ import {
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
+import { mapMemory, mmapBytes, unmapMemory } from '../sys/mmap.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { batchArgs, btfBlob, checkObjPath, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
@@ -163,6 +164,16 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_LOOKUP_AND_DELETE_ELEM, s, key, value, flags);
     return elemOutcome(BPF_MAP_LOOKUP_AND_DELETE_ELEM, err(sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags)), { enoentFalse: true, elemFlags: flags });
+  }
+
+  mapMmap(fd: number, writable: boolean): ArrayBuffer {
+    this.sizes(fd);
+    const info = this.mapInfo(fd);
+    return mapMemory(fd, mmapBytes(info.valueSize, info.maxEntries), 0, writable);
+  }
+
+  mapMunmap(_fd: number, memory: ArrayBuffer): void {
+    unmapMemory(memory);
   }
 
   freeze(fd: number): void {

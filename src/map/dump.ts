@@ -5,7 +5,8 @@ import { BatchBuffers, elemFlagsOf } from './batch.js';
 import { BatchWalk, type BatchTarget } from './batch-walk.js';
 import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
-import { elementChunks, firstBatch, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
+import { copyMemory } from './memory.js';
+import { elementChunks, firstBatch, mappedOf, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
 
 /** A whole map read into two contiguous buffers: no object per entry. */
 export interface Dump<K, V> {
@@ -188,7 +189,12 @@ export function dump<K, V>(map: BpfMap<K, V>, opts?: DumpOptions<K, V>): Dump<K,
   if (into !== undefined && !(into instanceof Columns && into.map === map))
     throw new TypeError(`dump({ into }): pass an earlier dump of this same map (${map[internal].label()})`);
   const out = into?.storage.reuse(ks, vs) ?? new Growable(ks, vs, Math.max(map.maxEntries, 1));
-  if (mode === 'per-element') {
+  if (mode === 'memory') {
+    const mem = mappedOf(map);
+    out.reserve(mem.length);
+    copyMemory(mem, map.valueSize, out.keys, out.values);
+    out.n = mem.length;
+  } else if (mode === 'per-element') {
     for (const c of elementChunks(map, opts)) out.append(c.keys, c.values, c.count);
   } else {
     const walk = new BatchWalk(map, BPF_MAP_LOOKUP_BATCH, new IntoOutput(map, out), firstBatch(map, opts), elemFlagsOf(opts));

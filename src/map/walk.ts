@@ -5,21 +5,24 @@ import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './bat
 import { BatchWalk, type LookupCmd } from './batch-walk.js';
 import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
+import { memoryChunks, type ArrayMemory } from './memory.js';
 import { ChunkReader } from './reader.js';
 
 /**
  * How a walk reads the map: `batch` is LOOKUP_BATCH (each key at most once, buckets read
  * consistently); `per-element` is GET_NEXT_KEY + LOOKUP_ELEM, two syscalls per entry, which can
- * repeat keys (and skip others) when entries are deleted during the walk.
+ * repeat keys (and skip others) when entries are deleted during the walk; `memory` reads an
+ * mmapable array's memory (map.memory()), no syscall at all.
  */
-export type WalkMode = 'batch' | 'per-element';
+export type WalkMode = 'batch' | 'per-element' | 'memory';
 
 export interface WalkOptions {
   /** Entries per LOOKUP_BATCH (default 1024); grows geometrically on ENOSPC. */
   batchSize?: number;
   /**
-   * auto (default): batch where the kernel and map type support it, else per-element;
-   * batch: never fall back (the kernel's error instead); per-element: force the classic walk.
+   * auto (default): memory for an mmapable array, else batch where the kernel and map type
+   * support it, else per-element; batch: never fall back (the kernel's error instead);
+   * per-element: force the classic walk; memory: an mmapable array's memory, or a TypeError.
    */
   mode?: 'auto' | WalkMode;
   /** BPF_F_LOCK: read values under their bpf_spin_lock. */
@@ -66,7 +69,12 @@ export function resolveMode(map: BpfMap<unknown, unknown>, opts: WalkOptions | u
   map[internal].assertOpen();
   const want = opts?.mode ?? 'auto';
   if (want === 'batch' || want === 'per-element') return want;
-  if (want !== 'auto') throw new TypeError(`mode must be "auto", "batch" or "per-element", got "${String(want)}"`);
+  if (want === 'memory') {
+    mappedOf(map);
+    return want;
+  }
+  if (want !== 'auto') throw new TypeError(`mode must be "auto", "batch", "per-element" or "memory", got "${String(want)}"`);
+  if (map[internal].mapped() !== undefined) return 'memory';
   return batchUnsupported(map, BPF_MAP_LOOKUP_BATCH) === 0 ? 'batch' : 'per-element';
 }
 
@@ -130,8 +138,16 @@ export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions 
   if (n > 0) yield { keys, values, count: n };
 }
 
+/** The memory of a map read in mode memory; a TypeError for a map that has none. */
+export function mappedOf(map: BpfMap<unknown, unknown>): ArrayMemory<unknown> {
+  const mem = map[internal].mapped();
+  if (mem === undefined) throw new TypeError(`mode "memory" is for arrays created with BPF_F_MMAPABLE that this process can map; map ${map[internal].label()} is not one`);
+  return mem;
+}
+
 /** The chunks of a read of the whole map in the resolved mode. */
 export function walkChunks(map: BpfMap<unknown, unknown>, mode: WalkMode, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
+  if (mode === 'memory') return memoryChunks(mappedOf(map), map.valueSize, firstBatch(map, opts));
   return mode === 'batch' ? batchChunks(map, BPF_MAP_LOOKUP_BATCH, opts) : elementChunks(map, opts);
 }
 
