@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { bytes } from '../../src/codec/bytes.js';
-import { u32, u64 } from '../../src/codec/int.js';
+import { i64, u32, u64 } from '../../src/codec/int.js';
 import { BpfError } from '../../src/kernel/error.js';
 import { BpfMap, MapClosedError } from '../../src/map/map.js';
 import { Assembler, type Reg } from '../../src/prog/asm.js';
@@ -222,3 +222,31 @@ test('a BPF program sees what userspace wrote to the memory, and userspace what 
   assert.equal(view[2], 1042n);
   assert.equal(map.get(2), 1042n);
 });
+
+for (const K of testKernels()) {
+  test(`sum() adds every value exactly on ${K.name}: u64 past 2^64, i64 negatives, u32, and refuses what a number cannot hold`, (t) => {
+    if (!K.available(t)) return;
+    const kernel = K.kernel();
+    using big = BpfMap.create({ kernel, type: 'array', key: u32, value: u64, maxEntries: 3000, flags: ['mmapable'] });
+    const v = big.memory().view as BigUint64Array;
+    let expected = 0n;
+    for (let i = 0; i < 3000; i++) {
+      v[i] = (1n << 64n) - 1n - BigInt(i) * 0x1_0000_0001n;
+      expected += v[i] as bigint;
+    }
+    assert.equal(big.memory().sum(), expected);
+    using signed = BpfMap.create({ kernel, type: 'array', key: u32, value: i64, maxEntries: 5, flags: ['mmapable'] });
+    [-5n, -(1n << 62n), 3n, 1n << 40n, -1n].forEach((x, i) => signed.set(i, x));
+    assert.equal(signed.memory().sum(), -5n - (1n << 62n) + 3n + (1n << 40n) - 1n);
+    using small = BpfMap.create({ kernel, type: 'array', key: u32, value: u32, maxEntries: 4, flags: ['mmapable'] });
+    small.set(0, 0xffffffff);
+    small.set(3, 1);
+    assert.equal(small.memory().sum(), 0x100000000);
+    // 2^21 + 2 values of 2^32 - 1: the total passes 2^53.
+    using wide = BpfMap.create({ kernel, type: 'array', key: u32, value: u32, maxEntries: 2 ** 21 + 2, flags: ['mmapable'] });
+    (wide.memory().view as Uint32Array).fill(0xffffffff);
+    assert.throws(() => wide.memory().sum(), RangeError);
+    using odd = BpfMap.create({ kernel, type: 'array', key: u32, value: bytes(3), maxEntries: 4, flags: ['mmapable'] });
+    assert.throws(() => odd.memory().sum(), TypeError);
+  });
+}
