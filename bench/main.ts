@@ -9,6 +9,7 @@ import { codecRows } from './codec.js';
 import { exportRows } from './export.js';
 import { machine, outDir, type Row, table, verdict } from './harness.js';
 import { memoryRows } from './memory.js';
+import { mmapRows } from './mmap.js';
 import { npmBpfRows } from './npm-bpf.js';
 import { perCpuRows } from './percpu.js';
 import { readRows, walkRows } from './read.js';
@@ -21,6 +22,7 @@ const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   'npm-bpf': npmBpfRows,
   percpu: perCpuRows,
   array: arrayRows,
+  mmap: mmapRows,
   write: writeRows,
   cli: cliRows,
   memory: memoryRows,
