@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { arrayRows } from './array.js';
 import { cliHasDump, cliRows } from './cli-vs-bpftool.js';
 import { codecRows } from './codec.js';
+import { collectRows } from './collect.js';
 import { exportRows } from './export.js';
 import { machine, outDir, type Row, table, verdict } from './harness.js';
 import { memoryRows } from './memory.js';
@@ -23,6 +24,7 @@ const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   percpu: perCpuRows,
   array: arrayRows,
   mmap: mmapRows,
+  collect: collectRows,
   write: writeRows,
   cli: cliRows,
   memory: memoryRows,

@@ -36,7 +36,7 @@ export type { KernelKind } from './kernel/open.js';
 export type { Codec, CodecType, JsonValue, TypedArrayName } from './codec/codec.js';
 export { alignOf, CodecError, fromJSONValue, toJSONValue } from './codec/codec.js';
 export { bytes } from './codec/bytes.js';
-export { be16, be32, i16, i32, i64, i8, u16, u32, u64, u8 } from './codec/int.js';
+export { be16, be32, i16, i32, i64, i64n, i8, u16, u32, u64, u64n, u8 } from './codec/int.js';
 export { f32, f64 } from './codec/float.js';
 export { cstring } from './codec/cstring.js';
 export { ipv4, ipv6 } from './codec/ip.js';

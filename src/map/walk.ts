@@ -151,15 +151,40 @@ export function walkChunks(map: BpfMap<unknown, unknown>, mode: WalkMode, opts: 
   return mode === 'batch' ? batchChunks(map, BPF_MAP_LOOKUP_BATCH, opts) : elementChunks(map, opts);
 }
 
+/** An iterator that can also hand its remaining items to a callback in one pass (Decoded). */
+interface Drainable<T> extends Iterator<T> {
+  forEachRest?(f: (item: T) => void): void;
+}
+
 /** A sync iterator that also tells which mode it reads with. */
 export class MapIterator<T> implements IterableIterator<T> {
   constructor(
     readonly mode: WalkMode,
-    private readonly inner: Iterator<T>,
+    private readonly inner: Drainable<T>,
   ) {}
 
   next(): IteratorResult<T> {
     return this.inner.next();
+  }
+
+  /** Calls f with every remaining item, in one pass: no iterator result object per item. */
+  forEach(f: (item: T) => void): void {
+    if (this.inner.forEachRest !== undefined) return this.inner.forEachRest(f);
+    for (let r = this.inner.next(); r.done !== true; r = this.inner.next()) f(r.value);
+  }
+
+  /** The remaining items in an array, built in one pass (what [...it] makes, without a result object per item). */
+  toArray(): T[] {
+    const out: T[] = [];
+    this.forEach((item) => out.push(item));
+    return out;
+  }
+
+  /** The remaining [key, value] entries in a Map, built in one pass; a later duplicate key wins. */
+  toMap<K, V>(this: MapIterator<[K, V]>): Map<K, V> {
+    const out = new Map<K, V>();
+    this.forEach((e) => out.set(e[0], e[1]));
+    return out;
   }
 
   return(): IteratorResult<T> {
@@ -217,6 +242,19 @@ class Decoded<K, V, T> implements IterableIterator<T> {
       this.n = r.value.count;
     }
     return { value: this.pick(this.reader, this.i++), done: false };
+  }
+
+  forEachRest(f: (item: T) => void): void {
+    const { reader, pick } = this;
+    for (;;) {
+      // this.i moves with each item, so an f that throws leaves the iterator after that item.
+      while (this.i < this.n) f(pick(reader, this.i++));
+      const r = this.chunks.next();
+      if (r.done === true) return;
+      reader.load(r.value);
+      this.i = 0;
+      this.n = r.value.count;
+    }
   }
 
   return(): IteratorResult<T> {
