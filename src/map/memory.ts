@@ -53,13 +53,23 @@ function sum64(buffer: ArrayBuffer, n: number, signed: boolean): bigint {
   let total = 0n;
   for (let start = 0; start < n; start += BLOCK) {
     const end = Math.min(n, start + BLOCK) * 2;
+    // Two values per turn in separate sums: fewer loop checks, and adds that do not wait on each other.
     let l = 0;
     let h = 0;
-    for (let i = start * 2; i < end; i += 2) {
+    let l2 = 0;
+    let h2 = 0;
+    let i = start * 2;
+    for (; i + 4 <= end; i += 4) {
+      l += lo[i] as number;
+      h += hi[i + 1] as number;
+      l2 += lo[i + 2] as number;
+      h2 += hi[i + 3] as number;
+    }
+    if (i < end) {
       l += lo[i] as number;
       h += hi[i + 1] as number;
     }
-    total += BigInt(l) + (BigInt(h) << 32n);
+    total += BigInt(l + l2) + (BigInt(h + h2) << 32n);
   }
   return total;
 }
