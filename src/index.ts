@@ -27,6 +27,7 @@ export type { MapMemory } from './map/memory.js';
 export { MmapError } from './sys/mmap-error.js';
 export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
+export type { HintContext } from './kernel/hints.js';
 export type { Kernel, MapInfo, MapSizes } from './kernel/kernel.js';
 export { LinuxKernel } from './kernel/linux.js';
 export { EmulatedKernel } from './kernel/emulated.js';

@@ -22,7 +22,13 @@ interface Part {
 }
 
 function typeError(path: string, want: string, got: unknown): CodecError {
-  return new CodecError(path || 'value', `expected ${want}, got ${show(got)}`);
+  return refusal(path, `expected ${want}, got ${show(got)}`);
+}
+
+/** A CodecError at a field path ("a.b[2]"; empty: the value itself), kept in .path so a map can say key or value. */
+function refusal(path: string, detail: string): CodecError {
+  const e = new CodecError('value', detail);
+  return path === '' ? e : e.within(path.startsWith('[') ? path : `.${path}`);
 }
 
 const DECIMAL = /^-?(?:0|[1-9][0-9]*)$/;
@@ -237,7 +243,7 @@ function charArray(n: number): Part {
     size: n,
     enc(v, buf, off, path) {
       if (v instanceof Uint8Array) {
-        if (v.length > n) throw new CodecError(path || 'value', `${v.length} bytes, more than char[${n}] holds`);
+        if (v.length > n) throw refusal(path, `${v.length} bytes, more than char[${n}] holds`);
         buf.set(v, off);
         return;
       }
@@ -250,7 +256,7 @@ function charArray(n: number): Part {
       }
       if (typeof v !== 'string') throw typeError(path, `a string of at most ${n} bytes`, v);
       const len = Buffer.byteLength(v, 'utf8');
-      if (len > n) throw new CodecError(path || 'value', `${show(v)} is ${len} bytes, more than char[${n}] holds`);
+      if (len > n) throw refusal(path, `${show(v)} is ${len} bytes, more than char[${n}] holds`);
       buf.write(v, off, len, 'utf8');
     },
     dec(buf, off) {
@@ -363,7 +369,7 @@ function composite(btf: Btf, id: number, t: BtfComposite, depth: number): Part {
       if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) throw typeError(path, `an object (${what})`, v);
       const obj = v as { [k: string]: BtfValue };
       for (const k of Object.keys(obj))
-        if (!known.has(k)) throw new CodecError(path || 'value', `${what} has no field "${k}" (fields: ${[...known].join(', ')})`);
+        if (!known.has(k)) throw refusal(path, `${what} has no field "${k}" (fields: ${[...known].join(', ')})`);
       for (const f of list) {
         const fv = obj[f.name];
         if (fv !== undefined) f.part.enc(fv, buf, off + f.off, path ? `${path}.${f.name}` : f.name);

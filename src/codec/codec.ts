@@ -69,6 +69,22 @@ export class CodecError extends TypeError {
     this.detail = detail;
   }
 
+  /** Which side of a map entry the value was, once a map names it. */
+  side: 'key' | 'value' | undefined;
+  /** The map the value was for, once a map names it (e.g. `id 5 "flows"`). */
+  map: string | undefined;
+
+  /**
+   * Names the side of the entry and the map, with the field path:
+   * `key.sport of map id 5 "flows": expected an integer 0..65535, got -1`.
+   */
+  of(side: 'key' | 'value', map: string, entry?: number): this {
+    this.side = side;
+    this.map = map;
+    this.message = `${side}${this.path} of map ${map}${entry === undefined ? '' : ` (entry ${entry})`}: ${this.detail}`;
+    return this;
+  }
+
   /** Prepends a container's segment (".field" or "[i]"); a named struct also becomes the root. */
   within(segment: string, root?: string): this {
     this.path = segment + this.path;

@@ -34,11 +34,12 @@ import { sysMapInfo } from '../sys/map-info.js';
 import { mapMemory, mmapBytes, unmapMemory } from '../sys/mmap.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
-import { batchArgs, btfBlob, checkObjPath, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
+import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
-import { onBpffs, pinPathProblem } from './bpffs.js';
+import { onBpffs, pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
+import type { HintContext } from './hints.js';
 import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
 import { isPerCpuType, memoryEstimate, sizesOf } from './sizes.js';
 import { UpdateThread } from './update-thread.js';
@@ -51,9 +52,6 @@ function nextId(cmd: number, r: number): number | null {
   elemOutcome(cmd, -r, { enoentFalse: true }); // throws unless ENOENT
   return null;
 }
-
-/** A syscall's return (a value, or -errno) as the errno, 0 for success. */
-const err = (r: number): number => (r < 0 ? -r : 0);
 
 /** Room for the kernel's BTF log when a load fails (it keeps the log's tail, where the error is). */
 const BTF_LOG_SIZE = 64 * 1024;
@@ -69,13 +67,13 @@ function btfLogHint(log: string): string {
   return `the kernel's BTF check says: ${owner ? `${owner}: ` : ''}${last}`;
 }
 
-const PATH_ERRNOS = new Set([errno.ENOENT, errno.EPERM, errno.EACCES, errno.EINVAL]);
-
 /** The error's options for a failed pin or OBJ_GET: what the path's directory says, when it explains the errno. */
-function pathError(err: number, path: string): { map: { path: string }; hint?: string } {
-  const hint = PATH_ERRNOS.has(err) ? pinPathProblem(path) : undefined;
-  return hint ? { map: { path }, hint } : { map: { path } };
+function pathError(err: number, path: string): { map: { path: string }; context: HintContext } {
+  return { map: { path }, context: pathContext(err, path) };
 }
+
+/** O_ACCMODE of an fd's f_flags (fdinfo's "flags", octal), as the access a bpf map fd was opened with. */
+const ACCESS = ['read-only', 'write-only', 'read-write'] as const;
 
 /** The real kernel, through the native bpf() call. */
 export class LinuxKernel extends BatchCommands implements Kernel {
@@ -83,6 +81,8 @@ export class LinuxKernel extends BatchCommands implements Kernel {
   readonly reason: string;
   private readonly open = new Map<number, MapSizes>();
   private readonly btfs = new Set<number>();
+  /** The map_flags of fds this object created: the kernel keeps no rdonly/wronly, which made the fd so. */
+  private readonly createFlags = new Map<number, number>();
 
   constructor(opts: { reason?: string } = {}) {
     super();
@@ -106,6 +106,37 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     return fd;
   }
 
+  /**
+   * What the kernel says of an open map fd for a hint: its type, flags and size, how the fd was
+   * opened and whether the map is frozen (fdinfo). Only read when a command failed.
+   */
+  protected hintContext(fd: number): HintContext {
+    if (!this.open.has(fd)) return {};
+    const ctx: HintContext = {};
+    const created = this.createFlags.get(fd);
+    if (created !== undefined) ctx.createFlags = created;
+    const info = sysMapInfo(fd);
+    if (typeof info !== 'number') Object.assign(ctx, { mapType: info.type, mapFlags: info.flags, maxEntries: info.maxEntries });
+    try {
+      const text = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+      const flags = /^flags:\s*([0-7]+)/m.exec(text);
+      const frozen = /^frozen:\s*(\d+)/m.exec(text);
+      if (flags && frozen) {
+        ctx.access = ACCESS[parseInt(flags[1] as string, 8) & 3];
+        ctx.frozen = frozen[1] !== '0';
+      }
+    } catch {
+      // fdinfo unreadable: the hint lists the possible causes.
+    }
+    return ctx;
+  }
+
+  /** An element command's return (0, or -errno) as its outcome; a failure's hint is chosen with what fd's map says. */
+  private outcome(fd: number, cmd: number, r: number, ctx: ElemContext = {}): boolean {
+    if (r >= 0) return true;
+    return this.onFd(fd, () => elemOutcome(cmd, -r, ctx));
+  }
+
   sizes(fd: number): MapSizes {
     const s = this.open.get(fd);
     if (!s) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF);
@@ -126,8 +157,10 @@ export class LinuxKernel extends BatchCommands implements Kernel {
   mapCreate(attr: MapCreateAttr): number {
     mapCreateArgs(attr);
     const fd = sysMapCreate(attr);
-    if (fd < 0) throw new BpfError(BPF_MAP_CREATE, -fd, { map: attr.name ? { name: attr.name } : {} });
-    return this.track(fd);
+    if (fd < 0) throw new BpfError(BPF_MAP_CREATE, -fd, { map: attr.name ? { name: attr.name } : {}, context: createContext(attr) });
+    this.track(fd);
+    this.createFlags.set(fd, attr.mapFlags);
+    return fd;
   }
 
   mapInfo(fd: number): MapInfo {
@@ -139,31 +172,36 @@ export class LinuxKernel extends BatchCommands implements Kernel {
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_LOOKUP_ELEM, s, key, value, flags);
-    return elemOutcome(BPF_MAP_LOOKUP_ELEM, err(sysMapLookupElem(fd, key, s.keySize, value, s.valueBytes, flags)), { enoentFalse: true, elemFlags: flags });
+    const r = sysMapLookupElem(fd, key, s.keySize, value, s.valueBytes, flags);
+    return this.outcome(fd, BPF_MAP_LOOKUP_ELEM, r, { enoentFalse: true, elemFlags: flags });
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
-    elemOutcome(BPF_MAP_UPDATE_ELEM, err(sysMapUpdateElem(fd, key, s.keySize, value, s.valueBytes, flags)), { elemFlags: flags });
+    const r = sysMapUpdateElem(fd, key, s.keySize, value, s.valueBytes, flags);
+    this.outcome(fd, BPF_MAP_UPDATE_ELEM, r, { elemFlags: flags });
   }
 
   delete(fd: number, key: Uint8Array): boolean {
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
-    return elemOutcome(BPF_MAP_DELETE_ELEM, err(sysMapDeleteElem(fd, key, s.keySize)), { enoentFalse: true });
+    const r = sysMapDeleteElem(fd, key, s.keySize);
+    return this.outcome(fd, BPF_MAP_DELETE_ELEM, r, { enoentFalse: true });
   }
 
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
     const s = this.sizes(fd);
     nextKeyArgs(s, key, next);
-    return elemOutcome(BPF_MAP_GET_NEXT_KEY, err(sysMapGetNextKey(fd, key, s.keySize, next)), { enoentFalse: true });
+    const r = sysMapGetNextKey(fd, key, s.keySize, next);
+    return this.outcome(fd, BPF_MAP_GET_NEXT_KEY, r, { enoentFalse: true });
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_LOOKUP_AND_DELETE_ELEM, s, key, value, flags);
-    return elemOutcome(BPF_MAP_LOOKUP_AND_DELETE_ELEM, err(sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags)), { enoentFalse: true, elemFlags: flags });
+    const r = sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags);
+    return this.outcome(fd, BPF_MAP_LOOKUP_AND_DELETE_ELEM, r, { enoentFalse: true, elemFlags: flags });
   }
 
   mapMmap(fd: number, writable: boolean): ArrayBuffer {
@@ -178,14 +216,15 @@ export class LinuxKernel extends BatchCommands implements Kernel {
 
   freeze(fd: number): void {
     this.sizes(fd);
-    elemOutcome(BPF_MAP_FREEZE, err(sysMapFreeze(fd)));
+    const r = sysMapFreeze(fd);
+    this.outcome(fd, BPF_MAP_FREEZE, r);
   }
 
   pin(fd: number, path: string): void {
     checkObjPath(path);
     this.sizes(fd);
     const r = sysObjPin(fd, path);
-    if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, pathError(-r, path));
+    if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, pathError(-r, path)).refine(this.hintContext(fd));
   }
 
   unpin(path: string): boolean {
@@ -242,7 +281,7 @@ export class LinuxKernel extends BatchCommands implements Kernel {
         elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
         thread ??= new UpdateThread();
         const r = await thread.update(fd, key && key.subarray(0, s.keySize), value.subarray(0, s.valueBytes), flags);
-        elemOutcome(BPF_MAP_UPDATE_ELEM, err(r), { elemFlags: flags });
+        this.outcome(fd, BPF_MAP_UPDATE_ELEM, r, { elemFlags: flags });
       },
       close: async () => {
         const t = thread;
@@ -326,6 +365,7 @@ export class LinuxKernel extends BatchCommands implements Kernel {
   }
 
   close(fd: number): void {
+    this.createFlags.delete(fd);
     if (this.open.delete(fd) || this.btfs.delete(fd)) closeSync(fd);
   }
 }

@@ -2,6 +2,7 @@ import type { Btf } from '../btf/btf.js';
 import { codecFromBtf, type BtfValue } from '../btf/codec.js';
 import { BtfBuilder } from '../btf/encode.js';
 import { BtfError } from '../btf/error.js';
+import { missingField } from '../btf/missing.js';
 import { btfTypeOfCodec } from '../btf/from-codec.js';
 import { loadBtf, openBtf, type LoadedBtf } from '../kernel/btf.js';
 import type { Codec } from '../codec/codec.js';
@@ -121,6 +122,19 @@ export function withCodecsOf<K, V>(spec: MapBtf, opts: { key?: Codec<K>; value?:
   return out;
 }
 
+/** The BTF type each codec readMapCodecs made speaks (a map opened with its BTF). */
+const typeOfCodec = new WeakMap<Codec<unknown>, { btf: Btf; typeId: number }>();
+
+/**
+ * The first field of a map's key or value that json leaves out ("proto", "inner.port"), when
+ * codec was made from the map's BTF; undefined when every field is given or the codec is not
+ * BTF's (other codecs refuse missing fields themselves, or have none).
+ */
+export function missingBtfField(codec: Codec<unknown>, json: unknown): string | undefined {
+  const t = typeOfCodec.get(codec);
+  return t === undefined ? undefined : missingField(t.btf, t.typeId, json);
+}
+
 /**
  * Codecs from a map's own BTF (its btf_id). A side without BTF, or whose type has no codec,
  * stays raw; so do both when the BTF cannot be read (privileges, a freed object).
@@ -148,7 +162,9 @@ function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
     if (id === 0) return undefined;
     try {
       const c = codecFromBtf(btf, id);
-      return c.size === size ? c : undefined;
+      if (c.size !== size) return undefined;
+      typeOfCodec.set(c, { btf, typeId: id });
+      return c;
     } catch (e) {
       if (e instanceof BtfError) return undefined;
       throw e;

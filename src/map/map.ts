@@ -1,6 +1,6 @@
 import type { BtfValue } from '../btf/codec.js';
 import { bytes } from '../codec/bytes.js';
-import type { Codec } from '../codec/codec.js';
+import { type Codec, CodecError } from '../codec/codec.js';
 import { isPerCpu, perCpuLayout, sumPerCpu, type PerCpuValue } from '../codec/percpu.js';
 import { BpfError, type MapRef } from '../kernel/error.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
@@ -49,7 +49,7 @@ import { internal, type MapInternals } from './internal.js';
 import { ArrayMemory, type MapMemory } from './memory.js';
 import { MmapError } from '../sys/mmap-error.js';
 import type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './options.js';
-import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber } from './types.js';
+import { mapFlagNames, mapFlagsNumber, mapNameProblem, mapTypeName, mapTypeNumber } from './types.js';
 
 /** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
 export type CpuValue<V> = V extends ReadonlyArray<infer E> ? E : never;
@@ -187,6 +187,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
       assertOpen: () => void this.fd,
       label: () => this.label(),
       annotate: (e) => this.annotate(e),
+      codecError: (e, side, entry) => this.codecError(e, side, entry),
       encodeKey: (key, buf) => this.encodeKey(key, buf),
       encodeValue: (value, buf) => this.encodeValue(value, buf),
       mapped: () => this.mapped(),
@@ -229,6 +230,8 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
 
   /** Creates a map. Key/value sizes default to the codecs' sizes. */
   static create<K = Buffer, V = RawValue>(opts: CreateOptions<K, V>): BpfMap<K, V> {
+    const nameProblem = opts.name === undefined ? undefined : mapNameProblem(opts.name);
+    if (nameProblem !== undefined) throw new TypeError(`create: name ${nameProblem}`);
     const kernel = opts.kernel ?? openKernel();
     const mapType = mapTypeNumber(opts.type);
     const value = opts.value as Codec<unknown> | PerCpuValue<unknown> | undefined;
@@ -339,13 +342,26 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   }
 
   private encodeKey(key: K, buf: Buffer = this.keyBuf): Buffer {
-    this.keyCodec.encode(key, buf, 0);
+    try {
+      this.keyCodec.encode(key, buf, 0);
+    } catch (e) {
+      throw this.codecError(e, 'key');
+    }
     return buf;
   }
 
   private encodeValue(value: V, buf: Buffer = this.valueBuf): Buffer {
-    this.valueCodec.encode(value, buf, 0);
+    try {
+      this.valueCodec.encode(value, buf, 0);
+    } catch (e) {
+      throw this.codecError(e, 'value');
+    }
     return buf;
+  }
+
+  /** A codec's refusal, saying key or value and this map (entry: its index in a batch). */
+  private codecError(e: unknown, side: 'key' | 'value', entry?: number): unknown {
+    return e instanceof CodecError && e.map === undefined ? e.of(side, this.label(), entry) : e;
   }
 
   get(key: K, opts?: GetOptions): V | undefined {
