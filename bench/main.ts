@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { arrayRows } from './array.js';
 import { cliHasDump, cliRows } from './cli-vs-bpftool.js';
 import { codecRows } from './codec.js';
+import { collectRows } from './collect.js';
 import { exportRows } from './export.js';
 import { machine, outDir, type Row, table, verdict } from './harness.js';
 import { memoryRows } from './memory.js';
+import { mmapRows } from './mmap.js';
 import { npmBpfRows } from './npm-bpf.js';
 import { perCpuRows } from './percpu.js';
 import { readRows, walkRows } from './read.js';
@@ -22,6 +24,8 @@ const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   'npm-bpf': npmBpfRows,
   percpu: perCpuRows,
   array: arrayRows,
+  mmap: mmapRows,
+  collect: collectRows,
   write: writeRows,
   cli: cliRows,
   memory: memoryRows,

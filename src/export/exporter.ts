@@ -48,7 +48,7 @@ export function layoutOf(map: BpfMap, fields: FieldResolver | undefined): MapLay
     perCpu: map.perCpu,
     cpus: map.cpus,
     label: map[internal].label(),
-    uniqueKeys: resolveMode(map, { mode: 'auto' }) === 'batch',
+    uniqueKeys: resolveMode(map, { mode: 'auto' }) !== 'per-element',
   };
   if (fields) l.fields = fields;
   return l;

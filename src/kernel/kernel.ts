@@ -83,7 +83,21 @@ export interface Kernel {
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean;
   /** Reads and removes key (null for queue/stack pop); false when absent/empty. */
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
-  /** Makes the map read-only to user space (BPF_MAP_FREEZE). */
+  /**
+   * Maps the memory of an mmapable array (BPF_F_MMAPABLE): its values at round_up(valueSize, 8)
+   * strides, whole pages (sys/mmap.ts mmapBytes), shared with the kernel and BPF programs. Read-only
+   * unless writable; a write through a read-only mapping of the real kernel kills the process
+   * (SIGSEGV). Throws MmapError: EPERM for a frozen map mapped writable, EACCES for an fd without
+   * the access, EINVAL for an array without the flag and for an fd opened read-only (mmap(2) maps a
+   * file not open for writing privately, which bpf refuses).
+   */
+  mapMmap(fd: number, writable: boolean): ArrayBuffer;
+  /**
+   * Unmaps memory mapMmap returned: it is detached (byteLength 0). The emulated kernel detaches
+   * every mapping of that map at once (its memory is one ArrayBuffer, moved to a new one).
+   */
+  mapMunmap(fd: number, memory: ArrayBuffer): void;
+  /** Makes the map read-only to userspace; EBUSY while it has a writable mapping (mapMmap). */
   freeze(fd: number): void;
   /** Pins the map at path on a bpf filesystem (BPF_OBJ_PIN). */
   pin(fd: number, path: string): void;
