@@ -72,7 +72,9 @@ export const BPF_MAP_TYPE_HASH_OF_MAPS = 13;
 export const BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21;
 export const BPF_MAP_TYPE_QUEUE = 22;
 export const BPF_MAP_TYPE_STACK = 23;
+export const BPF_MAP_TYPE_RINGBUF = 27;
 export const BPF_MAP_TYPE_BLOOM_FILTER = 30;
+export const BPF_MAP_TYPE_USER_RINGBUF = 31;
 
 /** Names as bpftool prints them, indexed by enum bpf_map_type. */
 export const MAP_TYPE_NAMES: readonly string[] = [
