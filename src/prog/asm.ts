@@ -219,6 +219,13 @@ export class Assembler {
     return this.emit({ code: BPF_JMP | BPF_EXIT, dst: 0, src: 0, off: 0, imm: 0 });
   }
 
+  /** The slot a label was placed at (a function's insn_off for LoadOptions.funcs). */
+  labelAt(name: string): number {
+    const at = this.labels.get(name);
+    if (at === undefined) throw new Error(`label "${name}" is not placed`);
+    return at;
+  }
+
   /** Instructions so far, in 8-byte slots. */
   get length(): number {
     return this.slot;
