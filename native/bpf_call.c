@@ -292,7 +292,8 @@ static void watch_ready(uv_poll_t *h, int status, int events) {
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value fn, recv, arg;
-  if (napi_get_reference_value(env, w->fn, &fn) == napi_ok && fn != NULL && napi_get_undefined(env, &recv) == napi_ok &&
+  /* napi_make_callback wants an object as the receiver: the global one, as for a plain function call. */
+  if (napi_get_reference_value(env, w->fn, &fn) == napi_ok && fn != NULL && napi_get_global(env, &recv) == napi_ok &&
       napi_create_int32(env, status < 0 ? status : events, &arg) == napi_ok)
     /* Exceptions thrown by fn go to the process's uncaughtException, as from any I/O callback. */
     napi_make_callback(env, w->ctx, recv, fn, 1, &arg, NULL);

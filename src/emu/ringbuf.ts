@@ -3,15 +3,15 @@
 // reads the real one. Without an MMU to map the data twice, every byte written is written to both
 // copies. Producing (what bpf_ringbuf_reserve/submit/discard/output do) is done by tests through
 // EmulatedKernel. Records are not persisted with a pin: another process sees an empty ring.
-import { BPF_MAP_TYPE_USER_RINGBUF } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import {
+  BPF_MAP_TYPE_USER_RINGBUF,
   BPF_RB_FORCE_WAKEUP,
   BPF_RB_NO_WAKEUP,
   BPF_RINGBUF_BUSY_BIT,
   BPF_RINGBUF_DISCARD_BIT,
   BPF_RINGBUF_HDR_SZ,
-} from '../sys/ringbuf.js';
+} from '../sys/constants.js';
 import { fail } from './errno.js';
 import { EmuMap, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
 

@@ -6,8 +6,13 @@ import type { Btf } from '../btf/btf.js';
 import type { Codec } from '../codec/codec.js';
 import { vmlinuxBtf } from '../kernel/btf.js';
 import type { FdWatch, Kernel, RingMemory } from '../kernel/kernel.js';
-import { BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF } from '../sys/constants.js';
-import { BPF_RINGBUF_BUSY_BIT, BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ } from '../sys/ringbuf.js';
+import {
+  BPF_MAP_TYPE_RINGBUF,
+  BPF_MAP_TYPE_USER_RINGBUF,
+  BPF_RINGBUF_BUSY_BIT,
+  BPF_RINGBUF_DISCARD_BIT,
+  BPF_RINGBUF_HDR_SZ,
+} from '../sys/constants.js';
 import { BpfMap, MapClosedError } from './map.js';
 import { mapTypeName } from './types.js';
 
@@ -47,7 +52,7 @@ export interface RingStats {
   discarded: number;
   /** Bytes of delivered records (without headers). */
   bytes: number;
-  /** consumer_pos: bytes consumed since the ring was made (headers and padding included). */
+  /** consumer_pos as published to the kernel: bytes consumed since the ring was made (headers and padding included); records read as views count once the next read gives their space back. */
   consumerPos: number;
   /** producer_pos: bytes reserved since the ring was made. */
   producerPos: number;
@@ -290,7 +295,11 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     return n;
   }
 
-  /** Whether a record may be there (producer_pos is past consumer_pos). */
+  /** @internal Whether records may be there (producer_pos is past the reader's position). */
+  hasPending(): boolean {
+    return this.pendingBytes() > 0;
+  }
+
   private pendingBytes(): number {
     const v = this.open();
     return Number(Atomics.load(v.prod, 0)) - this.consPos;
@@ -343,13 +352,14 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
   stats(): RingStats {
     const v = this.open();
     const producerPos = Number(Atomics.load(v.prod, 0));
+    const consumerPos = Number(Atomics.load(v.cons, 0));
     return {
       records: this.records,
       discarded: this.discardedCount,
       bytes: this.bytesRead,
-      consumerPos: this.consPos,
+      consumerPos,
       producerPos,
-      pending: producerPos - this.consPos,
+      pending: producerPos - consumerPos,
       size: v.size,
     };
   }
@@ -445,7 +455,7 @@ export class RingReader<T = Uint8Array> implements AsyncIterable<RingEvent<T>> {
     const rings = this.live();
     if (rings.length === 0) return Promise.resolve();
     for (const r of rings) r.release();
-    if (rings.some((r) => r.stats().pending > 0)) return Promise.resolve();
+    if (rings.some((r) => r.hasPending())) return Promise.resolve();
     return new Promise((resolve) => {
       const cancels: Array<() => void> = [];
       const done = (): void => {

@@ -4,7 +4,7 @@
 // (an array map value), then writes the payload's first `size` bytes: record i of a run carries the
 // sequence number in its first bytes, and the payload the caller set after them.
 import { BpfMap } from '../map/map.js';
-import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP } from '../sys/ringbuf.js';
+import { BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP } from '../sys/constants.js';
 import { Assembler, type Reg } from './asm.js';
 import { BpfProgram } from './program.js';
 import type { MapHandle } from './counter.js';

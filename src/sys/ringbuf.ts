@@ -6,13 +6,6 @@ import { errnoName } from './errno.js';
 import { mapMemory, unmapMemory } from './mmap.js';
 import { nativeWatch, type NativeWatch } from './native.js';
 
-/** Record header (struct bpf_ringbuf_hdr): u32 len with these two bits on top, u32 pg_off. */
-export const BPF_RINGBUF_BUSY_BIT = 0x80000000;
-export const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
-export const BPF_RINGBUF_HDR_SZ = 8;
-/** Producer flags of bpf_ringbuf_output/submit/discard and bpf_user_ringbuf_drain. */
-export const BPF_RB_NO_WAKEUP = 1;
-export const BPF_RB_FORCE_WAKEUP = 2;
 
 let page: number | undefined;
 
