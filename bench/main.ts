@@ -14,6 +14,7 @@ import { perCpuRows } from './percpu.js';
 import { readRows, walkRows } from './read.js';
 import { stallRows } from './stall.js';
 import { writeRows } from './write.js';
+import { ringbufRows } from './ringbuf.js';
 
 const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   read: readRows,
@@ -26,6 +27,7 @@ const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   memory: memoryRows,
   stall: stallRows,
   codec: codecRows,
+  ringbuf: ringbufRows,
   export: (reps) => exportRows(100_000, Math.max(reps, 7)),
 };
 

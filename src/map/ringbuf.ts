@@ -229,33 +229,52 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     const v = this.open();
     this.release();
     const { words, bytes, page, size } = v;
+    const mask = size - 1;
     let cons = this.consPos;
-    const prod = Number(Atomics.load(v.prod, 0));
+    // Bytes produced and not yet walked; the offset of the next header in the data (rings are at most 2^30 bytes: int32 math).
+    let left = Number(Atomics.load(v.prod, 0)) - cons;
+    let off = cons % size;
     let n = 0;
-    while (cons < prod && n < max) {
-      const at = page + (cons % size);
-      const hdr = Atomics.load(words, at >> 2) >>> 0;
+    let bytesRead = 0;
+    while (left > 0 && n < max) {
+      const hdr = Atomics.load(words, (page + off) >> 2);
       if (hdr & BPF_RINGBUF_BUSY_BIT) break;
       const len = hdr & LEN_MASK;
       const total = (len + BPF_RINGBUF_HDR_SZ + 7) & ~7;
       // The kernel never writes such a header; a mapping of the wrong size or a foreign writer could.
       // Reading on would leave the ring's data (and the mapping, past twice the ring), so stop here.
-      if (total > size || total > prod - cons) {
+      if (total > size || total > left) {
         this.consPos = cons;
+        this.records += n;
+        this.bytesRead += bytesRead;
         throw new RingBufferError(
-          `ring ${this.map.id}: a record of ${len} bytes at position ${cons} does not fit the ring (${size} bytes, ${prod - cons} produced): the ring is corrupt`,
+          `ring ${this.map.id}: a record of ${len} bytes at position ${cons} does not fit the ring (${size} bytes, ${left} produced): the ring is corrupt`,
         );
       }
       if (hdr & BPF_RINGBUF_DISCARD_BIT) this.discardedCount++;
       else {
-        fn(bytes, at + BPF_RINGBUF_HDR_SZ, len);
-        this.bytesRead += len;
+        fn(bytes, page + off + BPF_RINGBUF_HDR_SZ, len);
+        bytesRead += len;
         n++;
       }
       cons += total;
+      left -= total;
+      off = (off + total) & mask;
     }
     this.consPos = cons;
     this.records += n;
+    this.bytesRead += bytesRead;
+    return n;
+  }
+
+  /**
+   * Like consume, without making a view per record: fn gets the ring's whole mapping (the data twice,
+   * so a record never wraps) and the record's offset and length in it, as libbpf's callback gets a
+   * pointer and a size. Valid during the call. The fastest way through a ring.
+   */
+  consumeRaw(fn: (bytes: Uint8Array, offset: number, length: number) => void, max = Infinity): number {
+    const n = this.walk(max, fn);
+    this.release();
     return n;
   }
 
@@ -288,9 +307,10 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
    */
   consume(fn: (record: T) => void, max = Infinity): number {
     const codec = this.codec;
+    const buffer = this.open().mem.producer;
     const n = codec
       ? this.walk(max, (bytes, off, len) => fn(this.decodeAt(codec, false, bytes, off, len)))
-      : this.walk(max, (bytes, off, len) => fn(new Uint8Array(bytes.buffer, off, len) as T));
+      : this.walk(max, (_bytes, off, len) => fn(new Uint8Array(buffer, off, len) as T));
     this.release();
     return n;
   }
