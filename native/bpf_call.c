@@ -1,7 +1,8 @@
 /*
  * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), mmap/munmap of
- * a map fd (mmapable arrays, ring buffers), a libuv poll handle on an fd (ring buffer readiness),
- * and two calls Node lacks that the CLI needs to know what a pipe's reader has taken (see the end).
+ * a map fd (mmapable arrays, ring buffers), dup of an fd (Node has no fcntl), a libuv poll handle on
+ * an fd (ring buffer readiness), and two calls Node lacks that the CLI needs to know what a pipe's
+ * reader has taken (see the end).
  *
  * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
  * attr[offset] (0 for null or an empty buffer), after checking the buffer holds at least
@@ -15,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -155,6 +157,16 @@ static napi_value poll_out_call(napi_env env, napi_callback_info info) {
   struct pollfd p = { .fd = (int)fd, .events = POLLOUT, .revents = 0 };
   int r = poll(&p, 1, (int)timeout);
   return int_result(env, r <= 0 ? r : p.revents);
+}
+
+/* dup(fd): fcntl(F_DUPFD_CLOEXEC), a second fd on the same open file (a map adopted from another library); or -errno. */
+static napi_value dup_call(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 1 || !get_u32(env, argv[0], &fd) || fd > INT32_MAX) return throw_error(env, 0, "dup(fd): fd must be a non-negative int");
+  return int_result(env, fcntl((int)fd, F_DUPFD_CLOEXEC, 0));
 }
 
 /* One mapping made by mmap_call; wrapped into its ArrayBuffer so munmap_call can find it. */
@@ -394,7 +406,7 @@ static napi_value watch_close_call(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback cb; } fns[] = {
     { "bpf", bpf_call }, { "unread", unread_call }, { "pollOut", poll_out_call },
-    { "mmap", mmap_call }, { "munmap", munmap_call }, { "pageSize", page_size_call },
+    { "mmap", mmap_call }, { "munmap", munmap_call }, { "dup", dup_call }, { "pageSize", page_size_call },
     { "watch", watch_call }, { "watchStart", watch_start_call }, { "watchStop", watch_stop_call },
     { "watchClose", watch_close_call },
   };

@@ -2,6 +2,7 @@ export { BpfMap, listMaps, MapClosedError } from './map/map.js';
 export type {
   CpuValue,
   MapDescription,
+  MapDetails,
   OpenedKey,
   OpenedValue,
   RawValue,
@@ -25,6 +26,7 @@ export type { DrainOptions } from './map/drain.js';
 export type { Dump, DumpOptions } from './map/dump.js';
 export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
+export type { HintContext } from './kernel/hints.js';
 export type { Kernel, MapInfo, MapSizes } from './kernel/kernel.js';
 export { LinuxKernel } from './kernel/linux.js';
 export { EmulatedKernel } from './kernel/emulated.js';
@@ -67,8 +69,11 @@ export { BtfError } from './btf/error.js';
 export { parseBtf } from './btf/parse.js';
 export { BtfBuilder, encodeBtf } from './btf/encode.js';
 export type { MemberSpec } from './btf/encode.js';
-export { codecFromBtf } from './btf/codec.js';
-export type { BtfCodec, BtfValue } from './btf/codec.js';
+export { codecFromBtf, sectionVariables } from './btf/codec.js';
+export type { BtfCodec, BtfValue, SectionVariable } from './btf/codec.js';
+export type { GlobalValues } from './map/globals.js';
+export { generateTypeScript } from './map/gen.js';
+export type { GenerateOptions } from './map/gen.js';
 export { btfFromId, loadBtf, LoadedBtf, openBtf, vmlinuxBtf } from './kernel/btf.js';
 export type * from './btf/types.js';
 export { BTF_KIND } from './btf/types.js';

@@ -6,6 +6,7 @@ import { drainCommand } from './drain.js';
 import { dumpCommand } from './dump.js';
 import { exportCommand } from './export.js';
 import { followCommand } from './follow.js';
+import { genCommand } from './gen.js';
 import { EXIT_CODES, outputTo } from './command.js';
 import { errorLine, EXIT_USAGE, exitCodeOf } from './errors.js';
 import type { CliIo } from './io.js';
@@ -18,7 +19,7 @@ import { watchCommand } from './watch.js';
 
 function program(io: CliIo): Command {
   const p = new Command('bpfmap')
-    .description('eBPF maps from the shell: list, show, dump, watch, drain, follow, load, create, pin, delete-entries, demo')
+    .description('eBPF maps from the shell: list, show, dump, watch, drain, follow, load, create, pin, delete-entries, demo, export, gen')
     .addHelpText('after', `
 Maps are chosen like bpftool chooses them: id N, pinned PATH or name NAME.
 
@@ -33,7 +34,7 @@ ${EXIT_CODES}
     .exitOverride()
     .configureOutput(outputTo(io, ''));
   for (const c of [listCommand(io), showCommand(io), dumpCommand(io), watchCommand(io), drainCommand(io), followCommand(io), loadCommand(io), createCommand(io),
-    pinCommand(io), deleteEntriesCommand(io), demoCommand(io), exportCommand(io)])
+    pinCommand(io), deleteEntriesCommand(io), demoCommand(io), exportCommand(io), genCommand(io)])
     p.addCommand(c.configureOutput(outputTo(io, c.name())));
   return p;
 }

@@ -33,6 +33,8 @@ export function showCommand(io: CliIo): Command {
         ['value', `${info.valueSize} bytes${map.perCpu ? ` per CPU, ${map.cpus} possible CPUs` : ''}`],
         ['max_entries', String(info.maxEntries)],
         ['flags', info.flagNames.join(',') || '-'],
+        ['memlock', `${info.memlock} bytes`],
+        ['frozen', info.frozen ? 'yes (read-only to userspace)' : 'no'],
         ['btf', btf ? `id ${btf.id}` : 'none (keys and values shown as hex)'],
       ];
       if (btf?.key) rows.push(['key type', btf.key]);

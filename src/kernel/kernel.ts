@@ -74,6 +74,13 @@ export interface Kernel {
    * 6.4), else an estimate from its sizes (kernel/sizes.ts memoryEstimate).
    */
   mapMemory(fd: number): number;
+  /** True once the map is frozen (BPF_MAP_FREEZE): read-only to userspace for good. */
+  mapFrozen(fd: number): boolean;
+  /**
+   * A second fd on the map open as fd (fcntl F_DUPFD_CLOEXEC on the real kernel), with the same
+   * access: a map adopted from another library that keeps (and closes) its own fd.
+   */
+  mapDup(fd: number): number;
   /** Reads the value of key into value; false when there is no such key. */
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void;

@@ -42,6 +42,8 @@ export interface WatchCalls {
 
 interface Addon extends Partial<PipeCalls>, Partial<MmapCalls>, Partial<WatchCalls> {
   bpf: BpfCall;
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd on the same open file, or -errno. */
+  dup?(fd: number): number;
 }
 
 let addon: Addon | undefined;
@@ -77,6 +79,13 @@ export function nativeWatch(): WatchCalls {
   if (!pageSize || !watch || !watchStart || !watchStop || !watchClose)
     throw new Error('bpfmap: the native addon predates ring buffer support; rebuild it with `npm rebuild bpfmap`');
   return { pageSize, watch, watchStart, watchStop, watchClose };
+}
+
+/** fcntl(fd, F_DUPFD_CLOEXEC): the new fd, or -errno; says so for an older build without it. */
+export function nativeDup(fd: number): number {
+  const { dup } = load();
+  if (!dup) throw new Error('bpfmap: the native addon predates dup support; rebuild it with `npm rebuild bpfmap`');
+  return dup(fd);
 }
 
 function load(): Addon {

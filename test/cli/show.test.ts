@@ -22,12 +22,16 @@ describe('bpfmap show', () => {
       assert.equal(fields.get('value'), `12 bytes per CPU, ${map.cpus} possible CPUs`);
       assert.equal(fields.get('max_entries'), '7');
       assert.equal(fields.get('pinned'), path);
+      assert.equal(fields.get('memlock'), `${map.info().memlock} bytes`);
+      assert.equal(fields.get('frozen'), 'no');
       const info = JSON.parse(json.stdout) as Record<string, unknown>;
       assert.equal(info.id, map.id);
       assert.equal(info.type, 'percpu_array');
       assert.equal(info.keySize, 4);
       assert.equal(info.cpus, map.cpus);
       assert.equal(info.btf, null);
+      assert.equal(info.frozen, false);
+      assert.equal(typeof info.memlock, 'number');
     } finally {
       unpin(path);
     }
