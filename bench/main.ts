@@ -17,6 +17,7 @@ import { readRows, walkRows } from './read.js';
 import { stallRows } from './stall.js';
 import { startupRows } from './startup.js';
 import { writeRows } from './write.js';
+import { ringbufRows } from './ringbuf.js';
 
 const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   read: readRows,
@@ -32,6 +33,7 @@ const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   stall: stallRows,
   codec: codecRows,
   startup: startupRows,
+  ringbuf: ringbufRows,
   export: (reps) => exportRows(100_000, Math.max(reps, 7)),
 };
 

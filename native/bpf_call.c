@@ -1,7 +1,8 @@
 /*
  * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), mmap/munmap of
  * a map fd (mmapable arrays, ring buffers), huge pages for large dump buffers, dup of an fd (Node has
- * no fcntl), and two calls Node lacks that the CLI needs to know what a pipe's reader has taken (see the end).
+ * no fcntl), a libuv poll handle on an fd (ring buffer readiness), and two calls Node lacks that the
+ * CLI needs to know what a pipe's reader has taken (see the end).
  *
  * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
  * attr[offset] (0 for null or an empty buffer), after checking the buffer holds at least
@@ -25,6 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <node_api.h>
+#include <uv.h>
 
 #define MAX_REFS 6
 #define MAX_ARGS (2 + 3 * MAX_REFS)
@@ -269,10 +271,172 @@ static napi_value huge_pages_call(napi_env env, napi_callback_info info) {
   return int_result(env, (int)(first - addr));
 }
 
+/* pageSize(): sysconf(_SC_PAGESIZE), the unit of a ring buffer's layout. */
+static napi_value page_size_call(napi_env env, napi_callback_info info) {
+  (void)info;
+  return int_result(env, (int)sysconf(_SC_PAGESIZE));
+}
+
+/*
+ * Readiness of an fd (a ring buffer map: the kernel's poll says EPOLLIN when data is there) on
+ * Node's own event loop: a libuv poll handle calls a JS function back, so waiting costs no thread
+ * and no syscall per record. watch(fd, fn) makes a stopped handle; watchStart/watchStop turn it on
+ * and off; watchClose releases it (and the reference to fn) for good.
+ */
+struct watch {
+  uv_poll_t handle;
+  napi_env env;
+  napi_ref fn;
+  napi_async_context ctx;
+  int closed;
+  /* Two owners: libuv until the handle's close callback, the JS external until it is collected. */
+  int handle_done, external_done;
+};
+
+static void watch_freed(uv_handle_t *h) {
+  struct watch *w = h->data;
+  w->handle_done = 1;
+  if (w->external_done) free(w);
+}
+
+/* Releases a watch once: the handle is closed (freed by libuv's close callback), fn unreferenced. */
+static void watch_release(struct watch *w) {
+  if (w->closed) return;
+  w->closed = 1;
+  napi_delete_reference(w->env, w->fn);
+  napi_async_destroy(w->env, w->ctx);
+  uv_close((uv_handle_t *)&w->handle, watch_freed);
+}
+
+/* The environment is going away (a worker ends) with the watch still open. */
+static void watch_cleanup(void *data) {
+  watch_release(data);
+}
+
+/* The external was collected: a watch never closed is closed now. */
+static void watch_finalize(napi_env env, void *data, void *hint) {
+  (void)hint;
+  struct watch *w = data;
+  if (!w->closed) {
+    napi_remove_env_cleanup_hook(env, watch_cleanup, w);
+    watch_release(w);
+  }
+  w->external_done = 1;
+  if (w->handle_done) free(w);
+}
+
+static void watch_ready(uv_poll_t *h, int status, int events) {
+  struct watch *w = h->data;
+  if (w->closed) return;
+  napi_env env = w->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, arg;
+  /* napi_make_callback wants an object as the receiver: the global one, as for a plain function call. */
+  if (napi_get_reference_value(env, w->fn, &fn) == napi_ok && fn != NULL && napi_get_global(env, &recv) == napi_ok &&
+      napi_create_int32(env, status < 0 ? status : events, &arg) == napi_ok)
+    /* Exceptions thrown by fn go to the process's uncaughtException, as from any I/O callback. */
+    napi_make_callback(env, w->ctx, recv, fn, 1, &arg, NULL);
+  napi_close_handle_scope(env, scope);
+}
+
+static int get_watch(napi_env env, napi_value v, struct watch **out) {
+  void *p = NULL;
+  if (napi_get_value_external(env, v, &p) != napi_ok || p == NULL) return 0;
+  *out = p;
+  return 1;
+}
+
+/* watch(fd, fn): a stopped poll handle on fd; or -errno (EBADF for an fd that is not open). */
+static napi_value watch_call(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint32_t fd;
+  napi_valuetype t;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 2 || !get_u32(env, argv[0], &fd) || fd > INT32_MAX || napi_typeof(env, argv[1], &t) != napi_ok || t != napi_function)
+    return throw_error(env, 0, "watch(fd, fn): a u32 fd and a function");
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return throw_error(env, 0, "watch: no event loop");
+  struct watch *w = calloc(1, sizeof *w);
+  if (w == NULL) return throw_error(env, 1, "watch: out of memory");
+  int r = uv_poll_init(loop, &w->handle, (int)fd);
+  if (r < 0) {
+    free(w);
+    napi_value out;
+    napi_create_int32(env, r, &out); /* libuv errors are -errno on Unix */
+    return out;
+  }
+  w->handle.data = w;
+  w->env = env;
+  w->external_done = 1; /* until the external exists, libuv's close callback is the only owner */
+  napi_value name, ext;
+  if (napi_create_string_utf8(env, "bpfmap.RingWatch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, NULL, name, &w->ctx) != napi_ok) {
+    uv_close((uv_handle_t *)&w->handle, watch_freed);
+    return NULL;
+  }
+  if (napi_create_reference(env, argv[1], 1, &w->fn) != napi_ok) {
+    napi_async_destroy(env, w->ctx);
+    uv_close((uv_handle_t *)&w->handle, watch_freed);
+    return NULL;
+  }
+  if (napi_add_env_cleanup_hook(env, watch_cleanup, w) != napi_ok) {
+    watch_release(w);
+    return NULL;
+  }
+  w->external_done = 0;
+  if (napi_create_external(env, w, watch_finalize, NULL, &ext) != napi_ok) {
+    napi_remove_env_cleanup_hook(env, watch_cleanup, w);
+    w->external_done = 1;
+    watch_release(w);
+    return NULL;
+  }
+  return ext;
+}
+
+/* watchStart(w): poll for readability (level-triggered: fn is called while data is there); 0 or -errno. */
+static napi_value watch_start_call(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct watch *w;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 1 || !get_watch(env, argv[0], &w)) return throw_error(env, 0, "watchStart(w): not a watch");
+  napi_value out;
+  napi_create_int32(env, w->closed ? -EBADF : uv_poll_start(&w->handle, UV_READABLE, watch_ready), &out);
+  return out;
+}
+
+/* watchStop(w) and watchClose(w): each is a no-op on a closed watch. */
+static napi_value watch_stop_or_close(napi_env env, napi_callback_info info, int close) {
+  size_t argc = 1;
+  napi_value argv[1];
+  struct watch *w;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 1 || !get_watch(env, argv[0], &w)) return throw_error(env, 0, "watchStop/watchClose(w): not a watch");
+  if (w->closed) return NULL;
+  uv_poll_stop(&w->handle);
+  if (close) {
+    napi_remove_env_cleanup_hook(env, watch_cleanup, w);
+    watch_release(w);
+  }
+  return NULL;
+}
+
+static napi_value watch_stop_call(napi_env env, napi_callback_info info) {
+  return watch_stop_or_close(env, info, 0);
+}
+
+static napi_value watch_close_call(napi_env env, napi_callback_info info) {
+  return watch_stop_or_close(env, info, 1);
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback cb; } fns[] = {
     { "bpf", bpf_call }, { "unread", unread_call }, { "pollOut", poll_out_call },
     { "mmap", mmap_call }, { "munmap", munmap_call }, { "dup", dup_call }, { "hugePages", huge_pages_call },
+    { "pageSize", page_size_call }, { "watch", watch_call }, { "watchStart", watch_start_call },
+    { "watchStop", watch_stop_call }, { "watchClose", watch_close_call },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -4,7 +4,7 @@
 // commands (our own length checks guard those) and wrongly requires GET_NEXT_KEY's key even when it
 // is NULL, which the kernel defines as "the first key": that one call stays out of the run. With
 // --canary, makes one deliberate overrun through the raw native call, proving the checker sees it.
-import { BpfMap, perCpu, struct, u32, u64, vmlinuxBtf } from '../src/index.js';
+import { BpfMap, perCpu, RingBuffer, RingProducer, RingReader, struct, u32, u64, UserRingBuffer, UserRingDrainer, vmlinuxBtf } from '../src/index.js';
 import { nativeBpf } from '../src/sys/native.js';
 
 if (process.argv.includes('--canary')) {
@@ -71,5 +71,32 @@ for (const type of ['hash', 'lru_hash', 'array'] as const) {
   again.get(1 as never);
   using ip = BpfMap.create({ type: 'array', maxEntries: 1, btf: { value: { btf: vmlinuxBtf(), type: 'struct iphdr' } } });
   ip.dump();
+}
+{
+  // Ring buffers: the mappings (mmap/munmap), a BPF producer with output and reserve, reads as views,
+  // copies and callbacks, a wait that the kernel's wakeup ends through the libuv poll handle, a user
+  // ring drained by a program's callback (PROG_LOAD with func_info), and every handle closed.
+  using rb = RingBuffer.create({ size: 8192 });
+  using prod = new RingProducer(rb);
+  prod.outputRecords(13, { count: 5 });
+  prod.reserveRecords(100, {});
+  prod.reserveRecords(7, { discard: true });
+  rb.read({ max: 2 });
+  rb.read({ copy: true });
+  rb.consume(() => {});
+  const woken = rb.wait();
+  prod.outputRecords(4096 - 16);
+  await woken;
+  rb.consumeRaw(() => {});
+  const reader = new RingReader([rb]);
+  const waiting = reader.wait();
+  prod.outputRecords(1);
+  await waiting;
+  reader.read();
+  using urb = UserRingBuffer.create({ size: 4096 });
+  using drainer = new UserRingDrainer(urb);
+  urb.write(Buffer.alloc(16, 1));
+  drainer.drain();
+  drainer.read();
 }
 console.log('memcheck workload done');

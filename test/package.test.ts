@@ -151,7 +151,7 @@ for (const [label, typescript] of [[`oldest (${OLDEST_TS})`, ''], [`current (${c
       ts = join(dir, 'node_modules/typescript');
     }
     const out = compileReadme(ts, label);
-    assert.deepEqual([...out.keys()], ['API tour', 'Arrays in shared memory (mmapable arrays)', 'Codecs', 'Harvesting maps that programs keep writing', 'Prometheus exporter: `bpfmap export`', 'Without root: the emulated kernel']);
+    assert.deepEqual([...out.keys()], ['API tour', 'Arrays in shared memory (mmapable arrays)', 'Codecs', 'Harvesting maps that programs keep writing', 'Prometheus exporter: `bpfmap export`', 'Ring buffers: events from BPF programs', 'Without root: the emulated kernel']);
   });
 }
 

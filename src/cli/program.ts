@@ -25,6 +25,7 @@ const COMMANDS: CommandEntry[] = [
   { name: 'dump', usage: '[options] <by> [map]', summary: "print every entry, read with LOOKUP_BATCH and streamed (decoded by the map's BTF, else as hex)", load: async (io) => (await import('./dump.js')).dumpCommand(io) },
   { name: 'watch', usage: '[options] <by> [map]', summary: 'a live full-screen view: top entries by a value field, per-second rates, entry count and read time', load: async (io) => (await import('./watch.js')).watchCommand(io) },
   { name: 'drain', usage: '[options] <by> [map]', summary: 'remove every entry with LOOKUP_AND_DELETE_BATCH and print what was removed (each exactly once)', load: async (io) => (await import('./drain.js')).drainCommand(io) },
+  { name: 'follow', usage: '[options] <by> [map]', summary: 'print the records of a ring buffer map as they arrive (until Ctrl-C or --count)', load: async (io) => (await import('./follow.js')).followCommand(io) },
   { name: 'load', usage: '[options] <by> [map]', summary: 'write entries (ndjson or JSON, as dump prints them) with UPDATE_BATCH', load: async (io) => (await import('./load.js')).loadCommand(io) },
   { name: 'create', usage: '[options] <path>', summary: 'create a map and pin it at PATH (a map nobody holds is freed when the command exits)', load: async (io) => (await import('./create.js')).createCommand(io) },
   { name: 'pin', usage: '[options] <by> <map> <path>', summary: 'pin a map at PATH on a bpf filesystem, so it outlives its programs', load: async (io) => (await import('./pin.js')).pinCommand(io) },

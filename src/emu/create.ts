@@ -24,7 +24,9 @@ import {
   BPF_MAP_TYPE_PERCPU_HASH,
   BPF_MAP_TYPE_PROG_ARRAY,
   BPF_MAP_TYPE_QUEUE,
+  BPF_MAP_TYPE_RINGBUF,
   BPF_MAP_TYPE_STACK,
+  BPF_MAP_TYPE_USER_RINGBUF,
   BPF_OBJ_NAME_LEN,
 } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
@@ -35,6 +37,7 @@ import { LpmTrie } from './lpm-trie.js';
 import { InnerMeta, isMapInMap, type InnerMaps } from './map-in-map.js';
 import type { EmuMap, EmuMapAttr } from './map.js';
 import { QueueStack } from './queue-stack.js';
+import { EMU_PAGE, EmuRingBuf } from './ringbuf.js';
 import { checkMapBtf, type EmuBtf, type EmuMapBtf } from './btf.js';
 
 /** MAP_CREATE's attributes, as the Kernel interface passes them. */
@@ -44,6 +47,7 @@ export const EMULATED_TYPES: ReadonlySet<number> = new Set([
   BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_PERCPU_ARRAY,
   BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH, BPF_MAP_TYPE_LPM_TRIE,
   BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_HASH_OF_MAPS, BPF_MAP_TYPE_QUEUE, BPF_MAP_TYPE_STACK, BPF_MAP_TYPE_PROG_ARRAY,
+  BPF_MAP_TYPE_RINGBUF, BPF_MAP_TYPE_USER_RINGBUF,
 ]);
 
 const ACCESS_MASK = BPF_F_RDONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY | BPF_F_WRONLY_PROG;
@@ -131,6 +135,14 @@ function checkType(a: EmuCreateAttr, numa: boolean): void {
         fail(errno.EINVAL);
       if (a.valueSize > KMALLOC_MAX_SIZE) fail(errno.E2BIG);
       break;
+    case BPF_MAP_TYPE_RINGBUF:
+    case BPF_MAP_TYPE_USER_RINGBUF: {
+      // ringbuf_map_alloc: no key or value, a power-of-two number of whole pages, NUMA node as the only flag.
+      const n = a.maxEntries;
+      if (a.mapFlags & ~BPF_F_NUMA_NODE || a.keySize !== 0 || a.valueSize !== 0 || n === 0 || (n & (n - 1)) !== 0 || n % EMU_PAGE !== 0)
+        fail(errno.EINVAL);
+      break;
+    }
     case BPF_MAP_TYPE_LPM_TRIE:
       if (a.maxEntries === 0 || !(a.mapFlags & BPF_F_NO_PREALLOC) || a.mapFlags & ~LPM_FLAGS || !accessOk(a.mapFlags) ||
         a.keySize < 4 + 1 || a.keySize > 4 + LPM_DATA_SIZE_MAX || a.valueSize < 1 ||
@@ -204,6 +216,11 @@ function allocCheck(a: EmuCreateAttr, ctx: CreateContext): number {
       areaAlloc(head + (mmap ? pageAlign(a.maxEntries * elems) : a.maxEntries * elems), ctx);
       return a.maxEntries;
     }
+    case BPF_MAP_TYPE_RINGBUF:
+    case BPF_MAP_TYPE_USER_RINGBUF:
+      // The meta pages, then the data pages (mapped twice, allocated once).
+      areaAlloc(a.maxEntries + 3 * EMU_PAGE, ctx);
+      return a.maxEntries;
     case BPF_MAP_TYPE_QUEUE:
     case BPF_MAP_TYPE_STACK:
       // One slot more than max_entries: the ring keeps one free.
@@ -283,6 +300,9 @@ export function buildMap(attr: EmuMapAttr, opts: HashTabOptions): EmuMap {
     case BPF_MAP_TYPE_QUEUE:
     case BPF_MAP_TYPE_STACK:
       return new QueueStack(attr);
+    case BPF_MAP_TYPE_RINGBUF:
+    case BPF_MAP_TYPE_USER_RINGBUF:
+      return new EmuRingBuf(attr);
     default:
       return new HashTab(attr, opts);
   }

@@ -11,6 +11,7 @@ import { ArrayMap } from '../emu/arraymap.js';
 import { hasLock, locked, plain, withLockZeroed, type EmuMap } from '../emu/map.js';
 import { EMU_BPFFS } from '../emu/pin-path.js';
 import { PinnedMaps } from '../emu/pinned-maps.js';
+import { EMU_PAGE, EmuRingBuf, type EmuRingRecord } from '../emu/ringbuf.js';
 import { defaultEmuDir, type PinStore } from '../emu/pins.js';
 import type { BatchReply } from '../sys/batch.js';
 import {
@@ -47,7 +48,7 @@ import { pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
 import type { HintContext } from './hints.js';
-import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import type { AsyncUpdater, BtfInfo, FdWatch, Kernel, LookupBatchArgs, MapCreateAttr, MapInfo, MapSizes, RingMemory, WriteBatchArgs } from './kernel.js';
 import { memoryEstimate, sizesOf } from './sizes.js';
 
 /** Options of the EmulatedKernel constructor. */
@@ -516,6 +517,58 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
 
   btfData(fd: number): Buffer {
     return Buffer.from(this.btfObject(fd).blob);
+  }
+
+  private ring(fd: number, what: string): EmuRingBuf {
+    const m = this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map;
+    if (!(m instanceof EmuRingBuf)) throw new TypeError(`${what}: map ${m.id} is not a ring buffer (type ${m.attr.type})`);
+    return m;
+  }
+
+  ringMemory(fd: number): RingMemory {
+    const m = this.ring(fd, 'ringMemory');
+    return { consumer: m.consumer, producer: m.producer, pageSize: EMU_PAGE, dataSize: m.attr.maxEntries, unmap: () => {} };
+  }
+
+  ringWatch(fd: number, onReady: () => void): FdWatch {
+    return this.ring(fd, 'ringWatch').watch(onReady);
+  }
+
+  /**
+   * Test producer, as a BPF program's bpf_ringbuf_output: writes a record into a RINGBUF map and wakes
+   * its readers as the kernel would (flags: BPF_RB_NO_WAKEUP, BPF_RB_FORCE_WAKEUP). False when the
+   * record does not fit in the free space (the helper's -EAGAIN).
+   */
+  ringbufOutput(fd: number, data: Uint8Array, flags = 0): boolean {
+    return this.ringOp(fd, 'ringbufOutput', (m) => m.output(data, flags));
+  }
+
+  /** Test producer, as bpf_ringbuf_reserve: a record to fill through .data, then submit or discard; null when it does not fit. */
+  ringbufReserve(fd: number, size: number): EmuRingRecord | null {
+    return this.ringOp(fd, 'ringbufReserve', (m) => m.reserve(size));
+  }
+
+  ringbufSubmit(fd: number, rec: EmuRingRecord, flags = 0): void {
+    this.ringOp(fd, 'ringbufSubmit', (m) => m.commit(rec, false, flags));
+  }
+
+  ringbufDiscard(fd: number, rec: EmuRingRecord, flags = 0): void {
+    this.ringOp(fd, 'ringbufDiscard', (m) => m.commit(rec, true, flags));
+  }
+
+  /** Test consumer of a USER_RINGBUF, as a BPF program's bpf_user_ringbuf_drain: each record to fn; returns how many. */
+  userRingbufDrain(fd: number, fn: (data: Uint8Array) => void, flags = 0): number {
+    return this.ringOp(fd, 'userRingbufDrain', (m) => m.drainUser(fn, flags));
+  }
+
+  private ringOp<T>(fd: number, what: string, op: (m: EmuRingBuf) => T): T {
+    const m = this.ring(fd, what);
+    try {
+      return op(m);
+    } catch (e) {
+      if (e instanceof EmuErrno) throw new RangeError(`${what}: the helper would fail with errno ${e.errno}`);
+      throw e;
+    }
   }
 
   close(fd: number): void {

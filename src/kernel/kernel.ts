@@ -2,6 +2,7 @@ import type { MapCreateAttr } from '../sys/map-create.js';
 import type { RawMapInfo } from '../sys/map-info.js';
 import type { RawBtfInfo } from '../sys/btf.js';
 import type { LookupBatchArgs, WriteBatchArgs } from '../sys/batch.js';
+import type { FdWatch, RingMapping } from '../sys/ringbuf.js';
 
 export type { MapCreateAttr };
 /** What the kernel says of a map (struct bpf_map_info). */
@@ -10,6 +11,15 @@ export type MapInfo = RawMapInfo;
 export type BtfInfo = RawBtfInfo;
 
 export type { LookupBatchArgs, WriteBatchArgs };
+export type { FdWatch };
+
+/** A ring buffer map's memory as its consumer and producer share it (see sys/ringbuf.ts). */
+export interface RingMemory extends RingMapping {
+  /** The unit of the layout: the consumer page, the producer page. */
+  pageSize: number;
+  /** Bytes of data (max_entries); the producer buffer holds them twice after its page. */
+  dataSize: number;
+}
 
 /** One lookup batch call's outcome at the Kernel seam (BpfMap's LookupBatchResult<K, V> decodes it). */
 export interface LookupBatchStep {
@@ -138,6 +148,13 @@ export interface Kernel {
   btfInfo(fd: number): BtfInfo;
   /** The blob of a BTF object, as loaded (or the kernel's own). */
   btfData(fd: number): Buffer;
+  /**
+   * Maps a RINGBUF or USER_RINGBUF map (throws for any other type): the consumer page writable for
+   * a RINGBUF, the producer page and data for a USER_RINGBUF.
+   */
+  ringMemory(fd: number): RingMemory;
+  /** Watches a ring buffer map for readiness (data to read; room to write for a USER_RINGBUF) on the event loop. */
+  ringWatch(fd: number, onReady: () => void): FdWatch;
   /** Closes a map or BTF fd. */
   close(fd: number): void;
 }

@@ -13,6 +13,8 @@ import {
   BPF_MAP_GET_NEXT_KEY,
   BPF_MAP_LOOKUP_AND_DELETE_ELEM,
   BPF_MAP_LOOKUP_ELEM,
+  BPF_MAP_TYPE_RINGBUF,
+  BPF_MAP_TYPE_USER_RINGBUF,
   BPF_MAP_UPDATE_ELEM,
   BPF_OBJ_GET,
   BPF_OBJ_GET_INFO_BY_FD,
@@ -34,6 +36,7 @@ import { sysMapInfo } from '../sys/map-info.js';
 import { nativeDup } from '../sys/native.js';
 import { mapMemory, mmapBytes, unmapMemory } from '../sys/mmap.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
+import { mapRing, pageSize, watchFd, type FdWatch } from '../sys/ringbuf.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
@@ -41,7 +44,7 @@ import { bpffsFiles, onBpffs, pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
 import type { HintContext } from './hints.js';
-import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, RingMemory, WriteBatchArgs } from './kernel.js';
 import { isPerCpuType, memoryEstimate, sizesOf } from './sizes.js';
 import type { UpdateThread } from './update-thread.js';
 
@@ -394,6 +397,20 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     // The blob cannot change once loaded; a different size means a different object.
     if (r.size !== size) throw new Error(`BTF fd ${fd}: blob size changed from ${size} to ${r.size}`);
     return data;
+  }
+
+  ringMemory(fd: number): RingMemory {
+    const info = this.mapInfo(fd);
+    if (info.type !== BPF_MAP_TYPE_RINGBUF && info.type !== BPF_MAP_TYPE_USER_RINGBUF)
+      throw new TypeError(`ringMemory: map ${info.id} is not a ring buffer (type ${info.type})`);
+    // The size is the kernel's own (max_entries): a mapping sized otherwise would let a record
+    // header point past its end.
+    const m = mapRing(fd, info.maxEntries, info.type === BPF_MAP_TYPE_USER_RINGBUF);
+    return { ...m, unmap: m.unmap, pageSize: pageSize(), dataSize: info.maxEntries };
+  }
+
+  ringWatch(fd: number, onReady: () => void): FdWatch {
+    return watchFd(fd, onReady);
   }
 
   close(fd: number): void {

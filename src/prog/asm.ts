@@ -52,6 +52,8 @@ export const BPF_FETCH = 0x01;
 
 /** ld_imm64 src_reg: imm is a map fd the kernel replaces with the map's address. */
 export const BPF_PSEUDO_MAP_FD = 1;
+/** ld_imm64 src_reg: imm is the offset of a function in this program (a callback's address). */
+export const BPF_PSEUDO_FUNC = 4;
 
 /** Helper function ids (enum bpf_func_id). */
 export const HELPERS = {
@@ -60,6 +62,14 @@ export const HELPERS = {
   map_delete_elem: 3,
   get_prandom_u32: 7,
   get_smp_processor_id: 8,
+  probe_read_kernel: 113,
+  ringbuf_output: 130,
+  ringbuf_reserve: 131,
+  ringbuf_submit: 132,
+  ringbuf_discard: 133,
+  ringbuf_query: 134,
+  dynptr_read: 201,
+  user_ringbuf_drain: 209,
 } as const;
 /** A BPF helper the assembler can call by name. */
 export type HelperName = keyof typeof HELPERS;
@@ -78,6 +88,8 @@ interface Insn {
   imm: number;
   /** A label the offset is resolved to. */
   target?: string;
+  /** A label the immediate is resolved to (ld_imm64 of a function). */
+  immTarget?: string;
 }
 
 function reg(r: Reg): Reg {
@@ -158,6 +170,12 @@ export class Assembler {
     return this.emit({ code: 0, dst: 0, src: 0, off: 0, imm: 0 });
   }
 
+  /** dst = the address of the function at label (ld_imm64 with BPF_PSEUDO_FUNC): a callback for a helper such as user_ringbuf_drain. */
+  ldFunc(dst: Reg, label: string): this {
+    this.emit({ code: BPF_LD | BPF_DW | BPF_IMM, dst: reg(dst), src: BPF_PSEUDO_FUNC, off: 0, imm: 0, immTarget: label });
+    return this.emit({ code: 0, dst: 0, src: 0, off: 0, imm: 0 });
+  }
+
   /** dst = *(size *)(src + off). */
   load(size: Size, dst: Reg, src: Reg, off: number): this {
     return this.emit({ code: BPF_LDX | BPF_MEM | SIZES[size], dst: reg(dst), src: reg(src), off: s16(off, 'offset'), imm: 0 });
@@ -208,6 +226,13 @@ export class Assembler {
     return this.emit({ code: BPF_JMP | BPF_EXIT, dst: 0, src: 0, off: 0, imm: 0 });
   }
 
+  /** The slot a label was placed at (a function's insn_off for LoadOptions.funcs). */
+  labelAt(name: string): number {
+    const at = this.labels.get(name);
+    if (at === undefined) throw new Error(`label "${name}" is not placed`);
+    return at;
+  }
+
   /** Instructions so far, in 8-byte slots. */
   get length(): number {
     return this.slot;
@@ -218,15 +243,21 @@ export class Assembler {
     const out = Buffer.alloc(this.insns.length * 8);
     this.insns.forEach((i, n) => {
       let off = i.off;
+      let imm = i.imm;
       if (i.target !== undefined) {
         const at = this.labels.get(i.target);
         if (at === undefined) throw new Error(`jump to undefined label "${i.target}"`);
         off = s16(at - (n + 1), `jump offset to "${i.target}"`);
       }
+      if (i.immTarget !== undefined) {
+        const at = this.labels.get(i.immTarget);
+        if (at === undefined) throw new Error(`function at undefined label "${i.immTarget}"`);
+        imm = at - (n + 1);
+      }
       out.writeUInt8(i.code, n * 8);
       out.writeUInt8(((i.src & 0xf) << 4) | (i.dst & 0xf), n * 8 + 1);
       out.writeInt16LE(off, n * 8 + 2);
-      out.writeInt32LE(i.imm, n * 8 + 4);
+      out.writeInt32LE(imm, n * 8 + 4);
     });
     return out;
   }

@@ -2,7 +2,10 @@ import { closeSync } from 'node:fs';
 import { BpfError } from '../kernel/error.js';
 import { BPF_LOG_LEVEL1, BPF_PROG_LOAD, BPF_PROG_TEST_RUN, BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_XDP } from '../sys/constants.js';
 import { errno, errnoName } from '../sys/errno.js';
-import { BPF_INSN_SIZE, sysProgLoad, sysProgTestRun } from '../sys/prog.js';
+import { BPF_FUNC_INFO_SIZE, BPF_INSN_SIZE, sysProgLoad, sysProgTestRun } from '../sys/prog.js';
+import { BtfBuilder } from '../btf/encode.js';
+import { loadBtf, type LoadedBtf } from '../kernel/btf.js';
+import { LinuxKernel } from '../kernel/linux.js';
 
 /** Program types bpfmap loads by name. */
 export type ProgramTypeName = 'socket_filter' | 'xdp';
@@ -24,6 +27,12 @@ export interface LoadOptions {
   license?: string;
   /** At most 15 bytes of [A-Za-z0-9_.]. */
   name?: string;
+  /**
+   * The program's functions, by the label's instruction offset, when it has more than one (a
+   * callback for user_ringbuf_drain, say): the verifier wants BTF for each. bpfmap loads a BTF
+   * of generic prototypes (every argument and the result a u64) for them.
+   */
+  funcs?: ReadonlyArray<{ name: string; insnOff: number; args: number }>;
 }
 
 /** BPF_PROG_LOAD failed; verifierLog holds what the verifier said (may be empty for non-verifier errors). */
@@ -93,6 +102,32 @@ export function testRunFd(fd: number, opts: TestRunOptions = {}): TestRunResult 
   return { retval: r.retval, durationNs: r.duration, runs: repeat };
 }
 
+interface FuncBtf {
+  loaded: LoadedBtf;
+  funcInfo: Buffer;
+}
+
+/** A BTF object with one static function of u64 arguments per entry, and the func_info records pointing at them. */
+function funcBtf(funcs: NonNullable<LoadOptions['funcs']>): FuncBtf {
+  const b = new BtfBuilder();
+  const u64 = b.int('unsigned long long', 8);
+  const funcInfo = Buffer.alloc(funcs.length * BPF_FUNC_INFO_SIZE);
+  funcs.forEach((f, i) => {
+    if (!Number.isInteger(f.insnOff) || f.insnOff < 0 || !Number.isInteger(f.args) || f.args < 0 || f.args > 5)
+      throw new RangeError(`program function "${f.name}": an instruction offset and 0 to 5 arguments`);
+    const proto = b.add({
+      kind: 'func_proto',
+      name: '',
+      returnType: u64,
+      params: Array.from({ length: f.args }, (_, k) => ({ name: `a${k}`, type: u64 })),
+    });
+    const fn = b.add({ kind: 'func', name: f.name, type: proto, linkage: 0 });
+    funcInfo.writeUInt32LE(f.insnOff, i * BPF_FUNC_INFO_SIZE);
+    funcInfo.writeUInt32LE(fn, i * BPF_FUNC_INFO_SIZE + 4);
+  });
+  return { loaded: loadBtf(b.build(), new LinuxKernel()), funcInfo };
+}
+
 /** A loaded BPF program, open by fd. Linux only: the emulated kernel does not run programs. */
 export class BpfProgram implements Disposable {
   readonly name: string;
@@ -118,7 +153,22 @@ export class BpfProgram implements Disposable {
     const name = opts.name ?? '';
     if (typeof name !== 'string' || !/^[A-Za-z0-9_.]{0,15}$/.test(name))
       throw new TypeError(`program name must be at most 15 characters of [A-Za-z0-9_.], got ${JSON.stringify(name)}`);
-    const base = { progType: type, insns, license: opts.license ?? 'GPL', name };
+    const btf = opts.funcs ? funcBtf(opts.funcs) : undefined;
+    try {
+      return BpfProgram.loadWith(opts, type, insns, name, btf);
+    } finally {
+      btf?.loaded.close();
+    }
+  }
+
+  private static loadWith(opts: LoadOptions, type: number, insns: Uint8Array, name: string, btf: FuncBtf | undefined): BpfProgram {
+    const base = {
+      progType: type,
+      insns,
+      license: opts.license ?? 'GPL',
+      name,
+      ...(btf ? { btfFd: btf.loaded.fd, funcInfo: btf.funcInfo } : {}),
+    };
     // Load without a log first (the verifier is faster without one); on failure, load again
     // with the log so the error can say why.
     const [fd] = sysProgLoad({ ...base, logLevel: 0, logBuf: null });

@@ -72,7 +72,17 @@ export const BPF_MAP_TYPE_HASH_OF_MAPS = 13;
 export const BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE = 21;
 export const BPF_MAP_TYPE_QUEUE = 22;
 export const BPF_MAP_TYPE_STACK = 23;
+export const BPF_MAP_TYPE_RINGBUF = 27;
 export const BPF_MAP_TYPE_BLOOM_FILTER = 30;
+export const BPF_MAP_TYPE_USER_RINGBUF = 31;
+
+/** Ring buffer record header (struct bpf_ringbuf_hdr, 8 bytes): u32 len with these two bits on top, u32 pg_off. */
+export const BPF_RINGBUF_BUSY_BIT = 0x80000000;
+export const BPF_RINGBUF_DISCARD_BIT = 0x40000000;
+export const BPF_RINGBUF_HDR_SZ = 8;
+/** Producer flags of bpf_ringbuf_output/submit/discard and bpf_user_ringbuf_drain. */
+export const BPF_RB_NO_WAKEUP = 1;
+export const BPF_RB_FORCE_WAKEUP = 2;
 
 /** Names as bpftool prints them, indexed by enum bpf_map_type. */
 export const MAP_TYPE_NAMES: readonly string[] = [

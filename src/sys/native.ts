@@ -30,7 +30,23 @@ export interface MmapCalls {
  */
 export type HugePagesCall = (buffer: Uint8Array, align: number) => number;
 
-interface Addon extends Partial<PipeCalls>, Partial<MmapCalls> {
+/** An opaque libuv poll handle made by WatchCalls.watch. */
+export type NativeWatch = object;
+
+/** Readiness of an fd on Node's event loop; see src/sys/ringbuf.ts. */
+export interface WatchCalls {
+  /** sysconf(_SC_PAGESIZE). */
+  pageSize(): number;
+  /** A stopped poll handle on fd that calls fn(events or -errno) when the fd is readable; or -errno. */
+  watch(fd: number, fn: (events: number) => void): NativeWatch | number;
+  /** Starts polling (level-triggered); 0 or -errno. */
+  watchStart(w: NativeWatch): number;
+  watchStop(w: NativeWatch): void;
+  /** Stops for good and drops the reference to fn; a second call does nothing. */
+  watchClose(w: NativeWatch): void;
+}
+
+interface Addon extends Partial<PipeCalls>, Partial<MmapCalls>, Partial<WatchCalls> {
   bpf: BpfCall;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd on the same open file, or -errno. */
   dup?(fd: number): number;
@@ -62,6 +78,14 @@ export function nativeMmap(): MmapCalls {
   const { mmap, munmap } = load();
   if (!mmap || !munmap) throw new Error('bpfmap: the native addon predates mmap support; rebuild it with `npm rebuild bpfmap`');
   return { mmap, munmap };
+}
+
+/** The watch calls; throws the load error where the addon cannot load, and says so for an older build without them. */
+export function nativeWatch(): WatchCalls {
+  const { pageSize, watch, watchStart, watchStop, watchClose } = load();
+  if (!pageSize || !watch || !watchStart || !watchStop || !watchClose)
+    throw new Error('bpfmap: the native addon predates ring buffer support; rebuild it with `npm rebuild bpfmap`');
+  return { pageSize, watch, watchStart, watchStop, watchClose };
 }
 
 /** fcntl(fd, F_DUPFD_CLOEXEC): the new fd, or -errno; says so for an older build without it. */

@@ -16,6 +16,10 @@ export const PROG_LOAD_ATTR = {
   prog_name: 48,
   prog_ifindex: 64,
   expected_attach_type: 68,
+  prog_btf_fd: 72,
+  func_info_rec_size: 76,
+  func_info: 80,
+  func_info_cnt: 88,
   log_true_size: 140,
   size: 144,
 } as const;
@@ -35,7 +39,13 @@ export interface ProgLoadAttr {
   logLevel: number;
   /** Receives the verifier log (NUL-terminated); null with logLevel 0. */
   logBuf: Uint8Array | null;
+  /** The program's BTF and its functions (struct bpf_func_info: u32 insn_off, u32 type_id each): callbacks need them. */
+  btfFd?: number;
+  funcInfo?: Uint8Array;
 }
+
+/** Bytes of one struct bpf_func_info. */
+export const BPF_FUNC_INFO_SIZE = 8;
 
 /** BPF_PROG_LOAD: [the program's fd or -errno, log_true_size as the kernel left it]. */
 export function sysProgLoad(a: ProgLoadAttr): [number, number] {
@@ -51,10 +61,17 @@ export function sysProgLoad(a: ProgLoadAttr): [number, number] {
   attr.writeUInt32LE(a.progFlags ?? 0, L.prog_flags);
   writeObjName(attr, L.prog_name, a.name ?? '', BPF_OBJ_NAME_LEN);
   attr.writeUInt32LE(a.expectedAttachType ?? 0, L.expected_attach_type);
+  const funcCnt = a.funcInfo ? Math.floor(a.funcInfo.length / BPF_FUNC_INFO_SIZE) : 0;
+  if (a.funcInfo) {
+    attr.writeUInt32LE(a.btfFd ?? 0, L.prog_btf_fd);
+    attr.writeUInt32LE(BPF_FUNC_INFO_SIZE, L.func_info_rec_size);
+    attr.writeUInt32LE(funcCnt, L.func_info_cnt);
+  }
   const r = nativeBpf()(BPF_PROG_LOAD, attr,
     L.insns, a.insns, insnCnt * BPF_INSN_SIZE,
     L.license, license, license.length,
-    L.log_buf, a.logBuf, logSize);
+    L.log_buf, a.logBuf, logSize,
+    L.func_info, funcCnt > 0 ? a.funcInfo ?? null : null, funcCnt * BPF_FUNC_INFO_SIZE);
   return [r, attr.readUInt32LE(L.log_true_size)];
 }
 

@@ -5,8 +5,13 @@ import { linuxAvailable } from '../helpers/kernel.js';
 import { tool } from '../helpers/cli.js';
 
 const workload = new URL('../../scripts/memcheck-workload.js', import.meta.url).pathname;
+// dist/test/sys -> the repository's scripts/ (the suppression file is not compiled).
+const suppressions = new URL('../../../scripts/memcheck.supp', import.meta.url).pathname;
 const valgrind = (args: string[]) =>
-  spawnSync('valgrind', ['--error-exitcode=9', '--undef-value-errors=no', process.execPath, workload, ...args], { encoding: 'utf8', timeout: 600_000 });
+  spawnSync('valgrind', ['--error-exitcode=9', '--undef-value-errors=no', `--suppressions=${suppressions}`, process.execPath, workload, ...args], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
 
 test('under valgrind, every bpf() path of the library touches only addressable buffers', (t) => {
   if (!linuxAvailable(t) || !tool(t, 'valgrind')) return;

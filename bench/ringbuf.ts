@@ -1,0 +1,77 @@
+// Ring buffer consumption: records per second of RingBuffer beside libbpf's ring_buffer__consume
+// (bench/c/ringbuf.c, Debian's libbpf-dev) on the same 16 MiB ring, filled before each run by the
+// same BPF producer (RingProducer, BPF_PROG_TEST_RUN, no wakeups). Target: at least 0.7x libbpf's
+// records per second, i.e. at most 1/0.7 its nanoseconds per record. Two JS rows per size:
+// consumeRaw (the mapping, an offset and a length per record: what libbpf's callback gets) and
+// consume (a Uint8Array view made per record).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { RingBuffer } from '../src/map/ringbuf.js';
+import { RingProducer } from '../src/prog/ringbuf-producer.js';
+import { interleave, outDir, pairRow, root, type Row } from './harness.js';
+
+const RING = 16 << 20;
+
+function buildLibbpfConsumer(): string {
+  mkdirSync(outDir, { recursive: true });
+  const src = join(root, 'bench', 'c', 'ringbuf.c');
+  const bin = join(outDir, 'ringbuf');
+  let stale = true;
+  try {
+    stale = statSync(bin).mtimeMs < statSync(src).mtimeMs;
+  } catch {
+    // not built yet
+  }
+  if (stale) execFileSync('cc', ['-O2', '-Wall', '-o', bin, src, '-lbpf'], { stdio: 'inherit' });
+  return bin;
+}
+
+export function ringbufRows(reps: number): Row[] {
+  const bin = buildLibbpfConsumer();
+  using ring = RingBuffer.create({ size: RING, name: 'bench_ringbuf' });
+  using prod = new RingProducer(ring);
+  const rows: Row[] = [];
+  for (const size of [64, 1024]) {
+    const count = Math.floor((RING - 1) / (Math.ceil((size + 8) / 8) * 8));
+    // Each run starts from a full ring, filled by the same program without wakeups.
+    const fill = (): void => prod.outputRecords(size, { count, wakeup: 'none' });
+    const libbpf = (): number => {
+      fill();
+      const r = JSON.parse(execFileSync(bin, [String(ring.map.id)], { encoding: 'utf8' })) as { records: number; ns: number };
+      if (r.records !== count) throw new Error(`libbpf consumed ${r.records} of ${count} records`);
+      return r.ns / r.records;
+    };
+    // The C consumer moves the ring's consumer position, so each JS run opens a reader of its own
+    // (outside the timing); the callbacks read each record's first byte, as the C one does.
+    const timed = (run: (r: RingBuffer) => number) => (): number => {
+      using r = RingBuffer.fromMap(ring.map);
+      fill();
+      const t0 = process.hrtime.bigint();
+      const n = run(r);
+      const ns = Number(process.hrtime.bigint() - t0);
+      if (n !== count) throw new Error(`bpfmap consumed ${n} of ${count} records`);
+      return ns / n;
+    };
+    let sum = 0;
+    const raw = timed((r) => r.consumeRaw((bytes, off, len) => void (sum += (bytes[off] as number) + len)));
+    const views = timed((r) => r.consume((rec) => void (sum += (rec[0] as number) + rec.length)));
+    rows.push(
+      pairRow(
+        'ringbuf',
+        `consumeRaw ${size} B records (${count} per run)`,
+        'libbpf ring_buffer__consume',
+        interleave(reps, raw, libbpf),
+        1 / 0.7,
+      ),
+      pairRow(
+        'ringbuf',
+        `consume ${size} B records, a view each (${count} per run)`,
+        'libbpf ring_buffer__consume',
+        interleave(reps, views, libbpf),
+        1 / 0.7,
+      ),
+    );
+  }
+  return rows;
+}
