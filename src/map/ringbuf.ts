@@ -26,6 +26,7 @@ export class RingBufferError extends Error {
 export const MAX_RING_SIZE = 1 << 30;
 const LEN_MASK = ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT) >>> 0;
 
+/** How a RingBuffer is opened: its kernel, how records decode, and the size the caller expects. */
 export interface RingBufferOptions<T> {
   kernel?: Kernel;
   /** Decodes each record (which must hold at least codec.size bytes); records are views of the ring without one. */
@@ -37,6 +38,7 @@ export interface RingBufferOptions<T> {
   size?: number;
 }
 
+/** What one read() returns: how many records at most, and whether as copies. */
 export interface ReadOptions {
   /** At most this many records (default: all there are now). */
   max?: number;

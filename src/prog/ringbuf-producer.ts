@@ -23,6 +23,7 @@ const R0: Reg = 0,
   R9: Reg = 9,
   FP: Reg = 10;
 
+/** How a RingProducer run writes: how many records, the wakeup flag, and submit or discard. */
 export interface ProduceOptions {
   /** Runs, each writing one record (one syscall for all of them). Default 1. */
   count?: number;
