@@ -1,6 +1,7 @@
 export { BpfMap, listMaps, MapClosedError } from './map/map.js';
 export type {
   CpuValue,
+  EntriesOptions,
   MapDescription,
   OpenedKey,
   OpenedValue,
@@ -23,6 +24,7 @@ export { MapAsyncIterator, MapIterator } from './map/walk.js';
 export type { WalkMode, WalkOptions } from './map/walk.js';
 export type { DrainOptions } from './map/drain.js';
 export type { Dump, DumpOptions } from './map/dump.js';
+export type { ParallelOptions } from './map/parallel.js';
 export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
 export type { Kernel, MapInfo, MapSizes } from './kernel/kernel.js';

@@ -105,6 +105,17 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     return fd;
   }
 
+  /**
+   * Lets this kernel use a map fd that another thread's LinuxKernel opened (fds are per process):
+   * its sizes are read from the kernel, as for an fd this kernel opened. The fd stays the
+   * opener's to close.
+   */
+  adopt(fd: number): void {
+    u32(fd, 'fd');
+    const info = this.mapInfo(fd);
+    this.open.set(fd, sizesOf(info, isPerCpuType(info.type) ? this.possibleCpus() : 1));
+  }
+
   sizes(fd: number): MapSizes {
     const s = this.open.get(fd);
     if (!s) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF);
