@@ -98,7 +98,7 @@ for (const K of testKernels()) {
 }
 
 describe('iteration under a concurrent writer (real kernel)', () => {
-  test('batch walks return each untouched key exactly once and never a key twice', async (t) => {
+  test('batch walks (one thread and parallel) return each untouched key exactly once and never a key twice', async (t) => {
     if (!LINUX.available(t)) return;
     using m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 4096 });
     const stable = Array.from({ length: 2000 }, (_, i) => i);
@@ -121,6 +121,15 @@ describe('iteration under a concurrent writer (real kernel)', () => {
       assert.equal(keys.length, new Set(keys).size, `round ${rounds}: no key twice`);
       const set = new Set(keys);
       for (const s of stable) assert.ok(set.has(s), `round ${rounds}: stable key ${s} present`);
+      // Parallel dumps: ranges walked at once by worker threads while the writer runs, with
+      // batches small enough that range ends fall inside calls.
+      const threads = 2 + (rounds % 3);
+      const d = m.dump({ threads, batchSize: 16 + (rounds % 5) * 40 });
+      assert.equal(d.ranges, threads, `round ${rounds}: ${threads} ranges`);
+      const par = Array.from({ length: d.count }, (_, i) => d.keys.readUInt32LE(i * 4));
+      assert.equal(par.length, new Set(par).size, `round ${rounds}: no key twice in a ${threads}-thread dump`);
+      const parSet = new Set(par);
+      for (const s of stable) assert.ok(parSet.has(s), `round ${rounds}: stable key ${s} in the ${threads}-thread dump`);
       const classic = [...m.keys({ mode: 'per-element' })].map((k) => k.readUInt32LE(0));
       perElementRepeats += classic.length - new Set(classic).size;
       rounds++;
