@@ -41,7 +41,7 @@ import { type ElemContext, batchArgs, btfBlob, checkObjPath, elemArgs, elemOutco
 import { possibleCpus } from './cpus.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
-import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapCreateAttr, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import { FOUND, MORE, type AsyncUpdater, type BtfInfo, type Kernel, type LookupBatchArgs, type MapCreateAttr, type MapInfo, type MapSizes, type WriteBatchArgs } from './kernel.js';
 import { memoryEstimate, sizesOf } from './sizes.js';
 
 export interface EmulatedKernelOptions {
@@ -289,6 +289,11 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
       if (!e.read) this.deny();
       m.nextKey(key && m.attr.keySize > 0 ? key.subarray(0, m.attr.keySize) : null, next);
     }, { enoentFalse: true });
+  }
+
+  lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number {
+    const found = this.lookup(fd, key, value, flags);
+    return (found ? FOUND : 0) | (this.nextKey(fd, key, next) ? MORE : 0);
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {

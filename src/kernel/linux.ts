@@ -28,6 +28,7 @@ import {
   sysMapGetNextKey,
   sysMapLookupAndDeleteElem,
   sysMapLookupElem,
+  sysMapLookupNextKey,
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
@@ -38,7 +39,7 @@ import { checkedPossibleCpus } from './cpus.js';
 import { onBpffs, pinPathProblem } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
-import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, WriteBatchArgs } from './kernel.js';
+import { FOUND, MORE, type AsyncUpdater, type BtfInfo, type Kernel, type LookupBatchArgs, type MapInfo, type MapSizes, type WriteBatchArgs } from './kernel.js';
 import { isPerCpuType, memoryEstimate, sizesOf } from './sizes.js';
 import { UpdateThread } from './update-thread.js';
 
@@ -168,6 +169,17 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     const s = this.sizes(fd);
     nextKeyArgs(s, key, next);
     return elemOutcome(BPF_MAP_GET_NEXT_KEY, err(sysMapGetNextKey(fd, key, s.keySize, next)), { enoentFalse: true });
+  }
+
+  lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number {
+    const s = this.sizes(fd);
+    elemArgs(BPF_MAP_LOOKUP_ELEM, s, key, value, flags);
+    need(next, s.keySize, 'next key');
+    const r = sysMapLookupNextKey(fd, key, s.keySize, value, s.valueBytes, flags, next);
+    if (r === 0) return FOUND | MORE;
+    const found = elemOutcome(BPF_MAP_LOOKUP_ELEM, r & 4095, { enoentFalse: true, elemFlags: flags });
+    const more = elemOutcome(BPF_MAP_GET_NEXT_KEY, r >>> 12, { enoentFalse: true });
+    return (found ? FOUND : 0) | (more ? MORE : 0);
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {

@@ -16,8 +16,16 @@ export interface PipeCalls {
   pollOut(fd: number, timeoutMs: number): number;
 }
 
+/**
+ * Two bpf(2) calls in one crossing into native code, each `cmd, attr` and two (offset, buffer,
+ * mayAccess) triples, all checked before either call: errno1 + errno2 * 4096 (0: success).
+ */
+export type BpfPairCall = (...args: Array<number | Uint8Array | null>) => number;
+
 interface Addon extends Partial<PipeCalls> {
   bpf: BpfCall;
+  /** Absent from addons built before it. */
+  bpfPair?: BpfPairCall;
 }
 
 let addon: Addon | undefined;
@@ -26,6 +34,11 @@ let loadError: Error | undefined;
 /** The native call, loaded on first use so the emulated kernel works where the addon cannot. */
 export function nativeBpf(): BpfCall {
   return load().bpf;
+}
+
+/** The paired call, or undefined where the addon predates it (two bpf() calls then). */
+export function nativeBpfPair(): BpfPairCall | undefined {
+  return load().bpfPair;
 }
 
 /** The pipe calls, or undefined where the addon cannot load (or is an older build without them). */

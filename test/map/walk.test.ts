@@ -68,21 +68,22 @@ for (const K of testKernels()) {
       }
     });
 
-    test('the per-element walk repeats keys when the current key is deleted; the batch walk does not', (t) => {
+    test('the per-element walk repeats keys when the key it stands on is deleted; the batch walk does not', (t) => {
       if (!K.available(t)) return;
       using m = BpfMap.create({ kernel: K.kernel(), type: 'hash', keySize: 4, valueSize: 8, maxEntries: 64, flags: ['zero_seed'] });
       const fill = () => {
         for (let i = 0; i < 32; i++) m.set(u32(i), u64(i));
       };
-      // Delete the tenth key right after the walk returned it: the classic walk's GET_NEXT_KEY then
-      // finds its key gone and restarts from the first bucket, returning the first nine again.
+      // Right after the walk returned its tenth key, delete the key after it, which the walk has
+      // already asked GET_NEXT_KEY for and stands on: its next GET_NEXT_KEY finds that key gone and
+      // restarts from the first bucket, returning the first ten again.
       const walkDeleting = (mode: 'batch' | 'per-element') => {
         fill();
         const seen: number[] = [];
         for (const [k] of m.entries({ mode, batchSize: 1 })) {
           seen.push(k.readUInt32LE(0));
           if (seen.length > 1000) break;
-          if (seen.length === 10) m.delete(k);
+          if (seen.length === 10) m.delete(m.nextKey(k) as Buffer);
         }
         m.deleteBatch([...m.keys()]);
         return seen;
