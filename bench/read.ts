@@ -93,7 +93,7 @@ export function walkRows(reps: number): Row[] {
   // The walk, the bare addon loop and C in turn, so the two rows split the gap in the same rounds.
   const [ours, bare, c] = rotate(Math.max(3, Math.ceil(reps / 2)), [walk, addonWalk(map), () => cLoop('per-element', map.id)]) as [number[], number[], number[]];
   const rows = [
-    pairRow('walk', `entries() per-element fallback, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(ours, c), 1.15),
+    pairRow('walk', `entries() per-element fallback, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(ours, c), 1.25),
     pairRow('walk', `diagnostic: bare addon loop, GET_NEXT_KEY+LOOKUP_ELEM, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(bare, c)),
     pairRow('walk', `diagnostic: entries() per-element fallback, hash ${n}`, 'bare addon loop', pairOf(ours, bare)),
   ];
