@@ -123,12 +123,12 @@ function timed<T extends { length: number }>(fn: () => [T, bigint[] | BigUint64A
 function readers(): Reader[] {
   const go = (mode: string) => (bin: string, id: number): [string, string[]] => [bin, [mode, String(id), String(BATCH), String(N), '1']];
   return [
-    inProcess('bpfmap dump()', (map) =>
+    inProcess(`bpfmap dump(), batch ${BATCH}`, (map) =>
       timed(() => {
         const d = map.dump({ batchSize: BATCH });
         return [d.keyView as Uint32Array, d.valueView as BigUint64Array];
       })),
-    inProcess('bpfmap [...entries()] with u32/u64 codecs', (map) =>
+    inProcess(`bpfmap [...entries()] with u32/u64 codecs, batch ${BATCH}`, (map) =>
       timed(() => {
         const keys: number[] = [];
         const values: bigint[] = [];
@@ -138,12 +138,12 @@ function readers(): Reader[] {
         }
         return [keys, values];
       })),
-    external('libbpf bpf_map_lookup_batch (C)', ['libbpf-dev'], () => buildC('libbpf', ['-lbpf']), (bin, id) => [bin, [String(id), String(BATCH), String(N), '1']]),
-    external('cilium/ebpf BatchLookup into Go slices', ['golang-go', 'golang-github-cilium-ebpf-dev'], buildGo, go('batch')),
+    external(`libbpf bpf_map_lookup_batch (C), batch ${BATCH}`, ['libbpf-dev'], () => buildC('libbpf', ['-lbpf']), (bin, id) => [bin, [String(id), String(BATCH), String(N), '1']]),
+    external(`cilium/ebpf BatchLookup into Go slices, batch ${BATCH}`, ['golang-go', 'golang-github-cilium-ebpf-dev'], buildGo, go('batch')),
     external('cilium/ebpf Iterate (GET_NEXT_KEY + LOOKUP_ELEM)', ['golang-go', 'golang-github-cilium-ebpf-dev'], buildGo, go('iterate')),
-    external('bcc items_lookup_batch (Python)', ['python3-bpfcc'], () => '/usr/bin/python3', (bin, id) => [bin, [join(root, 'bench', 'python', 'bcc_peer.py'), String(id), String(N), '1']]),
+    external('bcc items_lookup_batch (Python; one call of max_entries)', ['python3-bpfcc'], () => '/usr/bin/python3', (bin, id) => [bin, [join(root, 'bench', 'python', 'bcc_peer.py'), String(id), String(N), '1']]),
     {
-      what: 'npm bpf ConvMap getBatch',
+      what: `npm bpf ConvMap getBatch, batch ${BATCH}`,
       setup: () => {
         try {
           npmBpf();
@@ -200,7 +200,7 @@ export function peerRows(reps: number): Row[] {
   const runs = rotate(reps, [c, ...readFns]);
   const cRuns = runs[0] as number[];
   ready.forEach((r, i) => {
-    const row = pairRow(SUITE, `${r.what}, hash ${N}, batch ${BATCH}`, 'C LOOKUP_BATCH loop', pairOf(runs[i + 1] as number[], cRuns));
+    const row = pairRow(SUITE, `${r.what}, hash ${N}`, 'C LOOKUP_BATCH loop', pairOf(runs[i + 1] as number[], cRuns));
     const k = checks[i] as { ok: boolean; why: string };
     row.checked = k.ok;
     row.note = `checked: ${k.why}${k.ok ? '' : ' (CHECK FAILED)'}`;
