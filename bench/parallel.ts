@@ -30,8 +30,13 @@ function rows(kind: string, map: HashMap, reps: number): Row[] {
       if (d.count !== N) ok = false;
       return ns;
     };
-    const row = pairRow(SUITE, `dump({ threads: ${threads} }) ${kind} ${N}, batch ${BATCH}, wall time`, 'C LOOKUP_BATCH loop (one thread)',
-      interleave(reps, ours, () => cLoop('lookup-batch', map.id, BATCH)), 0.6);
+    const row = pairRow(
+      SUITE,
+      `dump({ threads: ${threads} }) ${kind} ${N}, batch ${BATCH}, wall time`,
+      'C LOOKUP_BATCH loop (one thread)',
+      interleave(reps, ours, () => cLoop('lookup-batch', map.id, BATCH)),
+      0.6,
+    );
     row.checked = ok && ranges === threads;
     row.note = `${ranges} ranges, each dump checked`;
     out.push(row);

@@ -52,7 +52,14 @@ function buildGo(): string {
   const bin = join(outDir, 'peers-go');
   if (existsSync(bin) && statSync(bin).mtimeMs >= statSync(src).mtimeMs) return bin;
   mkdirSync(outDir, { recursive: true });
-  const env = { ...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', GOCACHE: join(outDir, 'go-cache'), GOFLAGS: '', GOPROXY: 'off' };
+  const env = {
+    ...process.env,
+    GO111MODULE: 'off',
+    GOPATH: '/usr/share/gocode',
+    GOCACHE: join(outDir, 'go-cache'),
+    GOFLAGS: '',
+    GOPROXY: 'off',
+  };
   execFileSync('go', ['build', '-o', bin, src], { stdio: 'inherit', env, cwd: join(root, 'bench', 'go') });
   return bin;
 }
@@ -102,7 +109,10 @@ function check(entries: number, keys: ArrayLike<number>, values: ArrayLike<bigin
   return { ok: entries === N && bad === 0, why: `${entries} entries, ${bad} wrong or repeated` };
 }
 
-function inProcess(what: string, read: (map: HashMap) => { ns: number; keys: number[] | Uint32Array; values: bigint[] | BigUint64Array }): Reader {
+function inProcess(
+  what: string,
+  read: (map: HashMap) => { ns: number; keys: number[] | Uint32Array; values: bigint[] | BigUint64Array },
+): Reader {
   return {
     what,
     setup: () => undefined,
@@ -114,20 +124,25 @@ function inProcess(what: string, read: (map: HashMap) => { ns: number; keys: num
 }
 
 /** Times fn (which returns its entries) and keeps what it read for the check. */
-function timed<T extends { length: number }>(fn: () => [T, bigint[] | BigUint64Array]): { ns: number; keys: T; values: bigint[] | BigUint64Array } {
+function timed<T extends { length: number }>(
+  fn: () => [T, bigint[] | BigUint64Array],
+): { ns: number; keys: T; values: bigint[] | BigUint64Array } {
   const t0 = process.hrtime.bigint();
   const [keys, values] = fn();
   return { ns: Number(process.hrtime.bigint() - t0) / Math.max(keys.length, 1), keys, values };
 }
 
 function readers(): Reader[] {
-  const go = (mode: string) => (bin: string, id: number): [string, string[]] => [bin, [mode, String(id), String(BATCH), String(N), '1']];
+  const go =
+    (mode: string) =>
+    (bin: string, id: number): [string, string[]] => [bin, [mode, String(id), String(BATCH), String(N), '1']];
   return [
     inProcess(`bpfmap dump(), batch ${BATCH}`, (map) =>
       timed(() => {
         const d = map.dump({ batchSize: BATCH });
         return [d.keyView as Uint32Array, d.valueView as BigUint64Array];
-      })),
+      }),
+    ),
     inProcess(`bpfmap [...entries()] with u32/u64 codecs, batch ${BATCH}`, (map) =>
       timed(() => {
         const keys: number[] = [];
@@ -137,11 +152,27 @@ function readers(): Reader[] {
           values.push(v);
         }
         return [keys, values];
-      })),
-    external(`libbpf bpf_map_lookup_batch (C), batch ${BATCH}`, ['libbpf-dev'], () => buildC('libbpf', ['-lbpf']), (bin, id) => [bin, [String(id), String(BATCH), String(N), '1']]),
-    external(`cilium/ebpf BatchLookup into Go slices, batch ${BATCH}`, ['golang-go', 'golang-github-cilium-ebpf-dev'], buildGo, go('batch')),
+      }),
+    ),
+    external(
+      `libbpf bpf_map_lookup_batch (C), batch ${BATCH}`,
+      ['libbpf-dev'],
+      () => buildC('libbpf', ['-lbpf']),
+      (bin, id) => [bin, [String(id), String(BATCH), String(N), '1']],
+    ),
+    external(
+      `cilium/ebpf BatchLookup into Go slices, batch ${BATCH}`,
+      ['golang-go', 'golang-github-cilium-ebpf-dev'],
+      buildGo,
+      go('batch'),
+    ),
     external('cilium/ebpf Iterate (GET_NEXT_KEY + LOOKUP_ELEM)', ['golang-go', 'golang-github-cilium-ebpf-dev'], buildGo, go('iterate')),
-    external('bcc items_lookup_batch (Python; one call of max_entries)', ['python3-bpfcc'], () => '/usr/bin/python3', (bin, id) => [bin, [join(root, 'bench', 'python', 'bcc_peer.py'), String(id), String(N), '1']]),
+    external(
+      'bcc items_lookup_batch (Python; one call of max_entries)',
+      ['python3-bpfcc'],
+      () => '/usr/bin/python3',
+      (bin, id) => [bin, [join(root, 'bench', 'python', 'bcc_peer.py'), String(id), String(N), '1']],
+    ),
     {
       what: `npm bpf ConvMap getBatch, batch ${BATCH}`,
       setup: () => {
