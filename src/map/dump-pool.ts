@@ -5,7 +5,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import type { RangeResult, RangeSpec } from './range-walk.js';
 
 /** The worker's flag: BUSY while it starts or walks, DONE when it is ready or has answered. */
-export const BUSY = 0;
+const BUSY = 0;
 export const DONE = 1;
 
 /** One range for a worker: the map's fd and sizes, and its region of the shared output. */
@@ -109,4 +109,3 @@ export function workers(n: number): Slot[] | undefined {
   return slots.slice(0, n);
 }
 
-export type { Slot };
