@@ -15,6 +15,7 @@ import { peerRows } from './peers.js';
 import { perCpuRows } from './percpu.js';
 import { readRows, walkRows } from './read.js';
 import { stallRows } from './stall.js';
+import { startupRows } from './startup.js';
 import { writeRows } from './write.js';
 
 const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
@@ -30,6 +31,7 @@ const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   memory: memoryRows,
   stall: stallRows,
   codec: codecRows,
+  startup: startupRows,
   export: (reps) => exportRows(100_000, Math.max(reps, 7)),
 };
 

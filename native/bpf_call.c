@@ -1,7 +1,8 @@
 /*
  * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), bpfPair (two
- * such calls in one crossing, for the per-element walk), and two
- * calls Node lacks that the CLI needs to know what a pipe's reader has taken (see the end).
+ * such calls in one crossing, for the per-element walk), mmap/munmap of a map fd (mmapable arrays,
+ * ring buffers), dup of an fd (Node has no fcntl), and two calls Node lacks that the CLI needs to
+ * know what a pipe's reader has taken (see the end).
  *
  * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
  * attr[offset] (0 for null or an empty buffer), after checking the buffer holds at least
@@ -15,9 +16,12 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -198,9 +202,94 @@ static napi_value poll_out_call(napi_env env, napi_callback_info info) {
   return int_result(env, r <= 0 ? r : p.revents);
 }
 
+/* dup(fd): fcntl(F_DUPFD_CLOEXEC), a second fd on the same open file (a map adopted from another library); or -errno. */
+static napi_value dup_call(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 1 || !get_u32(env, argv[0], &fd) || fd > INT32_MAX) return throw_error(env, 0, "dup(fd): fd must be a non-negative int");
+  return int_result(env, fcntl((int)fd, F_DUPFD_CLOEXEC, 0));
+}
+
+/* One mapping made by mmap_call; wrapped into its ArrayBuffer so munmap_call can find it. */
+struct mapping {
+  void *addr;
+  size_t len;
+  int live;
+};
+
+static void mapping_finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  struct mapping *m = data;
+  if (m->live) munmap(m->addr, m->len);
+  free(m);
+}
+
+/*
+ * mmap(fd, length, offset, writable): a MAP_SHARED mapping of a map fd as an ArrayBuffer, read-only
+ * unless writable; or -errno. The mapping lives until munmap(buffer) or until the buffer is collected.
+ */
+static napi_value mmap_call(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  uint32_t fd;
+  double length, offset;
+  bool writable;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 4 || !get_u32(env, argv[0], &fd) || napi_get_value_double(env, argv[1], &length) != napi_ok ||
+      napi_get_value_double(env, argv[2], &offset) != napi_ok || napi_get_value_bool(env, argv[3], &writable) != napi_ok)
+    return throw_error(env, 0, "mmap(fd, length, offset, writable): a u32 fd, two numbers and a boolean");
+  long page = sysconf(_SC_PAGESIZE);
+  /* The length is bounded by what an ArrayBuffer may hold; the offset must be a whole page. */
+  if (!(length >= 1 && length <= 9007199254740991.0) || length != (double)(size_t)length)
+    return throw_error(env, 1, "mmap: length must be a positive integer");
+  if (!(offset >= 0 && offset <= 9007199254740991.0) || offset != (double)(uint64_t)offset ||
+      (uint64_t)offset % (uint64_t)page != 0)
+    return throw_error(env, 1, "mmap: offset must be a non-negative multiple of the page size");
+  struct mapping *m = malloc(sizeof *m);
+  if (m == NULL) return throw_error(env, 1, "mmap: out of memory");
+  m->len = (size_t)length;
+  m->addr = mmap(NULL, m->len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, (int)fd, (off_t)offset);
+  if (m->addr == MAP_FAILED) {
+    int err = errno;
+    free(m);
+    errno = err;
+    return int_result(env, -1);
+  }
+  m->live = 1;
+  napi_value ab;
+  if (napi_create_external_arraybuffer(env, m->addr, m->len, NULL, NULL, &ab) != napi_ok ||
+      napi_wrap(env, ab, m, mapping_finalize, NULL, NULL) != napi_ok) {
+    munmap(m->addr, m->len);
+    free(m);
+    return NULL;
+  }
+  return ab;
+}
+
+/* munmap(buffer): detaches a buffer made by mmap (its length becomes 0) and unmaps it; a second call is a no-op. */
+static napi_value munmap_call(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 1 || napi_unwrap(env, argv[0], &data) != napi_ok || data == NULL)
+    return throw_error(env, 0, "munmap(buffer): not a buffer made by mmap");
+  struct mapping *m = data;
+  if (m->live) {
+    if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) return NULL;
+    munmap(m->addr, m->len);
+    m->live = 0;
+  }
+  return NULL;
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback cb; } fns[] = {
     { "bpf", bpf_call }, { "bpfPair", bpf_pair_call }, { "unread", unread_call }, { "pollOut", poll_out_call },
+    { "mmap", mmap_call }, { "munmap", munmap_call }, { "dup", dup_call },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

@@ -26,11 +26,12 @@ if (process.platform === 'linux' && !bpffsMounted() && process.getuid?.() === 0)
 }
 
 // The programs tests drive or compare against, by the Debian package that brings them: bpftool
-// (map dumps, BTF), tmux (terminal tests), valgrind (memcheck of the bpf() paths), promtool and
-// prometheus (the exporter), the arm64 cross compiler and its C library headers (the package
-// test packs the prebuilt arm64 addon). As root, missing ones are installed; otherwise their
+// (map dumps, BTF, loading programs), clang (BPF programs whose maps the tests read), tmux
+// (terminal tests), valgrind (memcheck of the bpf() paths), promtool and prometheus (the
+// exporter), the arm64 cross compiler and its C library headers (the package test packs the
+// prebuilt arm64 addon). As root, missing ones are installed; otherwise their
 // tests skip, except in CI, where they fail.
-const TOOLS = [['bpftool', 'bpftool'], ['tmux', 'tmux'], ['valgrind', 'valgrind'], ['promtool', 'prometheus'],
+const TOOLS = [['bpftool', 'bpftool'], ['clang', 'clang'], ['tmux', 'tmux'], ['valgrind', 'valgrind'], ['promtool', 'prometheus'],
   ['aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'], ['/usr/aarch64-linux-gnu/include/errno.h', 'libc6-dev-arm64-cross']];
 const have = (cmd) => spawnSync('sh', ['-c', cmd.startsWith('/') ? `test -e ${cmd}` : `command -v ${cmd} || test -x /usr/sbin/${cmd}`], { stdio: 'ignore' }).status === 0;
 const missing = [...new Set(TOOLS.filter(([cmd]) => !have(cmd)).map(([, pkg]) => pkg))];

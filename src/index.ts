@@ -3,6 +3,7 @@ export type {
   CpuValue,
   EntriesOptions,
   MapDescription,
+  MapDetails,
   OpenedKey,
   OpenedValue,
   RawValue,
@@ -27,6 +28,7 @@ export type { Dump, DumpOptions } from './map/dump.js';
 export type { ParallelOptions } from './map/parallel.js';
 export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
+export type { HintContext } from './kernel/hints.js';
 export type { Kernel, MapInfo, MapSizes } from './kernel/kernel.js';
 export { LinuxKernel } from './kernel/linux.js';
 export { EmulatedKernel } from './kernel/emulated.js';
@@ -64,16 +66,14 @@ export { BtfError } from './btf/error.js';
 export { parseBtf } from './btf/parse.js';
 export { BtfBuilder, encodeBtf } from './btf/encode.js';
 export type { MemberSpec } from './btf/encode.js';
-export { codecFromBtf } from './btf/codec.js';
-export type { BtfCodec, BtfValue } from './btf/codec.js';
+export { codecFromBtf, sectionVariables } from './btf/codec.js';
+export type { BtfCodec, BtfValue, SectionVariable } from './btf/codec.js';
+export type { GlobalValues } from './map/globals.js';
+export { generateTypeScript } from './map/gen.js';
+export type { GenerateOptions } from './map/gen.js';
 export { btfFromId, loadBtf, LoadedBtf, openBtf, vmlinuxBtf } from './kernel/btf.js';
 export type * from './btf/types.js';
 export { BTF_KIND } from './btf/types.js';
 export type { BtfTypeRef, MapBtf, MapBtfType } from './map/btf.js';
 export { btfTypeOfCodec } from './btf/from-codec.js';
 export type { BtfInfo } from './kernel/kernel.js';
-export { Exporter, type Collector, type ExporterOptions } from './export/exporter.js';
-export { ConfigError, parseConfig, type ExportConfig, type MetricSpec } from './export/config.js';
-export { MapsCollector } from './export/maps.js';
-export { DEFAULT_LIMITS, MetricsServer, type ServerLimits } from './export/server.js';
-export { render as renderMetrics, type Family } from './export/exposition.js';

@@ -28,9 +28,10 @@ const LINUX_ADAPTER = ['src/kernel/linux.ts', 'src/kernel/update-worker.ts'];
 /** Value imports of the syscall files outside the Linux adapter, each with its reason. */
 const SYSCALL_EXCEPTIONS: Readonly<Record<string, string>> = {
   'src/kernel/cpus.ts': "the possible-CPU probe both kernels share asks the real kernel's per-CPU layout",
-  'src/kernel/open.ts': 'probeLinux asks whether the addon loads and bpf() answers before a LinuxKernel is made',
+  'src/kernel/probe.ts': 'probeLinux asks whether the addon loads and bpf() answers before a LinuxKernel is made',
   'src/prog/program.ts': 'program load and test run: the Kernel seam has no program calls (the emulator runs no programs)',
   'src/cli/sink.ts': "the addon's pipe calls (FIONREAD, poll) for drain into a pipe, not bpf()",
+  'src/map/globals.ts': 'mmap of a real map fd for global data (only when the kernel is linux); the Kernel seam has no memory mapping',
 };
 
 export interface Import {

@@ -151,7 +151,7 @@ for (const [label, typescript] of [[`oldest (${OLDEST_TS})`, ''], [`current (${c
       ts = join(dir, 'node_modules/typescript');
     }
     const out = compileReadme(ts, label);
-    assert.deepEqual([...out.keys()], ['API tour', 'Codecs', 'Harvesting maps that programs keep writing', 'Without root: the emulated kernel']);
+    assert.deepEqual([...out.keys()], ['API tour', 'Codecs', 'Harvesting maps that programs keep writing', 'Prometheus exporter: `bpfmap export`', 'Without root: the emulated kernel']);
   });
 }
 
@@ -178,8 +178,9 @@ let typesInstalled = false;
  */
 function compileReadme(typescript: string, label: string): Map<string, string> {
   if (!typesInstalled) {
-    const version = (JSON.parse(readFileSync(join(root, 'node_modules/@types/node/package.json'), 'utf8')) as { version: string }).version;
-    const r = npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', `@types/node@${version}`], app, { ...process.env, PATH: `${bin}:${process.env.PATH}` });
+    const version = (name: string): string => (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+    // prom-client: the exporter's example adds its metrics to a prom-client registry (an optional peer).
+    const r = npm(['install', '--prefer-offline', '--no-audit', '--no-fund', '--ignore-scripts', `@types/node@${version('@types/node')}`, `prom-client@${version('prom-client')}`], app, { ...process.env, PATH: `${bin}:${process.env.PATH}` });
     assert.equal(r.status, 0, r.stderr);
     typesInstalled = true;
   }

@@ -1,7 +1,7 @@
 import { type Codec, CodecError, type JsonValue, show } from '../codec/codec.js';
 import type { Btf } from './btf.js';
 import { BtfError } from './error.js';
-import type { BtfComposite, BtfEnum, BtfEnum64, BtfInt, BtfType } from './types.js';
+import type { BtfComposite, BtfDatasec, BtfEnum, BtfEnum64, BtfInt, BtfType } from './types.js';
 
 /** A value decoded through BTF: what a C value of that type looks like in JavaScript. */
 export type BtfValue = number | bigint | boolean | string | Buffer | BtfValue[] | { [field: string]: BtfValue };
@@ -14,15 +14,31 @@ export interface BtfCodec extends Codec<BtfValue> {
 
 type Enc = (v: BtfValue, buf: Buffer, off: number, path: string) => void;
 type Dec = (buf: Buffer, off: number) => BtfValue;
+type Add = (a: BtfValue, b: BtfValue) => BtfValue;
+
+/** Why a part has no add: where inside the value (".comm", "[]"), and what is there. */
+interface NoAdd {
+  path: string;
+  why: string;
+}
 
 interface Part {
   size: number;
   enc: Enc;
   dec: Dec;
+  /** Exact sum of two decoded values (per-CPU totals); absent with noAdd saying why. */
+  add?: Add;
+  noAdd?: NoAdd;
 }
 
 function typeError(path: string, want: string, got: unknown): CodecError {
-  return new CodecError(path || 'value', `expected ${want}, got ${show(got)}`);
+  return refusal(path, `expected ${want}, got ${show(got)}`);
+}
+
+/** A CodecError at a field path ("a.b[2]"; empty: the value itself), kept in .path so a map can say key or value. */
+function refusal(path: string, detail: string): CodecError {
+  const e = new CodecError('value', detail);
+  return path === '' ? e : e.within(path.startsWith('[') ? path : `.${path}`);
 }
 
 const DECIMAL = /^-?(?:0|[1-9][0-9]*)$/;
@@ -107,7 +123,14 @@ function intPart(size: number, bit: number, bits: number, signed: boolean, bool:
       if (bool) return n !== 0 && n !== 0n;
       return big || typeof n === 'number' ? n : Number(n);
     },
+    // A bool is true on any CPU that has it set; integers add exactly (numbers stay exact up to 2^53).
+    add: bool ? (a, b) => a === true || b === true : big ? (a, b) => toBigInt(a, '', want) + toBigInt(b, '', want) : addInts(want),
   };
+}
+
+/** Sum of integers decoded as numbers; a bigint on either side (a value written by hand) keeps it exact. */
+function addInts(want: string): Add {
+  return (a, b) => (typeof a === 'number' && typeof b === 'number' ? a + b : toBigInt(a, '', want) + toBigInt(b, '', want));
 }
 
 function isCharLike(btf: Btf, id: number): boolean {
@@ -138,6 +161,7 @@ export function codecFromBtf(btf: Btf, typeId: number): BtfCodec {
     size: part.size,
     name,
     align,
+    ...(part.add ? { add: part.add } : { whyNoAdd: `${name}${part.noAdd?.path ?? ''} is ${part.noAdd?.why ?? 'not a number'}, which cannot be summed` }),
     encode(value: BtfValue, buf: Buffer, offset: number): void {
       buf.fill(0, offset, offset + part.size);
       part.enc(value, buf, offset, '');
@@ -168,15 +192,29 @@ function build(btf: Btf, id: number, depth: number): Part {
     case 'float':
       return floatType(btf, rid, t.size);
     case 'ptr':
-      return intPart(btf.pointerSize, 0, btf.pointerSize * 8, false, false, btf.describe(id));
+      return noAdd(intPart(btf.pointerSize, 0, btf.pointerSize * 8, false, false, btf.describe(id)), `a pointer (${btf.describe(id)})`);
     case 'array':
       return isCharLike(btf, t.type) ? charArray(t.nelems) : arrayType(btf, t.type, t.nelems, depth);
     case 'struct':
     case 'union':
       return composite(btf, rid, t, depth);
+    case 'datasec':
+      return datasec(btf, rid, t, depth);
     default:
       throw new BtfError(`cannot make a codec for ${btf.describe(id)} (${t.kind} has no value layout)`, id);
   }
+}
+
+/** A part whose values have no sum. */
+function noAdd(p: Part, why: string): Part {
+  const { add: _, ...rest } = p;
+  return { ...rest, noAdd: { path: '', why } };
+}
+
+/** Where noAdd of a part nested at segment is. */
+function within(segment: string, p: Part): NoAdd {
+  const inner = p.noAdd ?? { path: '', why: 'not a number' };
+  return { path: segment + inner.path, why: inner.why };
 }
 
 function intType(t: BtfInt): Part {
@@ -210,6 +248,16 @@ function enumType(t: BtfEnum | BtfEnum64): Part {
       const raw = int.dec(buf, off) as number | bigint;
       return byValue.get(BigInt(raw)) ?? raw;
     },
+    add: enumAdd(byName, byValue, bits > 32),
+  };
+}
+
+/** Enum values add by their numbers; the total is a name when one has that value. */
+function enumAdd(byName: Map<string, bigint>, byValue: Map<bigint, string>, big: boolean): Add {
+  const num = (v: BtfValue): bigint => (typeof v === 'string' ? (byName.get(v) ?? toBigInt(v, '', 'an enum value')) : toBigInt(v, '', 'an enum value'));
+  return (a, b) => {
+    const n = num(a) + num(b);
+    return byValue.get(n) ?? (big ? n : Number(n));
   };
 }
 
@@ -223,6 +271,7 @@ function floatType(btf: Btf, id: number, size: number): Part {
       else buf.writeDoubleLE(v, off);
     },
     dec: (buf, off) => (size === 4 ? buf.readFloatLE(off) : buf.readDoubleLE(off)),
+    add: (a, b) => (a as number) + (b as number),
   };
 }
 
@@ -235,9 +284,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function charArray(n: number): Part {
   return {
     size: n,
+    noAdd: { path: '', why: `char[${n}], a string` },
     enc(v, buf, off, path) {
       if (v instanceof Uint8Array) {
-        if (v.length > n) throw new CodecError(path || 'value', `${v.length} bytes, more than char[${n}] holds`);
+        if (v.length > n) throw refusal(path, `${v.length} bytes, more than char[${n}] holds`);
         buf.set(v, off);
         return;
       }
@@ -250,7 +300,7 @@ function charArray(n: number): Part {
       }
       if (typeof v !== 'string') throw typeError(path, `a string of at most ${n} bytes`, v);
       const len = Buffer.byteLength(v, 'utf8');
-      if (len > n) throw new CodecError(path || 'value', `${show(v)} is ${len} bytes, more than char[${n}] holds`);
+      if (len > n) throw refusal(path, `${show(v)} is ${len} bytes, more than char[${n}] holds`);
       buf.write(v, off, len, 'utf8');
     },
     dec(buf, off) {
@@ -271,8 +321,15 @@ const MAX_ELEMS = 1 << 24;
 function arrayType(btf: Btf, elem: number, n: number, depth: number): Part {
   if (n > MAX_ELEMS) throw new BtfError(`an array of ${n} elements is too large for a codec`, elem);
   const e = build(btf, elem, depth + 1);
+  const add = e.add;
   return {
     size: e.size * n,
+    ...(add
+      ? {
+          // Element-wise, e.g. per-CPU histograms.
+          add: (a: BtfValue, b: BtfValue) => (a as BtfValue[]).map((x, i) => add(x, (b as BtfValue[])[i] as BtfValue)),
+        }
+      : { noAdd: within('[]', e) }),
     enc(v, buf, off, path) {
       if (!Array.isArray(v) || v.length > n) throw typeError(path, `an array of at most ${n} elements`, v);
       for (let i = 0; i < v.length; i++) e.enc(v[i] as BtfValue, buf, off + i * e.size, `${path}[${i}]`);
@@ -345,12 +402,50 @@ function withEnumNames(bits: Part, t: BtfEnum | BtfEnum64): Part {
       const raw = bits.dec(buf, off) as number | bigint;
       return byValue.get(BigInt(raw)) ?? raw;
     },
+    add: enumAdd(byName, byValue, false),
   };
 }
 
 function composite(btf: Btf, id: number, t: BtfComposite, depth: number): Part {
   const list: Field[] = [];
   fields(btf, t, 0, depth, list);
+  return objectPart(btf, id, t.size, list, t.kind === 'union');
+}
+
+/** A DATASEC (a program's .bss, .data, .rodata): an object of its variables by name, at their offsets. */
+function datasec(btf: Btf, id: number, t: BtfDatasec, depth: number): Part {
+  const list = sectionVars(btf, t).map((v) => ({ name: v.name, part: build(btf, v.type, depth + 1), off: v.offset }));
+  return objectPart(btf, id, t.size, list, false);
+}
+
+/** The variables of a DATASEC: name, the variable's type id, and its offset in the section. */
+function sectionVars(btf: Btf, t: BtfDatasec): { name: string; type: number; offset: number }[] {
+  return t.vars.map((v) => {
+    const vt = btf.type(v.type);
+    if (vt.kind !== 'var') throw new BtfError(`${btf.describe(v.type)} in datasec ${t.name} is not a variable`, v.type);
+    return { name: vt.name, type: vt.type, offset: v.offset };
+  });
+}
+
+/** One variable of a global-data section, with a codec of its own type. */
+export interface SectionVariable {
+  name: string;
+  /** Byte offset in the section (the map's value). */
+  offset: number;
+  /** The variable's type id (const/volatile included, as declared). */
+  typeId: number;
+  codec: BtfCodec;
+}
+
+/** The variables of the DATASEC with this id, each with its codec (for reads and writes of one variable). */
+export function sectionVariables(btf: Btf, typeId: number): SectionVariable[] {
+  const t = btf.type(btf.resolve(typeId));
+  if (t.kind !== 'datasec') throw new BtfError(`${btf.describe(typeId)} is not a datasec (global data)`, typeId);
+  return sectionVars(btf, t).map((v) => ({ name: v.name, offset: v.offset, typeId: v.type, codec: codecFromBtf(btf, v.type) }));
+}
+
+/** Structs, unions and sections: objects of named fields at their offsets. */
+function objectPart(btf: Btf, id: number, size: number, list: Field[], union: boolean): Part {
   const known = new Set(list.map((f) => f.name));
   const what = btf.describe(id);
   if (known.size !== list.length) {
@@ -358,12 +453,13 @@ function composite(btf: Btf, id: number, t: BtfComposite, depth: number): Part {
     throw new BtfError(`${what} has two fields named "${dup?.name ?? ''}": no object can hold both`, id);
   }
   return {
-    size: t.size,
+    size,
+    ...compositeAdd(union, list),
     enc(v, buf, off, path) {
       if (typeof v !== 'object' || v === null || Array.isArray(v) || Buffer.isBuffer(v)) throw typeError(path, `an object (${what})`, v);
       const obj = v as { [k: string]: BtfValue };
       for (const k of Object.keys(obj))
-        if (!known.has(k)) throw new CodecError(path || 'value', `${what} has no field "${k}" (fields: ${[...known].join(', ')})`);
+        if (!known.has(k)) throw refusal(path, `${what} has no field "${k}" (fields: ${[...known].join(', ')})`);
       for (const f of list) {
         const fv = obj[f.name];
         if (fv !== undefined) f.part.enc(fv, buf, off + f.off, path ? `${path}.${f.name}` : f.name);
@@ -372,6 +468,22 @@ function composite(btf: Btf, id: number, t: BtfComposite, depth: number): Part {
     dec(buf, off) {
       const out: { [k: string]: BtfValue } = {};
       for (const f of list) out[f.name] = f.part.dec(buf, off + f.off);
+      return out;
+    },
+  };
+}
+
+/** Structs add member by member; a union cannot (which member holds the value is not known). */
+function compositeAdd(union: boolean, list: Field[]): { add: Add } | { noAdd: NoAdd } {
+  if (union && list.length > 1) return { noAdd: { path: '', why: 'a union (which member holds the value is unknown)' } };
+  const bad = list.find((f) => f.part.add === undefined);
+  if (bad) return { noAdd: within(`.${bad.name}`, bad.part) };
+  return {
+    add(a, b) {
+      const x = a as { [k: string]: BtfValue };
+      const y = b as { [k: string]: BtfValue };
+      const out: { [k: string]: BtfValue } = {};
+      for (const f of list) out[f.name] = (f.part.add as Add)(x[f.name] as BtfValue, y[f.name] as BtfValue);
       return out;
     },
   };

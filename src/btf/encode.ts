@@ -220,6 +220,24 @@ export class BtfBuilder {
     return this.composite('union', name, members, opts.size);
   }
 
+  /**
+   * A global-data section (DATASEC) as clang emits one for .bss, .data or .rodata: a VAR per
+   * variable (global linkage), each at the next offset its alignment allows; the section ends
+   * with the last variable, as an ELF section does. Returns the section's id.
+   */
+  datasec(name: string, vars: readonly { name: string; type: number; offset?: number }[]): number {
+    const view = new Btf(this.types);
+    let end = 0;
+    const secinfo = vars.map((v) => {
+      const size = view.sizeOf(v.type);
+      const a = view.alignOf(v.type);
+      const offset = v.offset ?? Math.ceil(end / a) * a;
+      end = Math.max(end, offset + size);
+      return { type: this.add({ kind: 'var', name: v.name, type: v.type, linkage: 1 }), offset, size };
+    });
+    return this.add({ kind: 'datasec', name, size: end, vars: secinfo });
+  }
+
   /** struct bpf_spin_lock { __u32 val; }: what BPF_F_LOCK needs in a map value. */
   spinLock(): number {
     const hit = this.named.get('struct bpf_spin_lock');
@@ -283,6 +301,8 @@ export class BtfBuilder {
       case 'type_tag':
       case 'var':
         return this.remember(done, id, { ...t, type: ref(t.type) });
+      case 'datasec':
+        return this.remember(done, id, { ...t, vars: t.vars.map((v) => ({ ...v, type: ref(v.type) })) });
       case 'int':
       case 'enum':
       case 'enum64':

@@ -6,15 +6,18 @@ import type { Kernel, MapInfo } from '../kernel/kernel.js';
 export function cType(btf: Btf, id: number): string {
   const t = btf.type(btf.resolve(id));
   const name = btf.describe(id);
+  // Global data (.bss, .data, .rodata): its variables, as the program declares them.
+  if (t.kind === 'datasec') return `datasec ${t.name} { ${t.vars.map((v) => `${decl(btf, btf.type(v.type))};`).join(' ')} }`;
   if (t.kind !== 'struct' && t.kind !== 'union') return name;
-  const members = t.members.map((m) => {
-    const type = btf.describe(m.type);
-    // Arrays read as C declares them: the size after the name.
-    const arr = /^(.*)(\[\d+\])$/.exec(type);
-    const decl = arr ? `${arr[1]} ${m.name}${arr[2]}` : `${type} ${m.name}`;
-    return `${decl}${m.bitSize ? `:${m.bitSize}` : ''};`;
-  });
+  const members = t.members.map((m) => `${decl(btf, m)}${m.bitSize ? `:${m.bitSize}` : ''};`);
   return `${name} { ${members.join(' ')} }`;
+}
+
+/** A member or variable declared as C does: arrays with the size after the name. */
+function decl(btf: Btf, m: { name: string; type?: number }): string {
+  const type = btf.describe(m.type ?? 0);
+  const arr = /^(.*)(\[\d+\])$/.exec(type);
+  return arr ? `${arr[1]} ${m.name}${arr[2]}` : `${type} ${m.name}`;
 }
 
 /**

@@ -14,3 +14,15 @@ export function toJsonText(v: unknown, indent?: number): string {
   const safe = BigInt(Number.MAX_SAFE_INTEGER);
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? (x <= safe && x >= -safe ? Number(x) : x.toString()) : x), indent);
 }
+
+/** Bytes as `ls -h` shows them: 512, 4.0K, 12M. */
+export function humanBytes(n: number): string {
+  const units = ['K', 'M', 'G', 'T'];
+  let v = n;
+  let u = -1;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u < 0 ? String(n) : `${v < 10 ? v.toFixed(1) : Math.round(v)}${units[u] as string}`;
+}

@@ -1,7 +1,10 @@
 import { Command, InvalidArgumentError, type OutputConfiguration } from 'commander';
 import type { CliIo } from './io.js';
-import { KERNEL_HELP } from './kernel-option.js';
-import { SELECTOR_HELP } from './selector.js';
+
+// The help of the options every command shares: here, not with the code behind them, so that
+// `bpfmap --help` loads no kernel.
+const SELECTOR_HELP = 'the map: id N | pinned PATH | name NAME';
+const KERNEL_HELP = 'kernel to use: linux (bpf(2)) or emulated (in-process, pins kept under BPFMAP_EMU_DIR); default: BPFMAP_KERNEL, else linux where bpf() works, else emulated';
 
 const EXIT_CODES = 'Exit codes: 0 ok, 1 runtime error (one line on stderr, with a hint), 2 usage error.';
 
@@ -30,9 +33,14 @@ export function outputTo(io: Pick<CliIo, 'stdout' | 'stderr'>, command: string):
   };
 }
 
-/** The two words that choose a map: `id 42`, `pinned /sys/fs/bpf/x`, `name flows`. */
-export function withMapArgs(c: Command): Command {
-  return c.argument('<by>', SELECTOR_HELP.replace('the map: ', 'how the map is chosen: ')).argument('<map>', 'its id, pin path or name');
+/**
+ * The words that choose a map: `id 42`, `pinned /sys/fs/bpf/x`, `name flows`, or (shorthand) a
+ * path alone, `/sys/fs/bpf/x`, which is `pinned` (a command with more arguments after the map has no shorthand).
+ */
+export function withMapArgs(c: Command, shorthand = true): Command {
+  return shorthand
+    ? c.argument('<by>', `${SELECTOR_HELP.replace('the map: ', 'how the map is chosen: ')}, or a pin path alone (starting with /)`).argument('[map]', 'its id, pin path or name')
+    : c.argument('<by>', SELECTOR_HELP.replace('the map: ', 'how the map is chosen: ')).argument('<map>', 'its id, pin path or name');
 }
 
 export function withKernel(c: Command): Command {

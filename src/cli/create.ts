@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { BpfMap } from '../map/map.js';
-import type { MapFlagName, MapTypeName } from '../map/types.js';
+import { mapNameProblem, type MapFlagName, type MapTypeName } from '../map/types.js';
 import { integer, newCommand, withKernel } from './command.js';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
@@ -44,8 +44,9 @@ export function createCommand(io: CliIo): Command {
     .option('--name <name>', 'map name (at most 15 bytes of [A-Za-z0-9_.])')
     .option('--flags <list>', 'comma-separated flags: no_prealloc, no_common_lru, zero_seed, rdonly, wronly, rdonly_prog, wronly_prog, mmapable, numa_node')
     .action((path: string, o: CreateCliOptions) => {
-      if (o.name !== undefined && !/^[A-Za-z0-9_.]{1,15}$/.test(o.name))
-        throw new UsageError(`--name must be 1 to 15 characters of [A-Za-z0-9_.], got "${o.name}"`);
+      if (o.name === '') throw new UsageError('--name is empty: leave it out for a map without a name');
+      const nameProblem = o.name === undefined ? undefined : mapNameProblem(o.name);
+      if (nameProblem !== undefined) throw new UsageError(`--name ${nameProblem}`);
       using map = createMap(o, io);
       map.pin(path);
       io.stdout.write(`created ${map.typeName} map id ${map.id}${map.name ? ` "${map.name}"` : ''}, pinned at ${path}\n`);

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { BPFFS, MOUNT_BPFFS, onBpffs } from '../kernel/bpffs.js';
+import { BpfError } from '../kernel/error.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { CodecType } from '../codec/codec.js';
 import { be16, u64, u8 } from '../codec/int.js';
@@ -8,13 +9,15 @@ import { ipv4 } from '../codec/ip.js';
 import { struct } from '../codec/struct.js';
 import type { Dump } from '../map/dump.js';
 import { BpfMap } from '../map/map.js';
-import { alignColumns } from './columns.js';
+import { alignColumns, humanBytes } from './columns.js';
 import { integer, newCommand, withKernel } from './command.js';
 import { CLI_BATCH } from './defaults.js';
+import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 
 export const DEMO_PIN = '/sys/fs/bpf/bpfmap_demo_flows';
+const DEMO_NAME = 'demo_flows';
 
 /** struct flow: addresses and ports in network order, as a packet carries them (16 bytes with padding). */
 export const flowKey = struct({ saddr: ipv4, daddr: ipv4, sport: be16, dport: be16, proto: u8 }, { name: 'flow' });
@@ -83,7 +86,7 @@ function mountBpffsFor(kernel: Kernel, path: string): string | undefined {
 function recreate(kernel: Kernel, path: string, n: number): FlowMap {
   kernel.unpin(path);
   // btf: true describes the codecs to the kernel, so dump, show and bpftool print typed flows.
-  const map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: n, name: 'demo_flows', btf: true });
+  const map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: n, name: DEMO_NAME, btf: true });
   try {
     map.updateBatch(demoFlows(n), { chunkSize: CLI_BATCH });
     map.pin(path);
@@ -92,6 +95,29 @@ function recreate(kernel: Kernel, path: string, n: number): FlowMap {
     throw e;
   }
   return map;
+}
+
+/** The command that removes the demo's pin: `bpfmap demo --clean`, with the --pin and --kernel it was made with. */
+function cleanCommand(path: string, kernel: Kernel, chosen: string | undefined): string {
+  return `bpfmap demo --clean${path === DEMO_PIN ? '' : ` --pin ${path}`}${chosen ? ` --kernel ${kernel.kind}` : ''}`;
+}
+
+/**
+ * Removes the demo map's pin; a pin that holds anything but a demo map is left alone (--clean with
+ * a mistyped --pin must not remove someone's map). Returns what it did, for the user.
+ */
+function clean(kernel: Kernel, path: string): string {
+  let name: string;
+  try {
+    using map = BpfMap.openPinned(path, { kernel, raw: true, readOnly: true });
+    name = map.name;
+  } catch (e) {
+    if (e instanceof BpfError && e.code === 'ENOENT') return `nothing is pinned at ${path}: nothing to remove`;
+    throw e;
+  }
+  if (name !== DEMO_NAME) throw new UsageError(`${path} holds the map "${name}", not the demo's "${DEMO_NAME}": left alone (remove it yourself with rm ${path})`);
+  kernel.unpin(path);
+  return `removed the demo map pinned at ${path}: the kernel frees its memory once nothing else (a program, another pin) holds it`;
 }
 
 export function demoCommand(io: CliIo): Command {
@@ -103,9 +129,14 @@ export function demoCommand(io: CliIo): Command {
     .option('--pin <path>', 'where the demo map is pinned (recreated on every run)', DEMO_PIN)
     .option('--entries <n>', 'flows in the map', integer(1), 100_000)
     .option('--top <n>', 'flows shown', integer(1), 10)
-    .action((o: { pin: string; entries: number; top: number; kernel?: string }) => {
+    .option('--clean', 'remove the demo map (its pin) instead, and the kernel memory it holds')
+    .action((o: { pin: string; entries: number; top: number; clean?: boolean; kernel?: string }) => {
       const kernel = kernelFrom(o.kernel, io);
       const say = (s: string): boolean => io.stdout.write(s + '\n');
+      if (o.clean) {
+        say(clean(kernel, o.pin));
+        return;
+      }
       const mounted = mountBpffsFor(kernel, o.pin);
       if (mounted) say(mounted);
       using map = recreate(kernel, o.pin, o.entries);
@@ -127,5 +158,6 @@ export function demoCommand(io: CliIo): Command {
       say(`\nnext: bpfmap show pinned ${o.pin}`);
       say(`      bpfmap dump pinned ${o.pin} --limit 5`);
       say(`      bpfmap watch pinned ${o.pin} --field bytes`);
+      say(`\nthe map holds ${humanBytes(kernel.mapMemory(map.fd))} of kernel memory while pinned: remove it with ${cleanCommand(o.pin, kernel, o.kernel)}`);
     });
 }

@@ -5,7 +5,7 @@ import { drainChunks, putBack, type PutBack } from '../map/drain.js';
 import type { BpfMap } from '../map/map.js';
 import type { Chunk } from '../map/walk.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
-import { CLI_BATCH, FORMAT_HELP, PERCPU_HELP } from './defaults.js';
+import { CLI_BATCH, FORMAT_HELP, PERCPU_DEFAULT, PERCPU_HELP } from './defaults.js';
 import { CliError, EXIT_RUNTIME } from './errors.js';
 import { entryWriter, formatOf, type EntryWriter } from './formats.js';
 import type { CliIo, SignalSource } from './io.js';
@@ -200,7 +200,7 @@ reader has taken everything.
     .action(async (by: string, which: string, o: { format?: string; percpu?: string; batch: number; progress: boolean; hex?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       const format = formatOf(o.format, io.stdout.isTTY === true);
-      const perCpu = perCpuModeOf(o.percpu, format === 'table' ? 'sum' : 'each');
+      const perCpu = perCpuModeOf(o.percpu, PERCPU_DEFAULT);
       using map = openMap(sel, kernelFrom(o.kernel, io), { raw: o.hex === true });
       const sink = sinkFor(io.stdout, 'nothing was removed from the map');
       const view = viewOf(map, perCpu, o.hex === true);

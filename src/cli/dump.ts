@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolveMode, walkChunks, type WalkMode } from '../map/walk.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
-import { CLI_BATCH, FORMAT_HELP, PERCPU_HELP } from './defaults.js';
+import { CLI_BATCH, FORMAT_HELP, PERCPU_DEFAULT, PERCPU_HELP } from './defaults.js';
 import { UsageError } from './errors.js';
 import { entryWriter, formatOf } from './formats.js';
 import type { CliIo } from './io.js';
@@ -46,7 +46,7 @@ export function dumpCommand(io: CliIo): Command {
     .action(async (by: string, which: string, o: DumpOptions) => {
       const sel = parseSelector(by, which);
       const format = formatOf(o.format, io.stdout.isTTY === true);
-      const perCpu = perCpuModeOf(o.percpu, format === 'table' ? 'sum' : 'each');
+      const perCpu = perCpuModeOf(o.percpu, PERCPU_DEFAULT);
       const walk = walkOf(o.walk);
       using map = openMap(sel, kernelFrom(o.kernel, io), { readOnly: true, raw: o.hex === true });
       const view = viewOf(map, perCpu, o.hex === true);

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { BindError } from '../export/bind.js';
 import { ConfigError, DEFAULT_BATCH_SIZE, parseConfig } from '../export/config.js';
 import { Exporter, type Collector } from '../export/exporter.js';
-import { render, type Format } from '../export/exposition.js';
-import { fieldsOf } from '../export/btf-fields.js';
+import { render, type Family, type Format } from '../export/exposition.js';
+import { ProcessCollector } from '../export/process.js';
+import type { Kernel } from '../kernel/kernel.js';
 import { MapsCollector } from '../export/maps.js';
 import { DEFAULT_LIMITS, MetricsServer, parseListen } from '../export/server.js';
 import { integer, newCommand, withKernel } from './command.js';
@@ -40,10 +41,8 @@ interface ExportOptions {
   responseMemory: number;
 }
 
-function collectorOf(o: ExportOptions, io: CliIo): Collector {
-  const kernel = kernelFrom(o.kernel, io);
-  if (o.maps) return new MapsCollector(kernel, o.batch ?? DEFAULT_BATCH_SIZE);
-  const file = o.config as string;
+/** The exporter of a config file, checked against the maps there now; a UsageError says what is wrong with it. */
+function exporterOf(file: string, o: ExportOptions, kernel: Kernel, io: CliIo): Exporter {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -58,7 +57,7 @@ function collectorOf(o: ExportOptions, io: CliIo): Collector {
     throw e;
   }
   if (o.batch !== undefined) config.batchSize = o.batch;
-  const exporter = new Exporter(config, { kernel, fields: fieldsOf, log: (l) => io.stderr.write(`${l}\n`) });
+  const exporter = new Exporter(config, { kernel, log: (l) => io.stderr.write(`${l}\n`) });
   try {
     exporter.check();
   } catch (e) {
@@ -67,6 +66,42 @@ function collectorOf(o: ExportOptions, io: CliIo): Collector {
     throw e;
   }
   return exporter;
+}
+
+function collectorOf(o: ExportOptions, kernel: Kernel, io: CliIo): Collector {
+  if (o.maps) return new MapsCollector(kernel, o.batch ?? DEFAULT_BATCH_SIZE);
+  return exporterOf(o.config as string, o, kernel, io);
+}
+
+/**
+ * What the server serves: the maps' collector (replaced by a reload) and the process's own
+ * metrics. A scrape keeps the collector it started with.
+ */
+class Served implements Collector {
+  private readonly own = new ProcessCollector();
+  constructor(public maps: Collector) {}
+  async collect(signal?: AbortSignal): Promise<Family[]> {
+    return [...(await this.maps.collect(signal)), ...(await this.own.collect())];
+  }
+}
+
+/** SIGHUP: reads the config again; a config that is not valid (or does not fit the maps) leaves the last good one serving. */
+function reload(served: Served, o: ExportOptions, kernel: Kernel, io: CliIo): void {
+  const say = (l: string): boolean => io.stderr.write(`bpfmap export: ${l}\n`);
+  if (!o.config) {
+    say('SIGHUP: nothing to reload (--maps has no config)');
+    return;
+  }
+  try {
+    const next = exporterOf(o.config, o, kernel, io);
+    served.maps = next;
+    const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
+    say(`SIGHUP: reloaded ${o.config}: ${n(next.metricCount, 'metric')} from ${n(next.mapCount, 'map')}`);
+  } catch (e) {
+    // One line: a config's problems are listed one per line.
+    const why = (e instanceof Error ? e.message : String(e)).split('\n').map((l) => l.trim()).filter((l) => l !== '').join(' ');
+    say(`SIGHUP: ${o.config} not reloaded, the last good config goes on serving: ${why}`);
+  }
 }
 
 export function exportCommand(io: CliIo): Command {
@@ -90,7 +125,8 @@ export function exportCommand(io: CliIo): Command {
       if (o.format !== 'text' && o.format !== 'openmetrics') throw new UsageError(`--format must be text or openmetrics, got "${o.format}"`);
       const listen = parseListen(o.listen);
       if (typeof listen === 'string') throw new UsageError(`--listen: ${listen}`);
-      const collector = collectorOf(o, io);
+      const kernel = kernelFrom(o.kernel, io);
+      const collector = collectorOf(o, kernel, io);
       if (o.once) {
         io.stdout.write(render(await collector.collect(), o.format as Format));
         // Some maps read: the scrape is worth keeping, and its errors_total says which failed.
@@ -106,19 +142,24 @@ export function exportCommand(io: CliIo): Command {
         maxConnections = Math.max(1, files - RESERVED_FILES);
         io.stderr.write(`bpfmap export: --max-connections lowered to ${maxConnections}: the open-file limit is ${files} (raise it with ulimit -n)\n`);
       }
-      const server = new MetricsServer(collector, { maxConnections, sendTimeoutMs: o.sendTimeout * 1000, responseBytes: o.responseMemory * 2 ** 20 },
+      const served = new Served(collector);
+      const server = new MetricsServer(served, { maxConnections, sendTimeoutMs: o.sendTimeout * 1000, responseBytes: o.responseMemory * 2 ** 20 },
         (l) => io.stderr.write(`${l}\n`));
       const addr = await server.listen(listen.host, listen.port);
       const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
       io.stderr.write(`bpfmap export: serving http://${host}:${addr.port}/metrics\n`);
       await new Promise<void>((resolve) => {
-        const stop = (): void => {
+        const hup = (): void => reload(served, o, kernel, io);
+        const stop = (signal: NodeJS.Signals): void => {
           io.signals.off('SIGINT', stop);
           io.signals.off('SIGTERM', stop);
+          io.signals.off('SIGHUP', hup);
+          io.stderr.write(`bpfmap export: ${signal}: stopping (connections closed, a scrape in progress abandoned)\n`);
           void server.close().then(resolve);
         };
         io.signals.on('SIGINT', stop);
         io.signals.on('SIGTERM', stop);
+        io.signals.on('SIGHUP', hup);
       });
     });
 }

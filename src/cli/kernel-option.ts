@@ -3,8 +3,6 @@ import { openKernel, type KernelKind } from '../kernel/open.js';
 import { UsageError } from './errors.js';
 import type { CliIo } from './io.js';
 
-export const KERNEL_HELP = 'kernel to use: linux (bpf(2)) or emulated (in-process, pins kept under BPFMAP_EMU_DIR); default: BPFMAP_KERNEL, else linux where bpf() works, else emulated';
-
 /**
  * The kernel a command runs on, from --kernel (a usage error when it names no kernel). When
  * nobody chose (neither --kernel nor BPFMAP_KERNEL in io's environment) and the emulator stands

@@ -8,7 +8,7 @@ export function pinCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('pin', 'pin a map at PATH on a bpf filesystem, so it outlives its programs', [
     'bpfmap pin id 42 /sys/fs/bpf/flows',
     'bpfmap pin name flows /sys/fs/bpf/flows',
-  ])))
+  ]), false))
     .argument('<path>', 'the new pin, on a bpf filesystem')
     .action((by: string, which: string, path: string, o: { kernel?: string }) => {
       const sel = parseSelector(by, which);

@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type CliProgress from 'cli-progress';
 import type { BpfMap } from '../map/map.js';
 import type { CliIo } from './io.js';
 
@@ -37,12 +38,16 @@ export function walkFraction(map: BpfMap<unknown, unknown>, entries: number, cur
 
 const NONE: Progress = { update() {}, stop() {} };
 
+// cli-progress (CommonJS) is required only when a bar is drawn: a dump into a pipe never loads it.
+const require = createRequire(import.meta.url);
+
 /**
  * A bar on stderr for a walk of map, drawn only when stderr is a terminal, stdout is not (a bar
  * redrawn among the rows printed on the same terminal would garble them) and the map is large.
  */
 export function progressFor(map: BpfMap<unknown, unknown>, label: string, enabled: boolean, io: Pick<CliIo, 'stdout' | 'stderr'>): Progress {
   if (!enabled || !io.stderr.isTTY || io.stdout.isTTY || map.maxEntries < PROGRESS_MIN_ENTRIES) return NONE;
+  const cliProgress = require('cli-progress') as typeof CliProgress;
   const bar = new cliProgress.SingleBar(
     {
       stream: io.stderr,

@@ -6,9 +6,9 @@ import { UsageError } from './errors.js';
 /** A map named like bpftool names it: `id N`, `pinned PATH` or `name NAME`. */
 export type Selector = MapSelector;
 
-export const SELECTOR_HELP = 'the map: id N | pinned PATH | name NAME';
-
+/** The selector of the words given: `id N`, `pinned PATH`, `name NAME`, or a path alone (`/sys/fs/bpf/x`: pinned). */
 export function parseSelector(kind: string | undefined, value: string | undefined): Selector {
+  if (kind?.startsWith('/') && value === undefined) return { kind: 'pinned', path: kind };
   if (kind === undefined) throw new UsageError('no map given: use id N, pinned PATH or name NAME');
   if (value === undefined || value === '') throw new UsageError(`"${kind}" needs a value: id N, pinned PATH or name NAME`);
   const s = toMapSelector(kind, value);

@@ -1,5 +1,7 @@
-import { fromJSONValue, toJSONValue, type Codec, type JsonValue } from '../codec/codec.js';
+import { CodecError, fromJSONValue, toJSONValue, type Codec, type JsonValue } from '../codec/codec.js';
 import { sumPerCpu } from '../codec/percpu.js';
+import { missingBtfField } from '../map/btf.js';
+import { internal } from '../map/internal.js';
 import type { BpfMap } from '../map/map.js';
 import { UsageError } from './errors.js';
 
@@ -27,25 +29,47 @@ export interface EntryView {
 
 const HEX = /^(?:0x)?((?:[0-9a-fA-F]{2})*)$/;
 
-/** Bytes from a hex string ("0a00ff", "0x0a00ff") or a list of bytes as bpftool prints them (["0x0a", "0x00"]). */
-function hexBytes(json: unknown, what: string, size: number): Buffer {
+/**
+ * Bytes from a hex string ("0a00ff", "0x0a00ff") or a list of bytes as bpftool prints them
+ * (["0x0a", "0x00"]); a CodecError when they are not exactly size bytes.
+ */
+function hexBytes(json: unknown, size: number): Buffer {
+  const refuse = (detail: string): CodecError => new CodecError('hex', detail);
   let b: Buffer;
   if (typeof json === 'string') {
     const m = HEX.exec(json.replace(/\s+/g, ''));
-    if (!m) throw new Error(`${what} "${json.length > 40 ? `${json.slice(0, 40)}...` : json}" is not hex bytes`);
+    if (!m) throw refuse(`"${json.length > 40 ? `${json.slice(0, 40)}...` : json}" is not hex bytes`);
     b = Buffer.from(m[1] as string, 'hex');
   } else if (Array.isArray(json)) {
     b = Buffer.alloc(json.length);
     json.forEach((x, i) => {
       const n = typeof x === 'number' ? x : typeof x === 'string' && /^(0x)?[0-9a-fA-F]{1,2}$/.test(x) ? parseInt(x, 16) : NaN;
-      if (!Number.isInteger(n) || n < 0 || n > 255) throw new Error(`${what}: byte ${i} (${JSON.stringify(x)}) is not a byte`);
+      if (!Number.isInteger(n) || n < 0 || n > 255) throw refuse(`byte ${i} (${JSON.stringify(x)}) is not a byte`);
       b[i] = n;
     });
   } else {
-    throw new Error(`${what} must be a hex string, got ${json === null ? 'null' : typeof json}`);
+    throw refuse(`expected a hex string, got ${json === null ? 'null' : typeof json}`);
   }
-  if (b.length !== size) throw new Error(`${what} is ${b.length} bytes, but the map's ${what.startsWith('key') ? 'keys' : 'values'} are ${size} bytes`);
+  if (b.length !== size) throw refuse(`expected ${size} bytes, got ${b.length}`);
   return b;
+}
+
+/** Runs a parse of one side of an entry: a codec's refusal names the side, the field path and the map. */
+function parsing(map: BpfMap<unknown, unknown>, side: 'key' | 'value', parse: () => void): void {
+  try {
+    parse();
+  } catch (e) {
+    throw map[internal].codecError(e, side);
+  }
+}
+
+/** A CodecError for CPU c's value of a per-CPU "values" list: its path is [c]. */
+function onCpu(c: number, parse: () => void): void {
+  try {
+    parse();
+  } catch (e) {
+    throw e instanceof CodecError ? e.within(`[${c}]`) : e;
+  }
 }
 
 /** Lane-wise wrapping sum of per-CPU raw values: u64 lanes, or the widest that divides the size. */
@@ -91,23 +115,23 @@ export function hexView(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode): Entr
     keyText: (b, o) => `"${hexKey(b, o)}"`,
     valueText: map.perCpu && perCpu === 'each' ? (b, o) => JSON.stringify(value(b, o)) : (b, o) => `"${value(b, o) as string}"`,
     parseKey(json, out, off) {
-      hexBytes(json, 'key', keySize).copy(out, off);
+      parsing(map, 'key', () => hexBytes(json, keySize).copy(out, off));
     },
     parseValue(json, f, out, off) {
       if (!map.perCpu) {
         if (f !== 'value') throw new Error(`"values" (one per CPU) is for per-CPU maps; this map is ${map.typeName}: use "value"`);
-        hexBytes(json, 'value', valueSize).copy(out, off);
+        parsing(map, 'value', () => hexBytes(json, valueSize).copy(out, off));
         return;
       }
       out.fill(0, off, off + map.valueBytes);
       if (f === 'value') {
         // A summed value is restored as CPU 0's value, so the sum over the CPUs stays the same.
-        hexBytes(json, 'value', valueSize).copy(out, off);
+        parsing(map, 'value', () => hexBytes(json, valueSize).copy(out, off));
         return;
       }
       if (!Array.isArray(json) || json.length !== cpus)
         throw new Error(`"values" must list ${cpus} values (one per possible CPU), got ${Array.isArray(json) ? json.length : typeof json}`);
-      json.forEach((v, c) => hexBytes(v, `value of CPU ${c}`, valueSize).copy(out, off + c * stride));
+      parsing(map, 'value', () => json.forEach((v, c) => onCpu(c, () => hexBytes(v, valueSize).copy(out, off + c * stride))));
     },
   };
 }
@@ -139,7 +163,34 @@ export function addJson(a: JsonValue, b: JsonValue): JsonValue {
  * Keys and values through codecs (a map's BTF): JSON as the codecs write it, read back with
  * their fromJSON. Per-CPU sums use the codec's exact add, or addJson.
  */
-export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, value: Codec<unknown>, perCpu: PerCpuMode): EntryView {
+/**
+ * A codec that refuses JSON leaving out a field of the map's BTF type (the BTF codec would write it
+ * as 0): always for keys, where a zero is another key; for values unless zero-filling was asked.
+ */
+function complete(codec: Codec<unknown>, side: 'key' | 'value', zeroFill: boolean): (json: unknown) => unknown {
+  if (side === 'value' && zeroFill) return (json) => fromJSONValue(codec, json);
+  const why = side === 'key'
+    ? 'a key must give every field: one left out would be written as 0, which is another key'
+    : 'give every field, or --zero-fill-values to write the ones left out as 0';
+  return (json) => {
+    // The codec first: a field it does not know (a typo of the missing one, often) says more.
+    const value = fromJSONValue(codec, json);
+    const missing = missingBtfField(codec, json);
+    if (missing !== undefined) throw new CodecError('missing', `missing field "${missing}" (${why})`);
+    return value;
+  };
+}
+
+/** How load reads entries: by default every field of a key and a value must be given. */
+export interface ParseOptions {
+  /** Write the value fields an entry leaves out as 0 (keys never: a zero there is another key). */
+  zeroFillValues?: boolean;
+}
+
+export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, value: Codec<unknown>, perCpu: PerCpuMode,
+  opts: ParseOptions = {}): EntryView {
+  const keyOf = complete(key, 'key', false);
+  const valueOf = complete(value, 'value', opts.zeroFillValues === true);
   const { cpus } = map;
   const stride = map.perCpu ? map.valueBytes / cpus : map.valueBytes;
   const each = (b: Buffer, o: number): unknown[] => Array.from({ length: cpus }, (_, c) => value.decode(b, o + c * stride));
@@ -156,22 +207,22 @@ export function codecView(map: BpfMap<unknown, unknown>, key: Codec<unknown>, va
     keyText: (b, o) => JSON.stringify(showKey(b, o)),
     valueText: (b, o) => JSON.stringify(show(b, o)),
     parseKey(json, out, off) {
-      key.encode(fromJSONValue(key, json), out, off);
+      parsing(map, 'key', () => key.encode(keyOf(json), out, off));
     },
     parseValue(json, f, out, off) {
       if (!map.perCpu) {
         if (f !== 'value') throw new Error(`"values" (one per CPU) is for per-CPU maps; this map is ${map.typeName}: use "value"`);
-        value.encode(fromJSONValue(value, json), out, off);
+        parsing(map, 'value', () => value.encode(valueOf(json), out, off));
         return;
       }
       out.fill(0, off, off + map.valueBytes);
       if (f === 'value') {
-        value.encode(fromJSONValue(value, json), out, off);
+        parsing(map, 'value', () => value.encode(valueOf(json), out, off));
         return;
       }
       if (!Array.isArray(json) || json.length !== cpus)
         throw new Error(`"values" must list ${cpus} values (one per possible CPU), got ${Array.isArray(json) ? json.length : typeof json}`);
-      json.forEach((v, c) => value.encode(fromJSONValue(value, v), out, off + c * stride));
+      parsing(map, 'value', () => json.forEach((v, c) => onCpu(c, () => value.encode(valueOf(v), out, off + c * stride))));
     },
   };
 }
@@ -189,8 +240,8 @@ function isBytes(codec: Codec<unknown>): boolean {
 }
 
 /** The view a command shows map's entries in: through the codecs its BTF gave it (unless raw), else hex. */
-export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false): EntryView {
+export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false, opts: ParseOptions = {}): EntryView {
   const value = map.cpuCodec ?? map.valueCodec;
   if (raw || (isBytes(map.keyCodec) && isBytes(value))) return hexView(map, perCpu);
-  return codecView(map, map.keyCodec, value, perCpu);
+  return codecView(map, map.keyCodec, value, perCpu, opts);
 }

@@ -33,6 +33,8 @@ export interface Codec<T> {
   readonly typedArray?: TypedArrayName;
   /** Exact sum of two values (per-CPU totals); it may exceed the type's range, which encode then refuses. */
   add?(a: T, b: T): T;
+  /** When add is absent: why, naming the field that cannot be summed (codecs made from BTF say it). */
+  readonly whyNoAdd?: string;
   /** The value as JSON that fromJSON reads back exactly. */
   toJSON?(value: T): JsonValue;
   /** Reads what toJSON wrote (or JSON.parse gave); a CodecError naming the field path for bad input. */
@@ -62,6 +64,22 @@ export class CodecError extends TypeError {
   constructor(codec: string, detail: string) {
     super(`${codec}: ${detail}`);
     this.detail = detail;
+  }
+
+  /** Which side of a map entry the value was, once a map names it. */
+  side: 'key' | 'value' | undefined;
+  /** The map the value was for, once a map names it (e.g. `id 5 "flows"`). */
+  map: string | undefined;
+
+  /**
+   * Names the side of the entry and the map, with the field path:
+   * `key.sport of map id 5 "flows": expected an integer 0..65535, got -1`.
+   */
+  of(side: 'key' | 'value', map: string, entry?: number): this {
+    this.side = side;
+    this.map = map;
+    this.message = `${side}${this.path} of map ${map}${entry === undefined ? '' : ` (entry ${entry})`}: ${this.detail}`;
+    return this;
   }
 
   /** Prepends a container's segment (".field" or "[i]"); a named struct also becomes the root. */

@@ -22,9 +22,14 @@ export function isPerCpu(c: Codec<unknown> | PerCpuValue<unknown>): c is PerCpuV
   return (c as PerCpuValue<unknown>).perCpu === true;
 }
 
+/** The error for summing values of a codec without add: why, naming the field, when the codec says. */
+export function cannotAdd(op: string, elem: Codec<unknown>): TypeError {
+  return new TypeError(`${op}: ${elem.name} values cannot be added (${elem.whyNoAdd ?? 'the codec has no add'})`);
+}
+
 /** The exact total of a per-CPU value, for codecs with add (integers, floats, structs and arrays of them). */
 export function sumPerCpu<T>(elem: Codec<T>, values: readonly T[]): T {
-  if (elem.add === undefined) throw new TypeError(`sumPerCpu: ${elem.name} values cannot be added (the codec has no add)`);
+  if (elem.add === undefined) throw cannotAdd('sumPerCpu', elem);
   if (!Array.isArray(values) || values.length === 0) throw new TypeError(`sumPerCpu: expected a non-empty array of per-CPU values, got ${show(values)}`);
   let total = values[0] as T;
   for (let i = 1; i < values.length; i++) total = elem.add(total, values[i] as T);

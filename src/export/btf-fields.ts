@@ -7,6 +7,14 @@ import type { FieldResolver, ResolvedField } from './bind.js';
 /** Finds `name` among a struct's members, looking inside anonymous structs and unions too. */
 function member(btf: Btf, id: number, name: string): { m: BtfMember; bitOffset: number } | undefined {
   const t = btf.type(btf.resolve(id));
+  if (t.kind === 'datasec') {
+    // Global data: the variables are the members, at their offsets in the section.
+    for (const v of t.vars) {
+      const vt = btf.type(v.type);
+      if (vt.kind === 'var' && vt.name === name) return { m: { name, type: vt.type, bitOffset: v.offset * 8, bitSize: 0 }, bitOffset: v.offset * 8 };
+    }
+    return undefined;
+  }
   if (t.kind !== 'struct' && t.kind !== 'union') return undefined;
   for (const m of t.members) {
     if (m.name === name) return { m, bitOffset: m.bitOffset };
@@ -20,6 +28,7 @@ function member(btf: Btf, id: number, name: string): { m: BtfMember; bitOffset: 
 
 function memberNames(btf: Btf, id: number): string {
   const t = btf.type(btf.resolve(id));
+  if (t.kind === 'datasec') return t.vars.map((v) => btf.type(v.type).name).join(', ');
   return t.kind === 'struct' || t.kind === 'union' ? t.members.map((m) => m.name || '(anonymous)').join(', ') : '';
 }
 
@@ -59,7 +68,7 @@ function resolverOf(btf: Btf, typeId: number, side: string): (path: string) => R
         const names = memberNames(btf, id);
         return names
           ? `${btf.describe(id)} has no member "${name}" (members: ${names})`
-          : `"${path}": ${btf.describe(id)} is not a struct or union`;
+          : `"${path}": ${btf.describe(id)} is not a struct, union or section`;
       }
       if (found.m.bitSize !== 0) return `member "${path}" is a bitfield: give its bytes with offset and size`;
       bits += found.bitOffset;

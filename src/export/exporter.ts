@@ -2,6 +2,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { BpfMap } from '../map/map.js';
 import { internal } from '../map/internal.js';
 import { resolveMode } from '../map/walk.js';
+import { fieldsOf } from './btf-fields.js';
 import { BindError, bindMetric, type BoundMetric, type FieldResolver, type MapLayout } from './bind.js';
 import type { ExportConfig, MetricSpec } from './config.js';
 import { escapeLabel } from './decoders.js';
@@ -10,7 +11,8 @@ import { MapSource } from './source.js';
 
 /** Anything that produces the families of one scrape. */
 export interface Collector {
-  collect(): Promise<Family[]>;
+  /** The families of one scrape; an abort of signal (the server closing) ends it early, rejecting with signal.reason. */
+  collect(signal?: AbortSignal): Promise<Family[]>;
 }
 
 /** Finds a map's BTF members; undefined when the map has no BTF. */
@@ -20,6 +22,7 @@ export interface ExporterOptions {
   kernel: Kernel;
   /** One line per problem (a map that cannot be read, and when it reads again); stderr by default. */
   log?: (line: string) => void;
+  /** How `field:` names are found: by default in the map's BTF (btf-fields.ts). */
   fields?: FieldsOf;
 }
 
@@ -108,21 +111,25 @@ export class Exporter implements Collector {
 
   private bind(st: MapState, map: BpfMap): void {
     if (st.boundId === map.id) return;
-    const layout = layoutOf(map, this.opts.fields?.(map));
+    const layout = layoutOf(map, (this.opts.fields ?? fieldsOf)(map));
     st.bound = st.specs.map((s) => bindMetric(s, layout));
     st.boundId = map.id;
   }
 
-  private async readMap(st: MapState, out: Family[]): Promise<void> {
+  private async readMap(st: MapState, out: Family[], signal: AbortSignal | undefined): Promise<void> {
     const t0 = process.hrtime.bigint();
     try {
       const map = st.source.open();
       try {
         this.bind(st, map);
         const bound = st.bound;
-        st.entries = await st.source.reader.read(map, (k, v, n) => {
-          for (const m of bound) m.add(k, v, n);
-        });
+        st.entries = await st.source.reader.read(
+          map,
+          (k, v, n) => {
+            for (const m of bound) m.add(k, v, n);
+          },
+          signal,
+        );
       } finally {
         map.close();
       }
@@ -136,6 +143,8 @@ export class Exporter implements Collector {
     } catch (e) {
       // Partial sums of a failed read must not leak into the next scrape.
       for (const m of st.bound) m.finish();
+      // An abandoned scrape is no map's fault.
+      if (signal?.aborted) throw signal.reason;
       st.boundId = 0;
       // A count from before the map went away would be reported as if it were read now.
       st.entries = undefined;
@@ -151,15 +160,20 @@ export class Exporter implements Collector {
     return this.maps.filter((st) => st.entries === undefined).map((st) => st.source.text);
   }
 
+  /** How many metrics the config defines. */
+  get metricCount(): number {
+    return this.dropped.size;
+  }
+
   /** How many maps the config reads (each selector once). */
   get mapCount(): number {
     return this.maps.length;
   }
 
-  async collect(): Promise<Family[]> {
+  async collect(signal?: AbortSignal): Promise<Family[]> {
     const t0 = process.hrtime.bigint();
     const out: Family[] = [];
-    for (const st of this.maps) await this.readMap(st, out);
+    for (const st of this.maps) await this.readMap(st, out, signal);
     const scrapeSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const label = (st: MapState): string => `map="${escapeLabel(st.source.text)}"`;
     const per = (f: (st: MapState) => number): [string, number][] => this.maps.map((st) => [label(st), f(st)]);

@@ -27,7 +27,7 @@ export class MapsCollector implements Collector {
     this.reader = new BatchReader(batchSize);
   }
 
-  async collect(): Promise<Family[]> {
+  async collect(signal?: AbortSignal): Promise<Family[]> {
     const t0 = process.hrtime.bigint();
     const max: [string, number][] = [];
     const entries: [string, number][] = [];
@@ -57,8 +57,9 @@ export class MapsCollector implements Collector {
         if (ALWAYS_FULL.has(map.type)) n = map.maxEntries;
         else {
           try {
-            n = await this.reader.read(map, () => {});
-          } catch {
+            n = await this.reader.read(map, () => {}, signal);
+          } catch (e) {
+            if (signal?.aborted) throw e;
             n = undefined;
           }
         }

@@ -75,6 +75,8 @@ export class MetricsServer {
   private readonly held = new Map<Buffer, number>();
   private heldBytes = 0;
   private acceptError: string | undefined;
+  /** Aborted by close(): a scrape in progress stops at its next batch, so closing is prompt. */
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly collector: Collector,
@@ -189,7 +191,7 @@ export class MetricsServer {
   private scrape(): Promise<Family[]> {
     let p = this.inflight;
     if (!p) {
-      p = this.collector.collect();
+      p = this.collector.collect(this.closing.signal);
       this.inflight = p;
       const failed = (): void => this.done(p);
       p.catch(failed);
@@ -263,7 +265,9 @@ export class MetricsServer {
     });
   }
 
+  /** Stops listening, closes every connection and abandons a scrape in progress. */
   close(): Promise<void> {
+    this.closing.abort(new Error('the exporter is closing'));
     for (const p of this.written) clearTimeout(p.timer);
     return new Promise((resolve) => {
       this.server.close(() => resolve());

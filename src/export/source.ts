@@ -22,9 +22,10 @@ export class BatchReader {
   /**
    * Reads every entry with LOOKUP_BATCH into the reused buffers, handing each batch to visit and
    * yielding to the event loop between batches. Map types without batch lookup are walked key by
-   * key. Returns the number of entries read.
+   * key. Returns the number of entries read. An abort of signal stops the read at its next yield
+   * (signal.reason is thrown).
    */
-  async read(map: BpfMap, visit: ChunkVisitor): Promise<number> {
+  async read(map: BpfMap, visit: ChunkVisitor, signal?: AbortSignal): Promise<number> {
     let n = 0;
     if (resolveMode(map, { mode: 'auto' }) === 'per-element') {
       const chunks = walkChunks(map, 'per-element', { batchSize: this.batchSize });
@@ -32,6 +33,7 @@ export class BatchReader {
         visit(c.keys, c.values, c.count);
         n += c.count;
         await tick();
+        signal?.throwIfAborted();
       }
       return n;
     }
@@ -44,6 +46,7 @@ export class BatchReader {
       n += count;
       if (walk.done) return n;
       await tick();
+      signal?.throwIfAborted();
     }
   }
 }

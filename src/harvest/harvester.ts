@@ -1,5 +1,5 @@
 import type { Codec } from '../codec/codec.js';
-import { isPerCpu, sumPerCpu } from '../codec/percpu.js';
+import { cannotAdd, isPerCpu, sumPerCpu } from '../codec/percpu.js';
 import { BpfError } from '../kernel/error.js';
 import type { AsyncUpdater, Kernel } from '../kernel/kernel.js';
 import { openKernel } from '../kernel/open.js';
@@ -18,7 +18,7 @@ const HASHES = types(['hash', 'percpu_hash', 'lru_hash', 'lru_percpu_hash']);
 const LRUS = types(['lru_hash', 'lru_percpu_hash']);
 const ARRAYS = types(['array', 'percpu_array']);
 const OUTERS = types(['array_of_maps', 'hash_of_maps']);
-/** The update flags of a swap: BPF_ANY, the slot's map is replaced. */
+/** The update flags of a swap (as set() with flags "any" gives them): BPF_ANY, the slot's map is replaced. */
 const SWAP_FLAGS = 0;
 
 interface InnerShape<K, V> {
@@ -97,10 +97,9 @@ function checkSlot(slot: number): number {
   return slot;
 }
 
-/** The id of the map in an outer map's slot (a userspace lookup of a map-in-map gives ids), 0 when empty. */
+/** The id of the map in an outer map's slot, 0 when empty. */
 function slotMapId(outer: BpfMap, slotKey: Buffer): number {
-  const id = Buffer.alloc(4);
-  return outer.kernel.lookup(outer.fd, slotKey, id, 0) ? id.readUInt32LE(0) : 0;
+  return outer.innerMapId(slotKey) ?? 0;
 }
 
 /** Refuses inner maps a harvest cannot read exactly once, unless the caller accepted the loss. */
@@ -229,9 +228,8 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     if (!OUTERS.has(outer.type)) throw new TypeError(`attach: the outer map must be array_of_maps or hash_of_maps, not ${outer.typeName}`);
     if (outer.keySize !== 4) throw new TypeError(`attach: the outer map's keys must be u32 slots, not ${outer.keySize} bytes`);
     const slot = checkSlot(opts.slot ?? 0);
-    const id = slotMapId(outer, u32Buf(slot));
-    if (id === 0) throw new Error(`attach: slot ${slot} of map id ${outer.id} holds no map: put one there first`);
-    const active = BpfMap.fromId<K, V>(id, { key: opts.key, value: opts.value, kernel: outer.kernel });
+    const active = outer.getMap<K, V>(u32Buf(slot), { key: opts.key, value: opts.value });
+    if (active === undefined) throw new Error(`attach: slot ${slot} of map id ${outer.id} holds no map: put one there first`);
     try {
       checkInner(active as unknown as BpfMap<unknown, unknown>, opts.allowLossy);
     } catch (e) {
@@ -340,7 +338,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     if (c === undefined || !isPerCpu(c))
       throw new TypeError(`harvestSummed: the inner maps need a perCpu() value codec (they are ${this.activeMap.typeName}${c === undefined ? ', read as raw bytes' : ''})`);
     const elem = c.elem;
-    if (elem.add === undefined) throw new TypeError(`harvestSummed: ${elem.name} values cannot be added (the codec has no add)`);
+    if (elem.add === undefined) throw cannotAdd('harvestSummed', elem);
     return elem;
   }
 
@@ -360,10 +358,10 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
   private swapSync(next: BpfMap<K, V>): void {
     const t0 = performance.now();
     try {
-      this.outer.kernel.update(this.outer.fd, this.slotKey, u32Buf(next.fd), SWAP_FLAGS);
+      this.outer.set(this.slotKey, next as BpfMap<unknown, unknown>, { flags: 'any' });
     } catch (e) {
       if (next !== this.activeMap) this.spare = next;
-      throw this.outer[internal].annotate(e);
+      throw e;
     }
     this.swapMs = performance.now() - t0;
   }

@@ -6,6 +6,7 @@ import type { MapCreateAttr } from '../sys/map-create.js';
 import { BPF_EXIST, BPF_F_LOCK, BPF_MAP_DELETE_BATCH, BPF_MAP_UPDATE_ELEM, BPF_NOEXIST } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { BpfError } from './error.js';
+import type { HintContext } from './hints.js';
 import type { LookupBatchStep, MapSizes } from './kernel.js';
 
 function describe(v: unknown): string {
@@ -49,6 +50,11 @@ export function elemFlags(cmd: number, flags: number): void {
       elemFlags: flags,
       hint: `unknown flag bits in ${flags} (this command takes ${known === BPF_F_LOCK ? 'only BPF_F_LOCK (4)' : 'BPF_NOEXIST (1), BPF_EXIST (2) and BPF_F_LOCK (4)'})`,
     });
+}
+
+/** What a MAP_CREATE's hint can tell from its attributes. */
+export function createContext(a: MapCreateAttr): HintContext {
+  return { mapType: a.mapType, mapFlags: a.mapFlags, maxEntries: a.maxEntries, keySize: a.keySize, valueSize: a.valueSize };
 }
 
 /** BPF_MAP_CREATE: the attr's numbers are u32s. */

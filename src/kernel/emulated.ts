@@ -1,4 +1,5 @@
 import { lstatSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { availableParallelism, totalmem } from 'node:os';
 import { doBatch } from '../emu/batch.js';
 import { BtfTable, EmuBtfRefused } from '../emu/btf.js';
@@ -7,6 +8,7 @@ import { EmuErrno, EmuErrnoHint, fail } from '../emu/errno.js';
 import { FdTable, isStdio, type FdEntry } from '../emu/fd-table.js';
 import type { InnerMaps } from '../emu/map-in-map.js';
 import { hasLock, locked, plain, withLockZeroed, type EmuMap } from '../emu/map.js';
+import { EMU_BPFFS } from '../emu/pin-path.js';
 import { PinnedMaps } from '../emu/pinned-maps.js';
 import { defaultEmuDir, type PinStore } from '../emu/pins.js';
 import type { BatchReply } from '../sys/batch.js';
@@ -37,10 +39,12 @@ import {
 } from '../sys/constants.js';
 import { EBADFD, ENOTSUPP, errno } from '../sys/errno.js';
 
-import { type ElemContext, batchArgs, btfBlob, checkObjPath, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
+import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { possibleCpus } from './cpus.js';
+import { pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
+import type { HintContext } from './hints.js';
 import { FOUND, MORE, type AsyncUpdater, type BtfInfo, type Kernel, type LookupBatchArgs, type MapCreateAttr, type MapInfo, type MapSizes, type WriteBatchArgs } from './kernel.js';
 import { memoryEstimate, sizesOf } from './sizes.js';
 
@@ -80,6 +84,12 @@ function realPin(path: string): string {
   }
 }
 
+/** Whether path is in the emulated bpffs (a directory or pin the emulator answers for itself). */
+function underEmuBpffs(path: string): boolean {
+  const p = resolve(path);
+  return p === EMU_BPFFS || p.startsWith(`${EMU_BPFFS}/`);
+}
+
 const LOOKUP_AND_DELETE_TYPES = new Set([BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH, BPF_MAP_TYPE_LRU_PERCPU_HASH]);
 const OBJ_FLAG_MASK = BPF_F_RDONLY | BPF_F_WRONLY;
 const EMULATED_NAMES = [...EMULATED_TYPES].map((t) => MAP_TYPE_NAMES[t]).join(', ');
@@ -109,6 +119,8 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
   private readonly inners: InnerMaps;
   private readonly btfs = new BtfTable(this.table);
   private readonly mapAlive = (m: EmuMap): boolean => this.table.byId(m.id) === m;
+  /** The map_flags of fds this object created (as LinuxKernel keeps them, for hints). */
+  private readonly createFlags = new Map<number, number>();
 
   constructor(opts: EmulatedKernelOptions = {}) {
     super();
@@ -171,6 +183,17 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     }
   }
 
+  /** The map behind fd as a hint sees it: type, flags, how the fd was opened, frozen. */
+  protected hintContext(fd: number): HintContext {
+    if (!this.table.has(fd)) return {};
+    const { map: m, read, write } = this.table.get(fd);
+    return {
+      mapType: m.attr.type, mapFlags: m.attr.flags, maxEntries: m.attr.maxEntries, frozen: m.frozen,
+      access: read && write ? 'read-write' : read ? 'read-only' : 'write-only',
+      ...(this.createFlags.has(fd) ? { createFlags: this.createFlags.get(fd) } : {}),
+    };
+  }
+
   sizes(fd: number): MapSizes {
     return this.sizesOf(this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map);
   }
@@ -211,11 +234,13 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
       const hint = !EMULATED_TYPES.has(attr.mapType) && e.errno === errno.EINVAL
         ? `map type ${MAP_TYPE_NAMES[attr.mapType] ?? attr.mapType} is not emulated (emulated: ${EMULATED_NAMES})`
         : undefined;
-      throw new BpfError(BPF_MAP_CREATE, e.errno, { map: attr.name ? { name: attr.name } : {}, ...(hint ? { hint } : {}) });
+      throw new BpfError(BPF_MAP_CREATE, e.errno, { map: attr.name ? { name: attr.name } : {}, context: createContext(attr), ...(hint ? { hint } : {}) });
     }
     this.table.register(map);
     if (map.attr.btf) this.btfs.byId(map.attr.btf.id, this.mapAlive)?.maps.add(map);
-    return this.table.open(map, (attr.mapFlags & BPF_F_WRONLY) === 0, (attr.mapFlags & BPF_F_RDONLY) === 0);
+    const fd = this.table.open(map, (attr.mapFlags & BPF_F_WRONLY) === 0, (attr.mapFlags & BPF_F_RDONLY) === 0);
+    this.createFlags.set(fd, attr.mapFlags);
+    return fd;
   }
 
   mapInfo(fd: number): MapInfo {
@@ -253,42 +278,42 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     const e = this.entry(fd, BPF_MAP_LOOKUP_ELEM);
     const m = e.map;
     elemArgs(BPF_MAP_LOOKUP_ELEM, m.attr, key, value, flags);
-    return this.run(BPF_MAP_LOOKUP_ELEM, () => {
+    return this.onFd(fd, () => this.run(BPF_MAP_LOOKUP_ELEM, () => {
       if (!e.read) this.deny();
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
       m.lookup(this.keyArg(m, key), value);
-    }, { enoentFalse: true, elemFlags: flags });
+    }, { enoentFalse: true, elemFlags: flags }));
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
     const e = this.entry(fd, BPF_MAP_UPDATE_ELEM);
     const m = e.map;
     elemArgs(BPF_MAP_UPDATE_ELEM, m.attr, key, value, flags);
-    this.mutate(BPF_MAP_UPDATE_ELEM, m, () => this.run(BPF_MAP_UPDATE_ELEM, () => {
+    this.onFd(fd, () => this.mutate(BPF_MAP_UPDATE_ELEM, m, () => this.run(BPF_MAP_UPDATE_ELEM, () => {
       if (!e.write || m.frozen) this.deny();
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
       m.update(plain(this.keyArg(m, key)), plain(withLockZeroed(m, value.subarray(0, m.attr.valueBytes), 1)), flags);
-    }, { elemFlags: flags }));
+    }, { elemFlags: flags })));
   }
 
   delete(fd: number, key: Uint8Array): boolean {
     const e = this.entry(fd, BPF_MAP_DELETE_ELEM);
     const m = e.map;
     need(key, m.attr.keySize, 'key');
-    return this.mutate(BPF_MAP_DELETE_ELEM, m, () => this.run(BPF_MAP_DELETE_ELEM, () => {
+    return this.onFd(fd, () => this.mutate(BPF_MAP_DELETE_ELEM, m, () => this.run(BPF_MAP_DELETE_ELEM, () => {
       if (!e.write || m.frozen) this.deny();
       m.delete(this.keyArg(m, key));
-    }, { enoentFalse: true }));
+    }, { enoentFalse: true })));
   }
 
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
     const e = this.entry(fd, BPF_MAP_GET_NEXT_KEY);
     const m = e.map;
     nextKeyArgs(m.attr, key, next);
-    return this.run(BPF_MAP_GET_NEXT_KEY, () => {
+    return this.onFd(fd, () => this.run(BPF_MAP_GET_NEXT_KEY, () => {
       if (!e.read) this.deny();
       m.nextKey(key && m.attr.keySize > 0 ? key.subarray(0, m.attr.keySize) : null, next);
-    }, { enoentFalse: true });
+    }, { enoentFalse: true }));
   }
 
   lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number {
@@ -301,32 +326,32 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     const m = e.map;
     elemArgs(BPF_MAP_LOOKUP_AND_DELETE_ELEM, m.attr, key, value, flags);
     const queue = m.attr.type === BPF_MAP_TYPE_QUEUE || m.attr.type === BPF_MAP_TYPE_STACK;
-    return this.mutate(BPF_MAP_LOOKUP_AND_DELETE_ELEM, m, () => this.run(BPF_MAP_LOOKUP_AND_DELETE_ELEM, () => {
+    return this.onFd(fd, () => this.mutate(BPF_MAP_LOOKUP_AND_DELETE_ELEM, m, () => this.run(BPF_MAP_LOOKUP_AND_DELETE_ELEM, () => {
       if (!e.read || !e.write || m.frozen) this.deny();
       if (flags !== 0 && queue) throw new EmuErrno(errno.EINVAL);
       if (hasLock(flags) && !locked(m)) throw new EmuErrno(errno.EINVAL);
       const k = this.keyArg(m, key);
       if (!queue && !LOOKUP_AND_DELETE_TYPES.has(m.attr.type)) throw new EmuErrno(ENOTSUPP);
       m.lookupAndDelete(k, value, flags);
-    }, { enoentFalse: true, elemFlags: flags }));
+    }, { enoentFalse: true, elemFlags: flags })));
   }
 
   freeze(fd: number): void {
     const e = this.entry(fd, BPF_MAP_FREEZE);
-    this.mutate(BPF_MAP_FREEZE, e.map, () => this.run(BPF_MAP_FREEZE, () => {
+    this.onFd(fd, () => this.mutate(BPF_MAP_FREEZE, e.map, () => this.run(BPF_MAP_FREEZE, () => {
       // map_freeze refuses a map with special BTF fields (here a bpf_spin_lock) before the access check.
       if (locked(e.map)) throw new EmuErrno(ENOTSUPP);
       // A frozen map already has no write access, so freezing twice is EPERM, as in the kernel.
       if (!e.write || e.map.frozen) this.deny();
       e.map.frozen = true;
-    }));
+    })));
   }
 
   /** Pins the map in the store (shared with other processes through BPFMAP_EMU_DIR). */
   pin(fd: number, path: string): void {
     checkObjPath(path);
     const m = this.entry(fd, BPF_OBJ_PIN).map;
-    this.run(BPF_OBJ_PIN, () => this.pins.pin(m, path), { path });
+    this.onFd(fd, () => this.run(BPF_OBJ_PIN, () => this.pins.pin(m, path), { path }));
   }
 
   /** Removes an emulated pin (what unlink(2) on a bpffs pin does); false when nothing was pinned there. */
@@ -335,13 +360,28 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     return this.withStore(BPF_OBJ_PIN, path, () => this.pins.unpin(path));
   }
 
+  /** The store's pins (a store that cannot be read has none to offer). */
+  pinPaths(): string[] {
+    try {
+      return this.pins.store.pins(false).map((p) => p.path);
+    } catch {
+      return [];
+    }
+  }
+
   objGet(path: string, fileFlags: number): number {
     checkObjPath(path);
     if (fileFlags & ~OBJ_FLAG_MASK || (fileFlags & OBJ_FLAG_MASK) === OBJ_FLAG_MASK) throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path } });
     let m: EmuMap | undefined;
-    this.run(BPF_OBJ_GET, () => {
-      m = this.pins.get(path, () => this.notPinned(path));
-    }, { path });
+    try {
+      this.run(BPF_OBJ_GET, () => {
+        m = this.pins.get(path, () => this.notPinned(path));
+      }, { path });
+    } catch (e) {
+      // Off the emulated bpffs, the host's files answer, and their problem is the hint LinuxKernel gives.
+      if (e instanceof BpfError && !underEmuBpffs(path)) e.refine(pathContext(e.errno, path));
+      throw e;
+    }
     return this.table.open(m as EmuMap, (fileFlags & BPF_F_WRONLY) === 0, (fileFlags & BPF_F_RDONLY) === 0);
   }
 
@@ -368,9 +408,30 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     return this.table.nextId(startId);
   }
 
+  mapDup(fd: number): number {
+    let e: FdEntry;
+    try {
+      e = this.table.get(fd);
+    } catch (err) {
+      // As the real kernel's dup: EBADF for a closed fd, EINVAL for an open one that is no map.
+      const n = err instanceof EmuErrno ? err.errno : errno.EBADF;
+      throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, n, { hint: n === errno.EBADF ? `fd ${fd} is not open in this process` : `fd ${fd} is not a BPF map` });
+    }
+    return this.table.open(e.map, e.read, e.write);
+  }
+
+  mapFrozen(fd: number): boolean {
+    return this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map.frozen;
+  }
+
   mapFdById(id: number): number {
     u32(id, 'map id');
-    const m = this.table.byId(id);
+    // A map pinned by another process has an id here once the store's pins are loaded, as a walk of the ids does.
+    let m = this.table.byId(id);
+    if (!m) {
+      this.withStore(BPF_MAP_GET_FD_BY_ID, undefined, () => this.pins.loadPinned());
+      m = this.table.byId(id);
+    }
     if (!m) {
       const hint = this.standsIn ? this.realKernelHint('no map has that id', 'its ids are not the real kernel\'s') : undefined;
       throw new BpfError(BPF_MAP_GET_FD_BY_ID, errno.ENOENT, { map: { id }, ...(hint ? { hint } : {}) });
@@ -429,6 +490,7 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
   }
 
   close(fd: number): void {
+    this.createFlags.delete(fd);
     if (!this.btfs.close(fd)) this.table.close(fd);
   }
 }

@@ -68,6 +68,13 @@ export interface Kernel {
    * 6.4), else an estimate from its sizes (kernel/sizes.ts memoryEstimate).
    */
   mapMemory(fd: number): number;
+  /** True once the map is frozen (BPF_MAP_FREEZE): read-only to userspace for good. */
+  mapFrozen(fd: number): boolean;
+  /**
+   * A second fd on the map open as fd (fcntl F_DUPFD_CLOEXEC on the real kernel), with the same
+   * access: a map adopted from another library that keeps (and closes) its own fd.
+   */
+  mapDup(fd: number): number;
   /** Reads the value of key into value; false when there is no such key. */
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void;
@@ -87,6 +94,12 @@ export interface Kernel {
   pin(fd: number, path: string): void;
   /** Removes the pin at path (unlink(2) on a bpffs pin); false when nothing was pinned there. */
   unpin(path: string): boolean;
+  /**
+   * Every path something may be pinned at, to be opened with objGet: the files of the bpf
+   * filesystems mounted here (at most PIN_WALK_LIMIT, unreadable directories left out), or the
+   * emulator's pins.
+   */
+  pinPaths(): string[];
   /** Opens a pinned map; throws when the path holds no map. */
   objGet(path: string, fileFlags: number): number;
   /** The next map id after startId, or null past the last. */

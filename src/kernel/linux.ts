@@ -32,16 +32,18 @@ import {
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
+import { nativeDup } from '../sys/native.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
-import { batchArgs, btfBlob, checkObjPath, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
+import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
-import { onBpffs, pinPathProblem } from './bpffs.js';
+import { bpffsFiles, onBpffs, pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
+import type { HintContext } from './hints.js';
 import { FOUND, MORE, type AsyncUpdater, type BtfInfo, type Kernel, type LookupBatchArgs, type MapInfo, type MapSizes, type WriteBatchArgs } from './kernel.js';
 import { isPerCpuType, memoryEstimate, sizesOf } from './sizes.js';
-import { UpdateThread } from './update-thread.js';
+import type { UpdateThread } from './update-thread.js';
 
 const ENOENT = errno.ENOENT;
 
@@ -51,9 +53,6 @@ function nextId(cmd: number, r: number): number | null {
   elemOutcome(cmd, -r, { enoentFalse: true }); // throws unless ENOENT
   return null;
 }
-
-/** A syscall's return (a value, or -errno) as the errno, 0 for success. */
-const err = (r: number): number => (r < 0 ? -r : 0);
 
 /** Room for the kernel's BTF log when a load fails (it keeps the log's tail, where the error is). */
 const BTF_LOG_SIZE = 64 * 1024;
@@ -69,12 +68,32 @@ function btfLogHint(log: string): string {
   return `the kernel's BTF check says: ${owner ? `${owner}: ` : ''}${last}`;
 }
 
-const PATH_ERRNOS = new Set([errno.ENOENT, errno.EPERM, errno.EACCES, errno.EINVAL]);
-
 /** The error's options for a failed pin or OBJ_GET: what the path's directory says, when it explains the errno. */
-function pathError(err: number, path: string): { map: { path: string }; hint?: string } {
-  const hint = PATH_ERRNOS.has(err) ? pinPathProblem(path) : undefined;
-  return hint ? { map: { path }, hint } : { map: { path } };
+function pathError(err: number, path: string): { map: { path: string }; context: HintContext } {
+  return { map: { path }, context: pathContext(err, path) };
+}
+
+/** O_ACCMODE of an fd's f_flags (fdinfo's "flags", octal), as the access a bpf map fd was opened with. */
+const ACCESS = ['read-only', 'write-only', 'read-write'] as const;
+
+/** What /proc says of one of this process's fds; undefined when it cannot be read. */
+function fdinfo(fd: number): string | undefined {
+  try {
+    return readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Undefined when fd is a BPF map; else what it is ("bpf-prog", a file's path). */
+function notMap(fd: number): string | undefined {
+  let kind: string;
+  try {
+    kind = readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    kind = 'unknown';
+  }
+  return kind === 'anon_inode:bpf-map' ? undefined : kind.replace(/^anon_inode:/, '');
 }
 
 /** The real kernel, through the native bpf() call. */
@@ -83,6 +102,8 @@ export class LinuxKernel extends BatchCommands implements Kernel {
   readonly reason: string;
   private readonly open = new Map<number, MapSizes>();
   private readonly btfs = new Set<number>();
+  /** The map_flags of fds this object created: the kernel keeps no rdonly/wronly, which made the fd so. */
+  private readonly createFlags = new Map<number, number>();
 
   constructor(opts: { reason?: string } = {}) {
     super();
@@ -117,6 +138,34 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     this.open.set(fd, sizesOf(info, isPerCpuType(info.type) ? this.possibleCpus() : 1));
   }
 
+  /**
+   * What the kernel says of an open map fd for a hint: its type, flags and size, how the fd was
+   * opened and whether the map is frozen (fdinfo). Only read when a command failed.
+   */
+  protected hintContext(fd: number): HintContext {
+    if (!this.open.has(fd)) return {};
+    const ctx: HintContext = {};
+    const created = this.createFlags.get(fd);
+    if (created !== undefined) ctx.createFlags = created;
+    const info = sysMapInfo(fd);
+    if (typeof info !== 'number') Object.assign(ctx, { mapType: info.type, mapFlags: info.flags, maxEntries: info.maxEntries });
+    // fdinfo unreadable: the hint lists the possible causes.
+    const text = fdinfo(fd) ?? '';
+    const flags = /^flags:\s*([0-7]+)/m.exec(text);
+    const frozen = /^frozen:\s*(\d+)/m.exec(text);
+    if (flags && frozen) {
+      ctx.access = ACCESS[parseInt(flags[1] as string, 8) & 3];
+      ctx.frozen = frozen[1] !== '0';
+    }
+    return ctx;
+  }
+
+  /** An element command's return (0, or -errno) as its outcome; a failure's hint is chosen with what fd's map says. */
+  private outcome(fd: number, cmd: number, r: number, ctx: ElemContext = {}): boolean {
+    if (r >= 0) return true;
+    return this.onFd(fd, () => elemOutcome(cmd, -r, ctx));
+  }
+
   sizes(fd: number): MapSizes {
     const s = this.open.get(fd);
     if (!s) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EBADF);
@@ -125,20 +174,19 @@ export class LinuxKernel extends BatchCommands implements Kernel {
 
   mapMemory(fd: number): number {
     const s = this.sizes(fd);
-    try {
-      const m = /^memlock:\s*(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
-      if (m) return Number(m[1]);
-    } catch {
-      // fdinfo unreadable: the estimate below.
-    }
+    const m = /^memlock:\s*(\d+)/m.exec(fdinfo(fd) ?? '');
+    if (m) return Number(m[1]);
+    // fdinfo unreadable: an estimate.
     return memoryEstimate(this.mapInfo(fd), s);
   }
 
   mapCreate(attr: MapCreateAttr): number {
     mapCreateArgs(attr);
     const fd = sysMapCreate(attr);
-    if (fd < 0) throw new BpfError(BPF_MAP_CREATE, -fd, { map: attr.name ? { name: attr.name } : {} });
-    return this.track(fd);
+    if (fd < 0) throw new BpfError(BPF_MAP_CREATE, -fd, { map: attr.name ? { name: attr.name } : {}, context: createContext(attr) });
+    this.track(fd);
+    this.createFlags.set(fd, attr.mapFlags);
+    return fd;
   }
 
   mapInfo(fd: number): MapInfo {
@@ -150,25 +198,29 @@ export class LinuxKernel extends BatchCommands implements Kernel {
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_LOOKUP_ELEM, s, key, value, flags);
-    return elemOutcome(BPF_MAP_LOOKUP_ELEM, err(sysMapLookupElem(fd, key, s.keySize, value, s.valueBytes, flags)), { enoentFalse: true, elemFlags: flags });
+    const r = sysMapLookupElem(fd, key, s.keySize, value, s.valueBytes, flags);
+    return this.outcome(fd, BPF_MAP_LOOKUP_ELEM, r, { enoentFalse: true, elemFlags: flags });
   }
 
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
-    elemOutcome(BPF_MAP_UPDATE_ELEM, err(sysMapUpdateElem(fd, key, s.keySize, value, s.valueBytes, flags)), { elemFlags: flags });
+    const r = sysMapUpdateElem(fd, key, s.keySize, value, s.valueBytes, flags);
+    this.outcome(fd, BPF_MAP_UPDATE_ELEM, r, { elemFlags: flags });
   }
 
   delete(fd: number, key: Uint8Array): boolean {
     const s = this.sizes(fd);
     need(key, s.keySize, 'key');
-    return elemOutcome(BPF_MAP_DELETE_ELEM, err(sysMapDeleteElem(fd, key, s.keySize)), { enoentFalse: true });
+    const r = sysMapDeleteElem(fd, key, s.keySize);
+    return this.outcome(fd, BPF_MAP_DELETE_ELEM, r, { enoentFalse: true });
   }
 
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
     const s = this.sizes(fd);
     nextKeyArgs(s, key, next);
-    return elemOutcome(BPF_MAP_GET_NEXT_KEY, err(sysMapGetNextKey(fd, key, s.keySize, next)), { enoentFalse: true });
+    const r = sysMapGetNextKey(fd, key, s.keySize, next);
+    return this.outcome(fd, BPF_MAP_GET_NEXT_KEY, r, { enoentFalse: true });
   }
 
   lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number {
@@ -177,27 +229,29 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     need(next, s.keySize, 'next key');
     const r = sysMapLookupNextKey(fd, key, s.keySize, value, s.valueBytes, flags, next);
     if (r === 0) return FOUND | MORE;
-    const found = elemOutcome(BPF_MAP_LOOKUP_ELEM, r & 4095, { enoentFalse: true, elemFlags: flags });
-    const more = elemOutcome(BPF_MAP_GET_NEXT_KEY, r >>> 12, { enoentFalse: true });
+    const found = this.outcome(fd, BPF_MAP_LOOKUP_ELEM, -(r & 4095), { enoentFalse: true, elemFlags: flags });
+    const more = this.outcome(fd, BPF_MAP_GET_NEXT_KEY, -(r >>> 12), { enoentFalse: true });
     return (found ? FOUND : 0) | (more ? MORE : 0);
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
     const s = this.sizes(fd);
     elemArgs(BPF_MAP_LOOKUP_AND_DELETE_ELEM, s, key, value, flags);
-    return elemOutcome(BPF_MAP_LOOKUP_AND_DELETE_ELEM, err(sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags)), { enoentFalse: true, elemFlags: flags });
+    const r = sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags);
+    return this.outcome(fd, BPF_MAP_LOOKUP_AND_DELETE_ELEM, r, { enoentFalse: true, elemFlags: flags });
   }
 
   freeze(fd: number): void {
     this.sizes(fd);
-    elemOutcome(BPF_MAP_FREEZE, err(sysMapFreeze(fd)));
+    const r = sysMapFreeze(fd);
+    this.outcome(fd, BPF_MAP_FREEZE, r);
   }
 
   pin(fd: number, path: string): void {
     checkObjPath(path);
     this.sizes(fd);
     const r = sysObjPin(fd, path);
-    if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, pathError(-r, path));
+    if (r < 0) throw new BpfError(BPF_OBJ_PIN, -r, pathError(-r, path)).refine(this.hintContext(fd));
   }
 
   unpin(path: string): boolean {
@@ -213,24 +267,38 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     }
   }
 
+  pinPaths(): string[] {
+    return bpffsFiles();
+  }
+
   objGet(path: string, fileFlags: number): number {
     checkObjPath(path);
     const fd = sysObjGet(path, fileFlags);
     if (fd < 0) throw new BpfError(BPF_OBJ_GET, -fd, pathError(-fd, path));
-    let kind: string;
-    try {
-      kind = readlinkSync(`/proc/self/fd/${fd}`);
-    } catch {
-      kind = 'unknown';
-    }
-    if (kind !== 'anon_inode:bpf-map') {
+    const kind = notMap(fd);
+    if (kind !== undefined) {
       closeSync(fd);
-      throw new BpfError(BPF_OBJ_GET, errno.EINVAL, {
-        map: { path },
-        hint: `the object pinned there is not a map (${kind.replace(/^anon_inode:/, '')})`,
-      });
+      throw new BpfError(BPF_OBJ_GET, errno.EINVAL, { map: { path }, hint: `the object pinned there is not a map (${kind})` });
     }
     return this.track(fd);
+  }
+
+  mapDup(fd: number): number {
+    u32(fd, 'fd');
+    const dup = nativeDup(fd);
+    if (dup < 0) throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, -dup, { hint: `fd ${fd} is not open in this process` });
+    const kind = notMap(dup);
+    if (kind !== undefined) {
+      closeSync(dup);
+      throw new BpfError(BPF_OBJ_GET_INFO_BY_FD, errno.EINVAL, { hint: `fd ${fd} is not a BPF map (${kind})` });
+    }
+    return this.track(dup);
+  }
+
+  mapFrozen(fd: number): boolean {
+    this.sizes(fd);
+    // fdinfo says "frozen: 1" once BPF_MAP_FREEZE succeeded (kernel 5.2+).
+    return /^frozen:\s*1$/m.test(fdinfo(fd) ?? '');
   }
 
   nextMapId(startId: number): number | null {
@@ -245,21 +313,24 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     return this.track(fd);
   }
 
-  /** Updates on a worker thread of the updater's own, checked here first. */
+  /**
+   * Updates on a worker thread of the updater's own, checked here first. The thread's module is
+   * loaded with the first update: a process that never asks (the CLI) loads no worker_threads.
+   */
   asyncUpdater(): AsyncUpdater {
-    let thread: UpdateThread | undefined;
+    let thread: Promise<UpdateThread> | undefined;
     return {
       update: async (fd, key, value, flags) => {
         const s = this.sizes(fd);
         elemArgs(BPF_MAP_UPDATE_ELEM, s, key, value, flags);
-        thread ??= new UpdateThread();
-        const r = await thread.update(fd, key && key.subarray(0, s.keySize), value.subarray(0, s.valueBytes), flags);
-        elemOutcome(BPF_MAP_UPDATE_ELEM, err(r), { elemFlags: flags });
+        thread ??= import('./update-thread.js').then((m) => new m.UpdateThread());
+        const r = await (await thread).update(fd, key && key.subarray(0, s.keySize), value.subarray(0, s.valueBytes), flags);
+        this.outcome(fd, BPF_MAP_UPDATE_ELEM, r, { elemFlags: flags });
       },
       close: async () => {
         const t = thread;
         thread = undefined;
-        await t?.close();
+        await (await t)?.close();
       },
     };
   }
@@ -338,6 +409,7 @@ export class LinuxKernel extends BatchCommands implements Kernel {
   }
 
   close(fd: number): void {
+    this.createFlags.delete(fd);
     if (this.open.delete(fd) || this.btfs.delete(fd)) closeSync(fd);
   }
 }

@@ -1,4 +1,5 @@
 import { BpfError, type MapRef } from '../kernel/error.js';
+import type { HintContext } from '../kernel/hints.js';
 import {
   BPF_F_LOCK,
   BPF_MAP_DELETE_BATCH,
@@ -155,10 +156,24 @@ function isColumns<K, V>(input: UpdateBatchInput<K, V>): input is { keys: readon
 /** Rethrows a failed chunk's error with the count applied over the whole call. */
 function totalError(map: BpfMap<unknown, unknown>, e: unknown, applied: number): unknown {
   if (!(e instanceof BpfError)) return map[internal].annotate(e);
-  const opts: { map: MapRef; count?: number; applied: number; hint?: string } = { map: map[internal].ref, applied: applied + (e.applied ?? 0) };
+  const opts: { map: MapRef; count?: number; applied: number; hint?: string; context: HintContext } = {
+    map: map[internal].ref,
+    applied: applied + (e.applied ?? 0),
+    context: e.context,
+  };
   if (e.count !== undefined) opts.count = e.count;
-  if (e.hint !== undefined) opts.hint = e.hint;
+  // A hint the thrower gave is kept; one from the table is chosen again from the same context.
+  if (e.hint !== undefined && e.hintId === undefined) opts.hint = e.hint;
   return new BpfError(e.cmd, e.errno, opts);
+}
+
+/** Runs one encode of a batch input; a codec's refusal names the side, the map and the entry's index. */
+function encodeAt(map: BpfMap<unknown, unknown>, side: 'key' | 'value', entry: number, encode: () => void): void {
+  try {
+    encode();
+  } catch (e) {
+    throw map[internal].codecError(e, side, entry);
+  }
 }
 
 /** Sends one chunk, adding what was applied; throws with the total applied on failure. */
@@ -204,9 +219,10 @@ export function updateBatch<K, V>(map: BpfMap<K, V>, input: UpdateBatchInput<K, 
   const values = Buffer.alloc(chunk * map.valueBytes);
   let applied = 0;
   let c = 0;
+  let entry = 0;
   const add = (k: K, v: V): void => {
-    map.keyCodec.encode(k, keys, c * map.keySize);
-    map.valueCodec.encode(v, values, c * map.valueBytes);
+    encodeAt(map, 'key', entry, () => map.keyCodec.encode(k, keys, c * map.keySize));
+    encodeAt(map, 'value', entry++, () => map.valueCodec.encode(v, values, c * map.valueBytes));
     if (++c === chunk) {
       applied = sendChunk(map, BPF_MAP_UPDATE_BATCH, keys, values, c, elemFlags, flags, applied);
       c = 0;
@@ -253,8 +269,9 @@ export function deleteBatch<K>(map: BpfMap<K, unknown>, input: DeleteBatchInput<
   const keys = Buffer.alloc(chunk * map.keySize);
   let applied = 0;
   let c = 0;
+  let entry = 0;
   for (const k of input as Iterable<K>) {
-    map.keyCodec.encode(k, keys, c * map.keySize);
+    encodeAt(map, 'key', entry++, () => map.keyCodec.encode(k, keys, c * map.keySize));
     if (++c === chunk) {
       applied = sendChunk(map, BPF_MAP_DELETE_BATCH, keys, null, c, elemFlags, flags, applied);
       c = 0;

@@ -2,9 +2,11 @@ import type { Btf } from '../btf/btf.js';
 import { codecFromBtf, type BtfValue } from '../btf/codec.js';
 import { BtfBuilder } from '../btf/encode.js';
 import { BtfError } from '../btf/error.js';
+import { missingField } from '../btf/missing.js';
 import { btfTypeOfCodec } from '../btf/from-codec.js';
 import { loadBtf, openBtf, type LoadedBtf } from '../kernel/btf.js';
 import type { Codec } from '../codec/codec.js';
+import { u32 } from '../codec/int.js';
 import { isPerCpu, perCpu, type PerCpu, type PerCpuValue } from '../codec/percpu.js';
 import { BpfError } from '../kernel/error.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
@@ -121,6 +123,19 @@ export function withCodecsOf<K, V>(spec: MapBtf, opts: { key?: Codec<K>; value?:
   return out;
 }
 
+/** The BTF type each codec readMapCodecs made speaks (a map opened with its BTF). */
+const typeOfCodec = new WeakMap<Codec<unknown>, { btf: Btf; typeId: number }>();
+
+/**
+ * The first field of a map's key or value that json leaves out ("proto", "inner.port"), when
+ * codec was made from the map's BTF; undefined when every field is given or the codec is not
+ * BTF's (other codecs refuse missing fields themselves, or have none).
+ */
+export function missingBtfField(codec: Codec<unknown>, json: unknown): string | undefined {
+  const t = typeOfCodec.get(codec);
+  return t === undefined ? undefined : missingField(t.btf, t.typeId, json);
+}
+
 /**
  * Codecs from a map's own BTF (its btf_id). A side without BTF, or whose type has no codec,
  * stays raw; so do both when the BTF cannot be read (privileges, a freed object).
@@ -148,14 +163,18 @@ function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
     if (id === 0) return undefined;
     try {
       const c = codecFromBtf(btf, id);
-      return c.size === size ? c : undefined;
+      if (c.size !== size) return undefined;
+      typeOfCodec.set(c, { btf, typeId: id });
+      return c;
     } catch (e) {
       if (e instanceof BtfError) return undefined;
       throw e;
     }
   };
-  const key = make(info.btfKeyTypeId, info.keySize);
   const value = make(info.btfValueTypeId, info.valueSize);
+  // An array's key is its index even where BTF leaves it out (libbpf's .bss, .data and .rodata maps).
+  const index = value && info.btfKeyTypeId === 0 && info.keySize === 4 && impliedKeySize(info.type) === 4;
+  const key = index ? (u32 as Codec<BtfValue>) : make(info.btfKeyTypeId, info.keySize);
   const out: { key?: Codec<BtfValue>; value?: Codec<BtfValue> | PerCpu<BtfValue> } = {};
   if (key) out.key = key;
   if (value) out.value = isPerCpu ? perCpu(value) : value;

@@ -31,7 +31,11 @@ export interface CursorOwner {
 export function cursorBytes(owner: CursorOwner, cursor: BatchCursor | null | undefined): Buffer | null {
   if (cursor === null || cursor === undefined) return null;
   if (!(cursor instanceof BatchCursor)) throw new TypeError('cursor must be a BatchCursor returned by a batch call on this map');
-  if (cursor.kernel !== owner.kernel || cursor.mapId !== owner.id || cursor.bytes.length !== owner.cursorSize)
-    throw new TypeError(`cursor belongs to map id ${cursor.mapId}, not to map ${owner.label()}: a cursor only resumes the walk of the map that produced it`);
+  const resumes = 'a cursor only resumes the walk of the map that produced it';
+  if (cursor.kernel !== owner.kernel)
+    throw new TypeError(`cursor comes from another kernel object (${cursor.kernel.kind}), not the one map ${owner.label()} is open on: ${resumes}`);
+  if (cursor.mapId !== owner.id) throw new TypeError(`cursor belongs to map id ${cursor.mapId}, not to map ${owner.label()}: ${resumes}`);
+  if (cursor.bytes.length !== owner.cursorSize)
+    throw new TypeError(`cursor holds ${cursor.bytes.length} bytes, but map ${owner.label()}'s cursors are ${owner.cursorSize} (max(key_size, 4)): ${resumes}`);
   return cursor.bytes;
 }

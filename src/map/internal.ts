@@ -15,6 +15,8 @@ export interface MapInternals<K, V> extends CursorOwner {
   assertOpen(): void;
   /** Adds this map to a BpfError thrown by the kernel layer. */
   annotate(e: unknown): unknown;
+  /** A codec's refusal (CodecError) naming key or value, the map, and the entry's index in a batch; anything else as is. */
+  codecError(e: unknown, side: 'key' | 'value', entry?: number): unknown;
   /** Encodes key into the map's scratch key buffer, or buf (a TypeError before any syscall when it does not fit). */
   encodeKey(key: K, buf?: Buffer): Buffer;
   encodeValue(value: V, buf?: Buffer): Buffer;

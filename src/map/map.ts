@@ -1,7 +1,7 @@
 import type { BtfValue } from '../btf/codec.js';
 import { bytes } from '../codec/bytes.js';
-import type { Codec } from '../codec/codec.js';
-import { isPerCpu, perCpuLayout, sumPerCpu, type PerCpuValue } from '../codec/percpu.js';
+import { type Codec, CodecError } from '../codec/codec.js';
+import { cannotAdd, isPerCpu, perCpu, perCpuLayout, sumPerCpu, type PerCpuValue } from '../codec/percpu.js';
 import { BpfError, type MapRef } from '../kernel/error.js';
 import type { Kernel, MapInfo } from '../kernel/kernel.js';
 import { openKernel } from '../kernel/open.js';
@@ -14,6 +14,8 @@ import {
   BPF_MAP_LOOKUP_BATCH,
   BPF_F_RDONLY,
   BPF_F_WRONLY,
+  BPF_MAP_TYPE_ARRAY_OF_MAPS,
+  BPF_MAP_TYPE_HASH_OF_MAPS,
   BPF_MAP_TYPE_QUEUE,
   BPF_MAP_TYPE_STACK,
   BPF_NOEXIST,
@@ -46,9 +48,12 @@ import {
 } from './walk.js';
 import { threadsOf, type ParallelOptions } from './parallel.js';
 import { impliedKeySize, readMapCodecs, mapBtfSpec, prepareMapBtf, withCodecsOf, type PreparedMapBtf } from './btf.js';
+import { globalsOf, type GlobalValues } from './globals.js';
 import { internal, type MapInternals } from './internal.js';
+import { describeMap, eachMap, type MapDescription } from './list.js';
+import { pinsByMapId } from './pins.js';
 import type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './options.js';
-import { mapFlagNames, mapFlagsNumber, mapTypeName, mapTypeNumber } from './types.js';
+import { mapFlagsNumber, mapNameProblem, mapTypeName, mapTypeNumber } from './types.js';
 
 /** Options of the sync walks: a walk's, and threads (a parallel dump first). */
 export type EntriesOptions = WalkOptions & ParallelOptions;
@@ -66,10 +71,14 @@ export type RawValue = Buffer | Buffer[];
 export type OpenedKey = Buffer | BtfValue;
 export type OpenedValue = RawValue | BtfValue;
 
-/** Everything the kernel says of a map, with its type and flags also by name. */
-export interface MapDescription extends MapInfo {
-  typeName: string;
-  flagNames: string[];
+export type { MapDescription };
+
+/** What info() says: the description, with the memory the kernel charges and the frozen state. */
+export interface MapDetails extends MapDescription {
+  /** Bytes the kernel charges for the map (fdinfo memlock; an estimate where that cannot be read). */
+  memlock: number;
+  /** Frozen (BPF_MAP_FREEZE): read-only to userspace for good. */
+  frozen: boolean;
 }
 
 /** Thrown when a closed map is used. */
@@ -101,9 +110,6 @@ function updateFlags(o: SetOptions | undefined): number {
   return o?.lock ? n | BPF_F_LOCK : n;
 }
 
-function describe(info: MapInfo): MapDescription {
-  return { ...info, typeName: mapTypeName(info.type), flagNames: mapFlagNames(info.flags) };
-}
 
 /**
  * One kernel map, open by fd. Keys and values go through codecs (raw bytes by default); every
@@ -180,6 +186,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
       assertOpen: () => void this.fd,
       label: () => this.label(),
       annotate: (e) => this.annotate(e),
+      codecError: (e, side, entry) => this.codecError(e, side, entry),
       encodeKey: (key, buf) => this.encodeKey(key, buf),
       encodeValue: (value, buf) => this.encodeValue(value, buf),
     };
@@ -221,6 +228,8 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
 
   /** Creates a map. Key/value sizes default to the codecs' sizes. */
   static create<K = Buffer, V = RawValue>(opts: CreateOptions<K, V>): BpfMap<K, V> {
+    const nameProblem = opts.name === undefined ? undefined : mapNameProblem(opts.name);
+    if (nameProblem !== undefined) throw new TypeError(`create: name ${nameProblem}`);
     const kernel = opts.kernel ?? openKernel();
     const mapType = mapTypeNumber(opts.type);
     const value = opts.value as Codec<unknown> | PerCpuValue<unknown> | undefined;
@@ -283,6 +292,18 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return BpfMap.wrap(kernel, kernel.mapFdById(id), opts);
   }
 
+  /**
+   * Adopts a map fd opened elsewhere (another library, a parent process): the map gets its own
+   * duplicate, so the caller still owns fd and both can close theirs.
+   */
+  static fromFd(fd: number, opts: OpenOptions<Buffer, RawValue> & { raw: true }): BpfMap<Buffer, RawValue>;
+  static fromFd<K = OpenedKey, V = OpenedValue>(fd: number, opts?: OpenOptions<K, V>): BpfMap<K, V>;
+  static fromFd<K, V>(fd: number, opts: OpenOptions<K, V> = {}): BpfMap<K, V> {
+    if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) throw new TypeError(`fromFd: an fd is a non-negative integer, got ${String(fd)}`);
+    const kernel = opts.kernel ?? openKernel();
+    return BpfMap.wrap(kernel, kernel.mapDup(fd), opts);
+  }
+
   /** Opens the one map with this name; an error when none or several have it. */
   static fromName(name: string, opts: OpenOptions<Buffer, RawValue> & { raw: true }): BpfMap<Buffer, RawValue>;
   static fromName<K = OpenedKey, V = OpenedValue>(name: string, opts?: OpenOptions<K, V>): BpfMap<K, V>;
@@ -321,23 +342,37 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return e instanceof BpfError ? e.withMap(this.ref) : e;
   }
 
-  /** Fresh info from the kernel. */
-  info(): MapDescription {
+  /** Fresh info from the kernel, with its memory charge and frozen state. */
+  info(): MapDetails {
+    const fd = this.fd;
     try {
-      return describe(this.kernel.mapInfo(this.fd));
+      return { ...describeMap(this.kernel.mapInfo(fd)), memlock: this.kernel.mapMemory(fd), frozen: this.kernel.mapFrozen(fd) };
     } catch (e) {
       throw this.annotate(e);
     }
   }
 
   private encodeKey(key: K, buf: Buffer = this.keyBuf): Buffer {
-    this.keyCodec.encode(key, buf, 0);
+    try {
+      this.keyCodec.encode(key, buf, 0);
+    } catch (e) {
+      throw this.codecError(e, 'key');
+    }
     return buf;
   }
 
   private encodeValue(value: V, buf: Buffer = this.valueBuf): Buffer {
-    this.valueCodec.encode(value, buf, 0);
+    try {
+      this.valueCodec.encode(value, buf, 0);
+    } catch (e) {
+      throw this.codecError(e, 'value');
+    }
     return buf;
+  }
+
+  /** A codec's refusal, saying key or value and this map (entry: its index in a batch). */
+  private codecError(e: unknown, side: 'key' | 'value', entry?: number): unknown {
+    return e instanceof CodecError && e.map === undefined ? e.of(side, this.label(), entry) : e;
   }
 
   get(key: K, opts?: GetOptions): V | undefined {
@@ -361,16 +396,77 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     }
   }
 
-  set(key: K, value: V, opts?: SetOptions): void {
+  set(key: K, value: V, opts?: SetOptions): void;
+  /** Outer maps (array_of_maps, hash_of_maps): puts inner in the slot (the kernel takes its own reference). */
+  set(key: K, inner: BpfMap<unknown, unknown>, opts?: SetOptions): void;
+  set(key: K, value: V | BpfMap<unknown, unknown>, opts?: SetOptions): void {
     const fd = this.fd;
     const flags = updateFlags(opts);
     const k = this.encodeKey(key);
-    const v = this.encodeValue(value);
+    const v = value instanceof BpfMap ? this.innerFd(value) : this.encodeValue(value);
     try {
       this.kernel.update(fd, k, v, flags);
     } catch (e) {
       throw this.annotate(e);
     }
+  }
+
+  private requireOuter(op: string): void {
+    if (this.type !== BPF_MAP_TYPE_ARRAY_OF_MAPS && this.type !== BPF_MAP_TYPE_HASH_OF_MAPS)
+      throw new TypeError(`${op}: only array_of_maps and hash_of_maps hold maps; this map is ${this.typeName}`);
+  }
+
+  /** An outer map's slot value for inner: its fd (the kernel answers lookups with ids). */
+  private innerFd(inner: BpfMap<unknown, unknown>): Buffer {
+    this.requireOuter('set(key, map)');
+    this.valueBuf.writeUInt32LE(inner.fd, 0);
+    return this.valueBuf;
+  }
+
+  /** Outer maps: the id of the map in key's slot; undefined when the slot is empty. */
+  innerMapId(key: K): number | undefined {
+    this.requireOuter('innerMapId');
+    const fd = this.fd;
+    const k = this.encodeKey(key);
+    try {
+      return this.kernel.lookup(fd, k, this.valueBuf, 0) ? this.valueBuf.readUInt32LE(0) : undefined;
+    } catch (e) {
+      throw this.annotate(e);
+    }
+  }
+
+  /**
+   * Outer maps: the map in key's slot, opened by the id the kernel gives (typed by its BTF, or by
+   * the codecs in opts); undefined when the slot is empty. Close it when done.
+   */
+  getMap(key: K, opts: OpenOptions<Buffer, RawValue> & { raw: true }): BpfMap<Buffer, RawValue> | undefined;
+  getMap<IK = OpenedKey, IV = OpenedValue>(key: K, opts?: OpenOptions<IK, IV>): BpfMap<IK, IV> | undefined;
+  getMap<IK, IV>(key: K, opts: OpenOptions<IK, IV> = {}): BpfMap<IK, IV> | undefined {
+    this.requireOuter('getMap');
+    const id = this.innerMapId(key);
+    return id === undefined ? undefined : BpfMap.fromId<IK, IV>(id, { kernel: this.kernel, ...opts });
+  }
+
+  /**
+   * Outer maps: every slot with the map in it, opened by id as the walk reaches it (typed as
+   * getMap types it). Close each when done; a map freed during the walk ends it with ENOENT.
+   */
+  innerMaps(opts: OpenOptions<Buffer, RawValue> & WalkOptions & { raw: true }): MapIterator<[K, BpfMap<Buffer, RawValue>]>;
+  innerMaps<IK = OpenedKey, IV = OpenedValue>(opts?: OpenOptions<IK, IV> & WalkOptions): MapIterator<[K, BpfMap<IK, IV>]>;
+  innerMaps<IK, IV>(opts: OpenOptions<IK, IV> & WalkOptions = {}): MapIterator<[K, BpfMap<IK, IV>]> {
+    this.requireOuter('innerMaps');
+    const mode = resolveMode(this, opts);
+    const open: OpenOptions<IK, IV> = { kernel: this.kernel, ...opts };
+    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, BpfMap<IK, IV>] => [r.key(i), BpfMap.fromId<IK, IV>(r.valueU32(i), open)]));
+  }
+
+  /**
+   * Global data (a program's .bss, .data or .rodata; the value is a BTF DATASEC): its variables
+   * as properties, read and written one at a time (through the mapped memory where the map is
+   * mmapable). .rodata is frozen: its properties only read.
+   */
+  globals<T extends object = GlobalValues>(): T {
+    return globalsOf<T>(this as BpfMap<unknown, unknown>);
   }
 
   /** Removes key; false when it was not there. */
@@ -523,7 +619,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   entriesSummed(opts?: EntriesOptions): MapIterator<[K, CpuValue<V>]> {
     const elem = this.requireCpuCodec('entriesSummed');
     const add = elem.add;
-    if (add === undefined) throw new TypeError(`entriesSummed: ${elem.name} values cannot be added (the codec has no add)`);
+    if (add === undefined) throw cannotAdd('entriesSummed', elem);
     const w = this.walk(opts);
     const { cpus } = this;
     return new MapIterator(w.mode, decodeChunks(this, w.chunks, (r, i): [K, CpuValue<V>] => {
@@ -574,6 +670,56 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     }
   }
 
+  /** A second handle on the same map (its own fd, the same codecs), to close independently. */
+  clone(): BpfMap<K, V> {
+    const fd = this.fd;
+    let dup: number;
+    try {
+      dup = this.kernel.mapDup(fd);
+    } catch (e) {
+      throw this.annotate(e);
+    }
+    const opts: OpenOptions<K, V> = { kernel: this.kernel, key: this.keyCodec, value: this.valueOption() };
+    return BpfMap.wrap(this.kernel, dup, opts, this.path);
+  }
+
+  /** The value codec as create/open take it: per-CPU maps, the codec of one CPU's value. */
+  private valueOption(): ValueCodec<V> {
+    return (this.cpuCodec ? perCpu(this.cpuCodec) : this.valueCodec) as ValueCodec<V>;
+  }
+
+  /**
+   * Removes this map's pin at path (by default the path it was opened from); false when nothing
+   * is pinned there. A pin of another map is refused: it is not this map's to remove.
+   */
+  unpin(path: string | undefined = this.path): boolean {
+    if (typeof path !== 'string' || path === '') throw new TypeError('unpin: give the pin path (this map was not opened from one)');
+    void this.fd;
+    let other: number;
+    try {
+      other = this.kernel.objGet(path, 0);
+    } catch (e) {
+      if (e instanceof BpfError && e.errno === errno.ENOENT) return false;
+      throw this.annotate(e);
+    }
+    let id: number;
+    try {
+      id = this.kernel.mapInfo(other).id;
+    } finally {
+      this.kernel.close(other);
+    }
+    if (id !== this.id) throw new Error(`unpin: ${path} pins map id ${id}, not this map (${this.label()})`);
+    return this.kernel.unpin(path);
+  }
+
+  /**
+   * The paths this map is pinned at, sorted: found by opening every pin on the bpf filesystems
+   * mounted here (or the emulator's pins), so it costs a few syscalls per pin.
+   */
+  pins(): string[] {
+    return pinsByMapId(this.kernel).get(this.id) ?? [];
+  }
+
   /** Makes the map read-only to userspace for good (programs may still write). */
   freeze(): void {
     try {
@@ -599,23 +745,5 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
 
 /** Every map on the system, with its info. Maps freed while listing are skipped. */
 export function listMaps(kernel: Kernel = openKernel()): MapDescription[] {
-  const out: MapDescription[] = [];
-  let id = 0;
-  for (;;) {
-    const next = kernel.nextMapId(id);
-    if (next === null) return out;
-    id = next;
-    let fd: number;
-    try {
-      fd = kernel.mapFdById(id);
-    } catch (e) {
-      if (e instanceof BpfError && e.errno === errno.ENOENT) continue;
-      throw e;
-    }
-    try {
-      out.push(describe(kernel.mapInfo(fd)));
-    } finally {
-      kernel.close(fd);
-    }
-  }
+  return eachMap(kernel, (_fd, info) => info);
 }

@@ -37,7 +37,7 @@ export interface CreateOptions<K, V> extends OpenOptions<K, V> {
   valueSize?: number;
   maxEntries: number;
   flags?: number | readonly MapFlagName[];
-  /** At most 15 bytes; the kernel allows [A-Za-z0-9_.]. */
+  /** At most 15 characters of [A-Za-z0-9_.] (as the kernel takes them); anything else is a TypeError before any syscall. */
   name?: string;
   /** For hash_of_maps/array_of_maps: a map of the shape every inner map will have. */
   innerMap?: BpfMap<unknown, unknown>;

@@ -68,6 +68,11 @@ export class ChunkReader<K, V> {
     return col === undefined ? this.valueCodec.decode(this.values, i * this.vs) : (col[i] as V);
   }
 
+  /** The u32 at the start of entry i's value, undecoded: the map id an outer map's lookup gives. */
+  valueU32(i: number): number {
+    return this.values.readUInt32LE(i * this.vs);
+  }
+
   /** Per-CPU maps: CPU cpu's value of entry i. */
   cpuValue(i: number, cpu: number): unknown {
     const col = this.cpuColumn;

@@ -10,6 +10,21 @@ export type MapFlagName = (typeof MAP_FLAG_NAMES)[number][1];
 
 const FLAG_BITS = new Map<string, number>(MAP_FLAG_NAMES.map(([bit, name]) => [name, bit]));
 
+/** The longest map name: BPF_OBJ_NAME_LEN less its NUL. */
+export const MAX_MAP_NAME = 15;
+
+/**
+ * Why name cannot be a map's name, or undefined when it can: the kernel takes at most 15
+ * characters of [A-Za-z0-9_.] (anything else is EINVAL, and a longer name would be cut short).
+ * The library's create and the CLI's --name share it.
+ */
+export function mapNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string') return `must be a string, got ${typeof name}`;
+  if (!/^[A-Za-z0-9_.]*$/.test(name)) return `may hold only letters, digits, "_" and "." ([A-Za-z0-9_.]), got ${JSON.stringify(name)}`;
+  if (name.length > MAX_MAP_NAME) return `is at most ${MAX_MAP_NAME} characters (the kernel's BPF_OBJ_NAME_LEN with its NUL), got ${name.length}: ${JSON.stringify(name)}`;
+  return undefined;
+}
+
 /** The enum bpf_map_type value of a type given by name or number. */
 export function mapTypeNumber(type: MapTypeName | number): number {
   if (typeof type === 'number') {

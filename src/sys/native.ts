@@ -22,10 +22,20 @@ export interface PipeCalls {
  */
 export type BpfPairCall = (...args: Array<number | Uint8Array | null>) => number;
 
-interface Addon extends Partial<PipeCalls> {
+/** mmap(2) of a map fd; see src/sys/mmap.ts. */
+export interface MmapCalls {
+  /** A MAP_SHARED mapping as an ArrayBuffer, read-only unless writable; or -errno. */
+  mmap(fd: number, length: number, offset: number, writable: boolean): ArrayBuffer | number;
+  /** Detaches a buffer made by mmap and unmaps it; a second call does nothing. */
+  munmap(buffer: ArrayBuffer): void;
+}
+
+interface Addon extends Partial<PipeCalls>, Partial<MmapCalls> {
   bpf: BpfCall;
   /** Absent from addons built before it. */
   bpfPair?: BpfPairCall;
+  /** fcntl(F_DUPFD_CLOEXEC): a new fd on the same open file, or -errno. */
+  dup?(fd: number): number;
 }
 
 let addon: Addon | undefined;
@@ -51,6 +61,20 @@ export function nativePipe(): PipeCalls | undefined {
   }
   const { unread, pollOut } = a;
   return unread && pollOut ? { unread, pollOut } : undefined;
+}
+
+/** The mmap calls; throws the load error where the addon cannot load, and says so for an older build without them. */
+export function nativeMmap(): MmapCalls {
+  const { mmap, munmap } = load();
+  if (!mmap || !munmap) throw new Error('bpfmap: the native addon predates mmap support; rebuild it with `npm rebuild bpfmap`');
+  return { mmap, munmap };
+}
+
+/** fcntl(fd, F_DUPFD_CLOEXEC): the new fd, or -errno; says so for an older build without it. */
+export function nativeDup(fd: number): number {
+  const { dup } = load();
+  if (!dup) throw new Error('bpfmap: the native addon predates dup support; rebuild it with `npm rebuild bpfmap`');
+  return dup(fd);
 }
 
 function load(): Addon {

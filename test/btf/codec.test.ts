@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codecFromBtf, type BtfValue } from '../../src/btf/codec.js';
+import { codecFromBtf, sectionVariables, type BtfValue } from '../../src/btf/codec.js';
 import { BtfBuilder } from '../../src/btf/encode.js';
 import { BtfError } from '../../src/btf/error.js';
+import { sumPerCpu } from '../../src/codec/percpu.js';
 
 function roundTrip(b: BtfBuilder, id: number, value: BtfValue): { bytes: Buffer; back: BtfValue } {
   const c = codecFromBtf(b.btf(), id);
@@ -135,4 +136,77 @@ test('JSON: toJSON and fromJSON round-trip through JSON text, 64-bit values as d
   assert.deepEqual(json, { big: '18446744073709551615', small: -5, name: [0xff, 0xfe], mode: 'B' });
   assert.deepEqual(c.fromJSON?.(JSON.parse(JSON.stringify(json))), v);
   assert.throws(() => c.fromJSON?.({ big: 'lots' }), { name: 'TypeError', code: 'ERR_BPFMAP_CODEC', message: /^big: expected/ });
+});
+
+test('add: ints, bools, enums, floats, and structs and arrays of them, member by member', () => {
+  const b = new BtfBuilder();
+  const u32 = b.int('unsigned int', 4);
+  const u64 = b.int('unsigned long long', 8);
+  const s16 = b.int('short', 2, { signed: true });
+  const bool = b.int('_Bool', 1, { bool: true });
+  const state = b.enum('state', { IDLE: 0, ONE: 1, TWO: 2 });
+  const dbl = b.float('double', 8);
+  const stats = b.struct('stats', [
+    { name: 'packets', type: u64 },
+    { name: 'delta', type: s16 },
+    { name: 'seen', type: bool },
+    { name: 'state', type: state },
+    { name: 'avg', type: dbl },
+    { name: 'hist', type: b.array(u32, 3) },
+    { name: 'flags', type: u32, bits: 3, bitOffset: 8 * 36 },
+  ]);
+  const btf = b.btf();
+  const c = codecFromBtf(btf, stats);
+  assert.ok(c.add, 'a struct of numbers has add');
+  assert.equal(c.whyNoAdd, undefined);
+  const x = { packets: 2n ** 63n, delta: -3, seen: false, state: 'ONE', avg: 0.5, hist: [1, 2, 0xffffffff], flags: 7 };
+  const y = { packets: 2n ** 63n, delta: 1, seen: true, state: 'ONE', avg: 0.25, hist: [1, 0, 1], flags: 1 };
+  assert.deepEqual(c.add(x, y), {
+    packets: 2n ** 64n, // exact, past the type's range (encode refuses it, as documented for add)
+    delta: -2,
+    seen: true,
+    state: 'TWO',
+    avg: 0.75,
+    hist: [2, 2, 0x100000000],
+    flags: 8,
+  });
+  const e = codecFromBtf(btf, state);
+  assert.equal(e.add?.('TWO', 'TWO'), 4, 'an enum total without a name is its number');
+  assert.equal(codecFromBtf(btf, u64).add?.(1n, 2), 3n, 'a number for a 64-bit int adds exactly');
+});
+
+test('add is absent where a value has no sum, and whyNoAdd names the field', () => {
+  const b = new BtfBuilder();
+  const u32 = b.int('unsigned int', 4);
+  const comm = b.array(b.int('char', 1, { char: true }), 16);
+  const task = b.struct('task', [{ name: 'pid', type: u32 }, { name: 'comm', type: comm }]);
+  const holder = b.struct('holder', [{ name: 'tasks', type: b.array(task, 2) }]);
+  const withPtr = b.struct('ref', [{ name: 'n', type: u32 }, { name: 'next', type: b.ptr(task) }]);
+  const u = b.union('either', [{ name: 'a', type: u32 }, { name: 'b', type: b.float('float', 4) }]);
+  const btf = b.btf();
+  const c = codecFromBtf(btf, holder);
+  assert.equal(c.add, undefined);
+  assert.equal(c.whyNoAdd, 'struct holder.tasks[].comm is char[16], a string, which cannot be summed');
+  assert.match(codecFromBtf(btf, withPtr).whyNoAdd ?? '', /^struct ref\.next is a pointer \(struct task \*\)/);
+  assert.match(codecFromBtf(btf, u).whyNoAdd ?? '', /^union either is a union/);
+  assert.throws(() => sumPerCpu(c, [{}, {}]), { name: 'TypeError', message: /sumPerCpu: struct holder values cannot be added \(struct holder\.tasks\[\]\.comm is char\[16\]/ });
+});
+
+test('a DATASEC is an object of its variables by name, at their offsets; sectionVariables gives each its codec', () => {
+  const b = new BtfBuilder();
+  const u32 = b.int('unsigned int', 4);
+  const u64 = b.int('unsigned long long', 8);
+  const sec = b.datasec('.data', [
+    { name: 'last_len', type: u32 },
+    { name: 'hits', type: b.qualifier('volatile', u64) },
+    { name: 'tag', type: b.array(b.int('char', 1, { char: true }), 3) },
+  ]);
+  const { bytes, back } = roundTrip(b, sec, { hits: 5n, tag: 'ab' });
+  assert.equal(bytes.toString('hex'), '00000000' + '00000000' + '0500000000000000' + '616200', 'hits aligned to 8, last_len zeroed');
+  assert.deepEqual(back, { last_len: 0, hits: 5n, tag: 'ab' });
+  const vars = sectionVariables(b.btf(), sec);
+  assert.deepEqual(vars.map((v) => [v.name, v.offset, v.codec.size]), [['last_len', 0, 4], ['hits', 8, 8], ['tag', 16, 3]]);
+  assert.equal(vars[1]?.codec.decode(bytes, 8), 5n);
+  assert.throws(() => codecFromBtf(b.btf(), sec).encode({ nope: 1 }, Buffer.alloc(19), 0), /has no field "nope" \(fields: last_len, hits, tag\)/);
+  assert.throws(() => sectionVariables(b.btf(), u32), /is not a datasec/);
 });

@@ -38,7 +38,7 @@ describe('bpfmap create', () => {
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /unknown map flag "fast"/);
     assert.equal(name.code, 2);
-    assert.match(name.stderr, /--name must be 1 to 15 characters/);
+    assert.match(name.stderr, /--name may hold only letters, digits, "_" and "." \(\[A-Za-z0-9_.\]\), got "has space"/);
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /BPF_MAP_CREATE failed: EINVAL \(the kernel rejected the map attributes/);
   });

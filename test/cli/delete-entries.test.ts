@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { u8, u32 as u32Codec } from '../../src/codec/int.js';
+import { struct } from '../../src/codec/struct.js';
 import { BpfMap } from '../../src/map/map.js';
 import { runCli, runMain } from '../helpers/cli.js';
 import { LINUX, linuxAvailable, u32, u64 } from '../helpers/kernel.js';
@@ -25,6 +27,19 @@ describe('bpfmap delete-entries', () => {
     assert.match(byStdin.stdout, /deleted 3 entries/);
     const left = [...map.keys()].map((k) => k.readUInt32LE(0)).sort((a, b) => a - b);
     assert.deepEqual(left, Array.from({ length: 20 }, (_, i) => i).filter((i) => i < 3 || i > 7));
+  });
+
+  test('a typed key that leaves out a field is refused, nothing deleted (zero-filled, it would delete another key)', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const kernel = LINUX.kernel();
+    const key = struct({ id: u32Codec, proto: u8 }, { name: 'del_key' });
+    using map = BpfMap.create({ kernel, type: 'hash', key, value: u32Codec, maxEntries: 4, btf: true, name: 'del_missing' });
+    map.set({ id: 1, proto: 0 }, 10);
+    map.set({ id: 1, proto: 6 }, 11);
+    const r = await runMain(['delete-entries', 'id', String(map.id)], { input: `${JSON.stringify({ key: { id: 1, proto: 6 } })}\n${JSON.stringify({ key: { id: 1 } })}\n` });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^bpfmap delete-entries: line 2: key of map id ${map.id} "del_missing": missing field "proto"`));
+    assert.equal(map.dump().count, 2);
   });
 
   test('--all empties the map; a missing key stops with ENOENT and says how many were deleted', async (t) => {

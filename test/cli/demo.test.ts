@@ -13,6 +13,44 @@ import { packageCopy } from '../helpers/package.js';
 const sh = (s: string): string => `'${s.replace(/'/g, "'\\''")}'`;
 
 describe('bpfmap demo', () => {
+  test('says how much kernel memory the map holds and how to remove it; --clean removes it, and only a demo map', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const path = pinPath('cli-demo-clean');
+    t.after(() => unpin(path));
+    const r = await runMain(['demo', '--pin', path, '--entries', '500', '--top', '1']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`\\nthe map holds [0-9.]+[KM] of kernel memory while pinned: remove it with bpfmap demo --clean --pin ${path}\\n$`));
+    const clean = await runMain(['demo', '--clean', '--pin', path]);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.match(clean.stdout, new RegExp(`^removed the demo map pinned at ${path}`));
+    assert.throws(() => BpfMap.openPinned(path, { kernel: LINUX.kernel() }), /ENOENT/);
+    assert.equal((await runMain(['demo', '--clean', '--pin', path])).stdout, `nothing is pinned at ${path}: nothing to remove\n`);
+    using other = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 4, maxEntries: 1, name: 'not_the_demo' });
+    other.pin(path);
+    const refused = await runMain(['demo', '--clean', '--pin', path]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /holds the map "not_the_demo", not the demo's "demo_flows": left alone/);
+    using still = BpfMap.openPinned(path, { kernel: LINUX.kernel() });
+    assert.equal(still.id, other.id);
+  });
+
+  test('--clean on the emulated kernel removes its pin', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bpfmap-cli-emu-'));
+    const env = { BPFMAP_KERNEL: 'emulated', BPFMAP_EMU_DIR: dir };
+    const path = '/sys/fs/bpf/bpfmap_cli_emu_demo_clean';
+    try {
+      const r = await runCli(['demo', '--pin', path, '--entries', '100', '--top', '1'], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /remove it with bpfmap demo --clean --pin \/sys\/fs\/bpf\/bpfmap_cli_emu_demo_clean\n$/);
+      const clean = await runCli(['demo', '--clean', '--pin', path], { env });
+      assert.equal(clean.code, 0, clean.stderr);
+      const list = await runCli(['list', '--json'], { env });
+      assert.deepEqual(JSON.parse(list.stdout), [], 'no map is left');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('creates (and recreates) the pinned flow map, prints both timings and the top flows by bytes', async (t) => {
     if (!linuxAvailable(t)) return;
     const path = pinPath('cli-demo');
@@ -107,7 +145,7 @@ describe('bpfmap demo', () => {
       assert.equal(user.code, 0, user.stderr);
       assert.match(user.stdout, /^created hash map id 1 "demo_flows" with 2,000 flows, pinned at \/sys\/fs\/bpf\/bpfmap_demo_flows \(emulated kernel\)$/m);
       assert.match(user.stdout, /read with GET_NEXT_KEY \+ LOOKUP: +2,000 entries/);
-      assert.match(user.stdout, /^ID +TYPE +NAME .*\n +1 +hash +demo_flows +16 +16 +2000 +-$/m, 'list finds the demo map in the emulator\'s store');
+      assert.match(user.stdout, /^ID +TYPE +NAME .*\n +1 +hash +demo_flows +16 +16 +2000 +- +[0-9.]+[KM]? +\d+ +- +\/sys\/fs\/bpf\/bpfmap_demo_flows$/m, 'list finds the demo map in the emulator\'s store');
       const notice = 'bpfmap: using the emulated kernel, not the real one, because bpf() was refused with EPERM: it needs root or CAP_BPF; ' +
         'choose explicitly with --kernel linux|emulated or BPFMAP_KERNEL=linux|emulated';
       assert.deepEqual(user.stderr.trimEnd().split('\n'), [notice, notice,

@@ -147,6 +147,32 @@ describe('bpfmap dump', () => {
     }
   });
 
+  test('per-CPU values default to each CPU in every --format, as --help says; load restores the json and ndjson exactly', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const kernel = LINUX.kernel();
+    using map = BpfMap.create({ kernel, type: 'percpu_hash', keySize: 4, valueSize: 8, maxEntries: 8 });
+    const per = Array.from({ length: map.cpus }, (_, c) => Buffer.from(BigUint64Array.of(BigInt(c + 1) * 1000n).buffer));
+    map.set(u32(7), per);
+    const hex = per.map((b) => b.toString('hex'));
+    const columns = hex.map((_, c) => `values[${c}]`);
+    const [table, json, ndjson, csv, help] = await Promise.all([
+      ...['table', 'json', 'ndjson', 'csv'].map((format) => runMain(['dump', 'id', String(map.id), '--format', format])),
+      runMain(['dump', '--help']),
+    ]);
+    assert.deepEqual((table?.stdout.split('\n')[0] ?? '').trim().split(/\s+/), ['key', ...columns]);
+    assert.deepEqual((table?.stdout.split('\n')[2] ?? '').trim().split(/\s+/), ['07000000', ...hex]);
+    assert.deepEqual(JSON.parse(json?.stdout ?? ''), [{ key: '07000000', values: hex }]);
+    assert.deepEqual(lines(ndjson?.stdout ?? '').map((l) => JSON.parse(l)), [{ key: '07000000', values: hex }]);
+    assert.deepEqual(lines(csv?.stdout ?? ''), [['key', ...columns].join(','), ['07000000', ...hex].join(',')]);
+    assert.match((help?.stdout ?? '').replace(/\s+/g, ' '), /per-CPU maps, in every --format: each \(default: a "values" list/);
+    for (const out of [json, ndjson]) {
+      using copy = BpfMap.create({ kernel, type: 'percpu_hash', keySize: 4, valueSize: 8, maxEntries: 8 });
+      const loaded = await runMain(['load', 'id', String(copy.id)], { input: out?.stdout ?? '' });
+      assert.equal(loaded.code, 0, loaded.stderr);
+      assert.deepEqual(copy.get(u32(7)), per);
+    }
+  });
+
   test('--percpu sum adds the CPUs lane by lane; an empty map is an empty JSON array', async (t) => {
     if (!linuxAvailable(t)) return;
     using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'percpu_hash', keySize: 4, valueSize: 16, maxEntries: 8 });

@@ -83,3 +83,40 @@ test('bpfmap export keeps --max-connections below the open-file limit', async (t
   assert.match(ex.stderr, /^bpfmap export: --max-connections lowered to 68: the open-file limit is 100 \(raise it with ulimit -n\)$/m);
   assert.equal((await ex.scrape()).status, 200);
 });
+
+/** Waits (bounded) until the exporter has logged a line matching re. */
+async function logged(exp: ExporterProcess, re: RegExp): Promise<void> {
+  for (let i = 0; i < 500 && !re.test(exp.stderr); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.match(exp.stderr, re);
+}
+
+test('bpfmap export serves process_* metrics; SIGHUP reloads the config, keeping the last good one; SIGTERM logs and exits 0', async (t) => {
+  if (!linuxAvailable(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-export-signals-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  using m = BpfMap.create({ kernel: LINUX.kernel(), type: 'array', keySize: 4, valueSize: 8, maxEntries: 1 });
+  const file = join(dir, 'c.yaml');
+  const config = (name: string): string => `metrics:\n  - { name: ${name}, help: X., type: gauge, map: id ${m.id} }\n`;
+  writeFileSync(file, config('first'));
+  const exp = await ExporterProcess.start(['--config', file]);
+  t.after(() => exp.stop());
+  const one = (await exp.scrape()).body;
+  assert.match(one, /^first 0$/m);
+  for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_open_fds', 'process_start_time_seconds'])
+    assert.match(one, new RegExp(`^${name} [0-9.e+]+$`, 'm'));
+
+  writeFileSync(file, 'metrics:\n  - { name: 9bad, help: X., type: gauge, map: id 1 }\n');
+  exp.proc.kill('SIGHUP');
+  await logged(exp, /^bpfmap export: SIGHUP: \S+ not reloaded, the last good config goes on serving: .*9bad/m);
+  assert.match((await exp.scrape()).body, /^first 0$/m, 'the last good config still serves');
+
+  writeFileSync(file, config('second'));
+  exp.proc.kill('SIGHUP');
+  await logged(exp, /^bpfmap export: SIGHUP: reloaded \S+: 1 metric from 1 map$/m);
+  const two = (await exp.scrape()).body;
+  assert.match(two, /^second 0$/m);
+  assert.doesNotMatch(two, /^first /m);
+
+  assert.equal(await exp.stop(), 0);
+  assert.match(exp.stderr, /^bpfmap export: SIGTERM: stopping/m);
+});

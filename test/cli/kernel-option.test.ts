@@ -30,7 +30,7 @@ describe('which kernel answers', () => {
     try {
       const list = unprivileged(['list'], env);
       assert.equal(list.code, 0, list.stderr.join('\n'));
-      assert.equal(list.stdout, 'ID  TYPE  NAME  KEY  VALUE  MAX_ENTRIES  FLAGS\n');
+      assert.equal(list.stdout, 'ID  TYPE  NAME  KEY  VALUE  MAX_ENTRIES  ENTRIES  MEMLOCK  BTF  FLAGS  PINNED\n');
       assert.equal(list.stderr.length, 2, list.stderr.join('\n'));
       assert.match(list.stderr[0] as string, NOTICE);
       assert.equal(list.stderr[1], `bpfmap list: the emulated kernel's maps (pinned ones kept in ${dir}), not the real kernel's`);

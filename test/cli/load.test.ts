@@ -54,11 +54,11 @@ describe('bpfmap load', () => {
   const good = (k: number): string => JSON.stringify({ key: u32(k).toString('hex'), value: u64(k).toString('hex') });
   const malformed: Array<[string, string, RegExp]> = [
     ['bad JSON', [good(1), good(2), '{"key": "03000000", "value": '].join('\n'), /line 3: bad JSON/],
-    ['a key of the wrong size', [good(1), '{"key":"010203","value":"0000000000000000"}'].join('\n'), /line 2: key is 3 bytes, but the map's keys are 4 bytes/],
-    ['a value of the wrong size', [good(1), '{"key":"02000000","value":"00"}'].join('\n'), /line 2: value is 1 bytes, but the map's values are 8 bytes/],
+    ['a key of the wrong size', [good(1), '{"key":"010203","value":"0000000000000000"}'].join('\n'), /line 2: key of map id \d+: expected 4 bytes, got 3/],
+    ['a value of the wrong size', [good(1), '{"key":"02000000","value":"00"}'].join('\n'), /line 2: value of map id \d+: expected 8 bytes, got 1/],
     ['an unknown field', [good(1), good(2), '{"key":"03000000","value":"0000000000000000","count":3}'].join('\n'), /line 3: unknown field "count"/],
     ['a missing value', [good(1), '{"key":"02000000"}'].join('\n'), /line 2: the entry has no "value"/],
-    ['not hex', '{"key":"zz000000","value":"0000000000000000"}', /line 1: key "zz000000" is not hex bytes/],
+    ['not hex', '{"key":"zz000000","value":"0000000000000000"}', /line 1: key of map id \d+: "zz000000" is not hex bytes/],
     ['a JSON array that is not entries', '[1, 2]', /entry 1: an entry must be an object/],
   ];
   for (const [what, input, message] of malformed) {
@@ -107,8 +107,34 @@ describe('bpfmap load', () => {
       input: `${dumped.stdout.split('\n')[0]}\n{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":5},"value":{"packets":1,"bytez":2}}\n`,
     });
     assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /^bpfmap load: line 2: value: struct flow_stats has no field "bytez" \(fields: packets, bytes\); nothing was written \(0 entries applied\)\n$/);
+    assert.match(bad.stderr, /^bpfmap load: line 2: value of map id \d+: struct flow_stats has no field "bytez" \(fields: packets, bytes\); nothing was written \(0 entries applied\)\n$/);
     assert.equal(empty.dump().count, 0);
+  });
+
+  test('maps with BTF: a key field left out is refused (naming the line, the side, the field and the map); a value field only with --zero-fill-values', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const kernel = LINUX.kernel();
+    using map = BpfMap.create({ kernel, type: 'hash', key: flowKey, value: flowStats, maxEntries: 8, btf: true, name: 'load_missing' });
+    const at = `map id ${map.id} "load_missing"`;
+    const full = '{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":6},"value":{"packets":1,"bytes":2}}';
+    const noProto = '{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4},"value":{"packets":1,"bytes":2}}';
+    const noBytes = '{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":17},"value":{"packets":1}}';
+    const unknownKeyField = '{"key":{"saddr":1,"daddr":2,"sport":3,"dport":4,"proto":6,"port":1},"value":{"packets":1,"bytes":2}}';
+    for (const [input, args, message] of [
+      [`${full}\n${noProto}\n`, [], `line 2: key of ${at}: missing field "proto" (a key must give every field: one left out would be written as 0, which is another key)`],
+      [`${noProto}\n`, ['--zero-fill-values'], `line 1: key of ${at}: missing field "proto"`],
+      [`${full}\n${noBytes}\n`, [], `line 2: value of ${at}: missing field "bytes" (give every field, or --zero-fill-values to write the ones left out as 0)`],
+      [`${unknownKeyField}\n`, [], `line 1: key of ${at}: struct flow has no field "port" (fields: saddr, daddr, sport, dport, proto)`],
+    ] as const) {
+      const r = await runMain(['load', 'id', String(map.id), ...args], { input });
+      assert.equal(r.code, 1, r.stderr);
+      assert.ok(r.stderr.startsWith(`bpfmap load: ${message}`), r.stderr);
+      assert.match(r.stderr, /nothing was written \(0 entries applied\)\n$/);
+      assert.equal(map.dump().count, 0);
+    }
+    const filled = await runMain(['load', 'id', String(map.id), '--zero-fill-values'], { input: `${noBytes}\n` });
+    assert.equal(filled.code, 0, filled.stderr);
+    assert.deepEqual([...map.values()], [{ packets: 1n, bytes: 0n }]);
   });
 
   test('an overlong line is an error naming it, raised as the bytes arrive: a 32 MB line, --file /dev/zero', async (t) => {

@@ -3,9 +3,10 @@ import { EventEmitter } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { main } from '../../src/cli/program.js';
+import { commandSummaries, main } from '../../src/cli/program.js';
 import type { CliIo } from '../../src/cli/io.js';
-import { Captured, lines, runMain } from '../helpers/cli.js';
+import { Captured, CLI, lines, runMain } from '../helpers/cli.js';
+import { loadedModules } from '../helpers/loaded.js';
 import { LINUX, linuxAvailable } from '../helpers/kernel.js';
 import { closeFixture, fixture } from '../helpers/maps.js';
 
@@ -23,7 +24,7 @@ describe('main(argv, io)', () => {
     assert.equal(none.stdout.text, '');
     const help = testIo();
     assert.equal(await main(['dump', '--help'], help), 0);
-    assert.match(help.stdout.text, /^Usage: bpfmap dump \[options\] <by> <map>/);
+    assert.match(help.stdout.text, /^Usage: bpfmap dump \[options\] <by> \[map\]/);
     assert.match(help.stdout.text, /Exit codes: 0 ok, 1 runtime error/);
     assert.equal(help.stderr.text, '');
     const bad = testIo();
@@ -90,6 +91,46 @@ describe('main(argv, io)', () => {
     for (const f of commands) {
       const imported = [...source(f).matchAll(/from '\.\/([\w-]+)\.js'/g)].map((m) => `${m[1]}.ts`);
       assert.deepEqual(imported.filter((i) => commands.includes(i)), [], `${f} imports a command`);
+    }
+  });
+});
+
+describe('startup: each command loads only what it needs', () => {
+  test('the help lists each command as its own module defines it', async () => {
+    for (const { listed, defined } of await commandSummaries(testIo())) assert.deepEqual(listed, defined);
+  });
+
+  test('--version prints the package version', async () => {
+    const io = testIo();
+    assert.equal(await main(['--version'], io), 0);
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(io.stdout.text, `${pkg.version}\n`);
+  });
+
+  test('bpfmap --help loads no command, kernel or library module', () => {
+    const { modules, stdout } = loadedModules({ script: CLI, args: ['--help'] });
+    assert.match(stdout, /^Usage: bpfmap/);
+    const ours = modules.filter((m) => m.includes('/dist/src/')).map((m) => m.replace(/.*\/dist\/src\//, ''));
+    assert.deepEqual(ours.filter((m) => !/^cli\/(main|io|program|command|errors|output)\.js$/.test(m) && !/^(kernel\/error|sys\/errno|sys\/constants)\.js$/.test(m)), []);
+    assert.deepEqual(modules.filter((m) => /yaml|cli-progress/.test(m)), []);
+  });
+
+  test('bpfmap list on the real kernel loads no emulator, codec, BTF, exporter or progress bar', (t) => {
+    if (!linuxAvailable(t)) return;
+    const { modules } = loadedModules({ script: CLI, args: ['list'], env: { BPFMAP_KERNEL: '' } });
+    assert.ok(modules.some((m) => m.endsWith('/dist/src/kernel/linux.js')));
+    assert.deepEqual(modules.filter((m) => /\/dist\/src\/(emu|codec|btf|export|map\/map)|yaml|cli-progress/.test(m)), []);
+  });
+
+  test('bpfmap dump into a pipe loads neither the progress bar nor the exporter', (t) => {
+    if (!linuxAvailable(t)) return;
+    const f = fixture(LINUX.kernel(), 'hash', 10);
+    try {
+      const { modules, stdout } = loadedModules({ script: CLI, args: ['dump', 'id', String(f.map.id)] });
+      assert.equal(lines(stdout).length, 10);
+      assert.deepEqual(modules.filter((m) => /\/dist\/src\/export|yaml|cli-progress/.test(m)), []);
+    } finally {
+      closeFixture(f);
     }
   });
 });

@@ -32,7 +32,7 @@ describe('bpfmap usage and selectors', () => {
       [['dump', 'idd', '3'], 'dump', /unknown map selector "idd": use id N, pinned PATH or name NAME/],
       [['dump', 'id', 'abc'], 'dump', /map id must be a positive integer, got "abc"/],
       [['dump', 'id', '0'], 'dump', /map id must be a positive integer/],
-      [['show', 'id'], 'show', /missing required argument 'map'/],
+      [['show', 'id'], 'show', /"id" needs a value: id N, pinned PATH or name NAME/],
       [['dump', 'id', '1', '--format', 'xml'], 'dump', /--format must be one of table, json, ndjson, csv/],
       [['dump', 'id', '1', '--percpu', 'avg'], 'dump', /--percpu must be "sum" or "each"/],
       [['dump', 'id', '1', '--limit', '-1'], 'dump', /--limit/],

@@ -63,7 +63,7 @@ describe('typed maps (real kernel)', () => {
     assert.deepEqual(raw.get(rawKey), Buffer.from('ffffffffffffffff', 'hex'));
 
     // Bad input is refused before any syscall: the map is unchanged.
-    assert.throws(() => m.set({ ...k1, sport: 70000 }, 1n), { message: 'flow.sport: expected an integer 0..65535, got 70000' });
+    assert.throws(() => m.set({ ...k1, sport: 70000 }, 1n), { message: `key.sport of map id ${m.id} "codec_flow": expected an integer 0..65535, got 70000` });
     assert.throws(() => m.set(k1, 1 as unknown as bigint), CodecError);
     assert.equal(m.get(k1), 2n ** 64n - 1n);
     assert.equal(m.delete(k2), true);

@@ -407,3 +407,25 @@ metrics:
     if (prometheusAvailable(t)) assert.deepEqual(promtoolCheck(text), { status: 0, output: '' });
   });
 });
+
+test('an aborted collection stops at its next batch, rejecting with the reason, and counts no map error', async (t) => {
+  if (!linuxAvailable(t)) return;
+  using map = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', keySize: 4, valueSize: 8, maxEntries: 5000 });
+  const keys = Buffer.alloc(4 * 5000);
+  for (let i = 0; i < 5000; i++) keys.writeUInt32LE(i, 4 * i);
+  map.updateBatch({ keys, values: Buffer.alloc(8 * 5000, 1) });
+  const logs: string[] = [];
+  const e = exporterFor(`
+batch_size: 100
+metrics:
+  - { name: a_total, help: A., type: counter, map: id ${map.id}, labels: [{ name: k, offset: 0, size: 4 }], max_series: 1 }
+`, logs);
+  const ac = new AbortController();
+  const collecting = e.collect(ac.signal);
+  ac.abort(new Error('closing'));
+  await assert.rejects(collecting, /^Error: closing$/);
+  const { all } = await scrape(e);
+  assert.equal(all.get(`bpfmap_export_errors_total{map="id ${map.id}"}`), 0);
+  assert.equal(all.get(`bpfmap_export_entries{map="id ${map.id}"}`), 5000);
+  assert.deepEqual(logs, []);
+});

@@ -389,3 +389,25 @@ test(`the same under a 256-file limit: the clients cannot take every descriptor`
   if (!prlimit) return;
   await hostileLoad(t, [prlimit, '--nofile=256:256']);
 });
+
+test('close() abandons a scrape in progress: the collector is told through its signal', async () => {
+  let seen: AbortSignal | undefined;
+  const never: Collector = {
+    collect: (signal) => {
+      seen = signal;
+      // Ends only when aborted: without the abort, close() would leave it pending forever.
+      return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error)));
+    },
+  };
+  const server = new MetricsServer(never);
+  const addr = await server.listen('127.0.0.1', 0);
+  const scrape = fetch(`http://127.0.0.1:${addr.port}/metrics`).then(
+    (r) => r.status,
+    () => 'closed',
+  );
+  while (seen === undefined) await new Promise((r) => setImmediate(r));
+  assert.equal(seen.aborted, false);
+  await server.close();
+  assert.equal(seen.aborted, true);
+  assert.ok([500, 'closed'].includes(await scrape));
+});

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BpfError, hintFor, isErrno } from '../../src/kernel/error.js';
+import { BpfError, isErrno } from '../../src/kernel/error.js';
+import { hintFor } from '../../src/kernel/hints.js';
 import {
   BPF_MAP_CREATE,
   BPF_MAP_LOOKUP_AND_DELETE_BATCH,
@@ -33,8 +34,8 @@ test('hints point at the fix', () => {
   assert.match(hintFor(BPF_MAP_CREATE, errno.EPERM) ?? '', /CAP_BPF.*BPFMAP_KERNEL=emulated/);
   assert.match(hintFor(BPF_MAP_UPDATE_ELEM, errno.EPERM) ?? '', /read-only/);
   assert.match(hintFor(BPF_MAP_LOOKUP_BATCH, errno.EINVAL) ?? '', /5\.6/);
-  assert.match(hintFor(BPF_MAP_LOOKUP_BATCH, errno.EINVAL, 4) ?? '', /bpf_spin_lock/);
-  assert.match(hintFor(BPF_MAP_LOOKUP_AND_DELETE_BATCH, ENOTSUPP) ?? '', /does not support BPF_MAP_LOOKUP_AND_DELETE_BATCH/);
+  assert.match(hintFor(BPF_MAP_LOOKUP_BATCH, errno.EINVAL, { elemFlags: 4 }) ?? '', /bpf_spin_lock/);
+  assert.match(hintFor(BPF_MAP_LOOKUP_AND_DELETE_BATCH, ENOTSUPP) ?? '', /do not support BPF_MAP_LOOKUP_AND_DELETE_BATCH/);
   assert.equal(new BpfError(BPF_MAP_LOOKUP_BATCH, ENOTSUPP).code, 'ENOTSUPP');
   assert.match(new BpfError(BPF_OBJ_GET_INFO_BY_FD, 77).message, /EBADFD .*was it closed/);
 });

@@ -136,6 +136,26 @@ for (const K of btfKernels()) {
     });
 
 
+    test('per-CPU values typed by BTF sum exactly: entriesSummed, sumCpus, and an error naming a field that cannot', (t) => {
+      if (!K.available(t)) return;
+      const kernel = K.kernel();
+      const b = new BtfBuilder();
+      const u64t = b.int('long long unsigned int', 8);
+      const st = b.struct('pkt', [{ name: 'packets', type: u64t }, { name: 'hist', type: b.array(b.int('unsigned int', 4), 2) }]);
+      using m = BpfMap.create<BtfValue, BtfValue>({ kernel, type: 'percpu_array', maxEntries: 2, btf: { value: { btf: b.btf(), type: st } } }) as BpfMap<BtfValue, BtfValue>;
+      m.set(1, Array.from({ length: m.cpus }, (_, i) => ({ packets: 2n ** 62n, hist: [i, 1] })));
+      const n = BigInt(m.cpus);
+      const want = { packets: n * 2n ** 62n, hist: [(m.cpus * (m.cpus - 1)) / 2, m.cpus] };
+      // Opened again without codecs: the codecs come from the map's own BTF.
+      using again = BpfMap.fromId(m.id, { kernel });
+      assert.deepEqual([...again.entriesSummed()], [[0, { packets: 0n, hist: [0, 0] }], [1, want]]);
+      assert.deepEqual(again.sumCpus(again.get(1) as never), want);
+      const named = b.struct('named', [{ name: 'n', type: u64t }, { name: 'comm', type: b.array(b.int('char', 1, { char: true }), 8) }]);
+      using s = BpfMap.create<BtfValue, BtfValue>({ kernel, type: 'percpu_array', maxEntries: 1, btf: { value: { btf: b.btf(), type: named } } }) as BpfMap<BtfValue, BtfValue>;
+      assert.throws(() => s.entriesSummed(), { name: 'TypeError', message: /entriesSummed: struct named values cannot be added \(struct named\.comm is char\[8\], a string, which cannot be summed\)/ });
+    });
+
+
     test('bad BTF references and mismatched sizes are clear errors before the map exists', (t) => {
       if (!K.available(t)) return;
         const kernel = K.kernel();

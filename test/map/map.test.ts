@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BpfError } from '../../src/kernel/error.js';
 import { BpfMap, MapClosedError } from '../../src/map/map.js';
-import { linuxAvailable, u32, u64 } from '../helpers/kernel.js';
+import { CodecError } from '../../src/codec/codec.js';
+import * as c from '../../src/codec/int.js';
+import { u8, u16, u32 as u32Codec } from '../../src/codec/int.js';
+import { struct } from '../../src/codec/struct.js';
+import { linuxAvailable, testKernels, u32, u64 } from '../helpers/kernel.js';
 
 const err = (code: string) => (e: unknown) => e instanceof BpfError && e.code === code;
 
@@ -189,6 +193,49 @@ describe('map-in-map (real kernel)', () => {
   });
 });
 
+for (const K of testKernels()) {
+  describe(`typed map-in-map on ${K.name}`, () => {
+    test('set takes a BpfMap, getMap opens the inner map by id, innerMaps iterates them typed', (t) => {
+      if (!K.available(t)) return;
+      const kernel = K.kernel();
+      const shape = { kernel, type: 'hash', key: c.u32, value: c.u64, maxEntries: 4, btf: true } as const;
+      using tmpl = BpfMap.create(shape);
+      using a = BpfMap.create(shape);
+      using b = BpfMap.create(shape);
+      a.set(1, 10n);
+      b.set(2, 20n);
+      for (const type of ['array_of_maps', 'hash_of_maps'] as const) {
+        using outer = BpfMap.create({ kernel, type, key: c.u32, valueSize: 4, maxEntries: 4, innerMap: tmpl });
+        outer.set(0, a);
+        outer.set(3, b);
+        assert.equal(outer.innerMapId(0), a.id);
+        assert.equal(outer.getMap(1), undefined, 'an empty slot');
+        {
+          // Typed by the codecs given, or by the inner map's own BTF.
+          using got = outer.getMap(3, { key: c.u32, value: c.u64 });
+          assert.equal(got?.id, b.id);
+          assert.equal(got?.get(2), 20n);
+          got?.set(5, 50n);
+          assert.equal(b.get(5), 50n, 'the same map');
+          using byBtf = outer.getMap(0);
+          assert.deepEqual(byBtf && [...byBtf.entries()], [[1, 10n]]);
+        }
+        const seen = [...outer.innerMaps({ key: c.u32, value: c.u64 })].map(([k, m]) => {
+          const r = [k, m.id, [...m.keys()].sort()] as const;
+          m.close();
+          return r;
+        });
+        assert.deepEqual(seen.sort(), [[0, a.id, [1]], [3, b.id, [2, 5]]]);
+        using wrongShape = BpfMap.create({ kernel, type: 'hash', keySize: 8, valueSize: 8, maxEntries: 4 });
+        assert.throws(() => outer.set(2, wrongShape), err('EINVAL'));
+        b.delete(5);
+      }
+      assert.throws(() => a.set(1, b as never), /only array_of_maps and hash_of_maps hold maps; this map is hash/);
+      assert.throws(() => a.getMap(1), /getMap: only array_of_maps/);
+    });
+  });
+}
+
 describe('read-only, write-only, frozen (real kernel)', () => {
   test('the kernel refuses what the flags forbid, with a hint', (t) => {
     if (!linuxAvailable(t)) return;
@@ -205,3 +252,56 @@ describe('read-only, write-only, frozen (real kernel)', () => {
     assert.deepEqual(fz.get(u32(0)), u32(9));
   });
 });
+
+for (const k of testKernels()) {
+  test(`codec errors say key or value, the field path and the map, on the ${k.name} kernel`, (t) => {
+    if (!k.available(t)) return;
+    const kernel = k.kernel();
+    using raw = BpfMap.create({ kernel, type: 'hash', keySize: 16, valueSize: 4, maxEntries: 4, name: 'raw16' });
+    const label = `map id ${raw.id} "raw16"`;
+    assert.throws(() => raw.set(Buffer.alloc(4), Buffer.alloc(4)), {
+      name: 'TypeError',
+      code: 'ERR_BPFMAP_CODEC',
+      message: `key of ${label}: expected 16 bytes, got 4`,
+    });
+    assert.throws(() => raw.get(Buffer.alloc(4)), { message: `key of ${label}: expected 16 bytes, got 4` });
+    assert.throws(() => raw.set(Buffer.alloc(16), Buffer.alloc(8)), { message: `value of ${label}: expected 4 bytes, got 8` });
+    assert.throws(
+      () =>
+        raw.updateBatch([
+          [Buffer.alloc(16), Buffer.alloc(4)],
+          [Buffer.alloc(16, 1), Buffer.alloc(3)],
+        ]),
+      {
+        message: `value of ${label} (entry 1): expected 4 bytes, got 3`,
+      },
+    );
+    assert.throws(() => raw.deleteBatch([Buffer.alloc(2)]), { message: `key of ${label} (entry 0): expected 16 bytes, got 2` });
+
+    // Through the map's BTF: an unknown field of the key is the key's (it was labelled "value:").
+    const flow = struct({ saddr: u32Codec, sport: u16, proto: u8 }, { name: 'flow' });
+    using typed = BpfMap.create({ kernel, type: 'hash', key: flow, value: u32Codec, maxEntries: 4, btf: true, name: 'typed' });
+    using opened = BpfMap.fromId(typed.id, { kernel });
+    const at = `map id ${typed.id} "typed"`;
+    assert.throws(() => opened.set({ saddr: 1, sport: 2, proto: 3, bogus: 4 }, 1), {
+      code: 'ERR_BPFMAP_CODEC',
+      message: `key of ${at}: struct flow has no field "bogus" (fields: saddr, sport, proto)`,
+    });
+    assert.throws(() => opened.set({ saddr: 1, sport: 70000, proto: 3 }, 1), {
+      message: /^key\.sport of map id \d+ "typed": expected an integer in 0\.\.65535/,
+    });
+    assert.throws(() => opened.set({ saddr: 1, sport: 2, proto: 3 }, 'x'), {
+      message: /^value of map id \d+ "typed": expected an integer/,
+    });
+    const e = (() => {
+      try {
+        opened.set({ saddr: 1, sport: 2, proto: 3, bogus: 4 }, 1);
+      } catch (err) {
+        return err as CodecError;
+      }
+      return undefined;
+    })();
+    assert.equal(e?.side, 'key');
+    assert.equal(e?.map, `id ${typed.id} "typed"`);
+  });
+}

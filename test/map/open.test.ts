@@ -7,7 +7,9 @@ import { Assembler } from '../../src/prog/asm.js';
 import { BpfProgram } from '../../src/prog/program.js';
 import { sysObjPin } from '../../src/sys/obj.js';
 import { BpfMap, listMaps } from '../../src/map/map.js';
-import { linuxAvailable, pinPath, u32 } from '../helpers/kernel.js';
+import { linuxAvailable, pinPath, testKernels, u32 } from '../helpers/kernel.js';
+import * as c from '../../src/codec/int.js';
+import { perCpu } from '../../src/codec/percpu.js';
 
 describe('opening maps (real kernel)', () => {
   test('pin, openPinned (read-only too), info', (t) => {
@@ -107,3 +109,72 @@ describe('opening maps (real kernel)', () => {
     assert.ok(after <= before, `fds returned to baseline (${before} -> ${after})`);
   });
 });
+
+for (const K of testKernels()) {
+  describe(`handles on ${K.name}`, () => {
+    test('fromFd adopts a duplicate: both fds close on their own; a non-map fd is refused', (t) => {
+      if (!K.available(t)) return;
+      const kernel = K.kernel();
+      const m = BpfMap.create({ kernel, type: 'hash', keySize: 4, valueSize: 4, maxEntries: 4, name: 'adopted' });
+      m.set(u32(1), u32(7));
+      using a = BpfMap.fromFd(m.fd, { kernel, raw: true });
+      assert.notEqual(a.fd, m.fd);
+      assert.equal(a.id, m.id);
+      m.close();
+      assert.deepEqual(a.get(u32(1)), u32(7), 'the duplicate outlives the fd it was made from');
+      a.set(u32(2), u32(8));
+      using b = a.clone();
+      a.close();
+      assert.deepEqual([...b.entries()].map(([k, v]) => [k.readUInt32LE(0), (v as Buffer).readUInt32LE(0)]).sort(), [[1, 7], [2, 8]]);
+      assert.throws(() => BpfMap.fromFd(-1, { kernel }), TypeError);
+      assert.throws(() => BpfMap.fromFd(2, { kernel }), (e: unknown) => e instanceof BpfError && e.code === 'EINVAL');
+    });
+
+    test('clone keeps the codecs, per-CPU too', (t) => {
+      if (!K.available(t)) return;
+      const kernel = K.kernel();
+      using m = BpfMap.create({ kernel, type: 'percpu_array', maxEntries: 2, key: c.u32, value: perCpu(c.u64) });
+      m.set(1, Array.from({ length: m.cpus }, (_, i) => BigInt(i + 1)));
+      using d = m.clone();
+      const n = BigInt(m.cpus);
+      assert.equal(d.sumCpus(d.get(1) ?? []), (n * (n + 1n)) / 2n);
+      assert.equal(d.keyCodec, m.keyCodec);
+    });
+
+    test('unpin removes this map\'s pin, false when none, refuses another map\'s', (t) => {
+      if (!K.available(t)) return;
+      const kernel = K.kernel();
+      const path = pinPath('unpin');
+      const other = pinPath('unpin-other');
+      using m = BpfMap.create({ kernel, type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+      using n = BpfMap.create({ kernel, type: 'array', keySize: 4, valueSize: 4, maxEntries: 1 });
+      m.pin(path);
+      n.pin(other);
+      try {
+        using o = BpfMap.openPinned(path, { kernel });
+        assert.throws(() => o.unpin(other), /pins map id \d+, not this map/);
+        assert.equal(o.unpin(), true);
+        assert.equal(o.unpin(), false);
+        assert.throws(() => BpfMap.openPinned(path, { kernel }), (e: unknown) => e instanceof BpfError && e.code === 'ENOENT');
+        assert.throws(() => m.unpin(), /give the pin path/);
+        assert.equal(n.unpin(other), true);
+      } finally {
+        kernel.unpin(path);
+        kernel.unpin(other);
+      }
+    });
+
+    test('info has the memory the kernel charges and the frozen state', (t) => {
+      if (!K.available(t)) return;
+      const kernel = K.kernel();
+      using m = BpfMap.create({ kernel, type: 'array', keySize: 4, valueSize: 64, maxEntries: 100 });
+      const before = m.info();
+      assert.equal(before.frozen, false);
+      assert.ok(before.memlock >= 64 * 100, `memlock ${before.memlock}`);
+      m.freeze();
+      assert.equal(m.info().frozen, true);
+      using again = BpfMap.fromId(m.id, { kernel });
+      assert.equal(again.info().frozen, true);
+    });
+  });
+}
