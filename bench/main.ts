@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { arrayRows } from './array.js';
 import { cliHasDump, cliRows } from './cli-vs-bpftool.js';
 import { codecRows } from './codec.js';
+import { collectRows } from './collect.js';
 import { exportRows } from './export.js';
 import { machine, outDir, type Row, table, verdict } from './harness.js';
 import { memoryRows } from './memory.js';
+import { mmapRows } from './mmap.js';
 import { npmBpfRows } from './npm-bpf.js';
 import { parallelRows } from './parallel.js';
 import { peerRows } from './peers.js';
@@ -26,6 +28,8 @@ const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   parallel: parallelRows,
   percpu: perCpuRows,
   array: arrayRows,
+  mmap: mmapRows,
+  collect: collectRows,
   write: writeRows,
   cli: cliRows,
   memory: memoryRows,

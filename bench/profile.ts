@@ -2,12 +2,13 @@
 // and prints the functions with the most self time. Native code and the kernel have no frame of
 // their own: their time counts as the self time of the JavaScript function that called the addon
 // (sysMapBatch for batch commands, elemCall for element commands).
-// Run: npx tsc -p . && node dist/bench/profile.js per-element|entries|dump|percpu-dump [entries]
+// Run: npx tsc -p . && node dist/bench/profile.js per-element|entries|entries-collected|summed-collected|dump|percpu-dump [entries]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { BpfMap, u32, u64n } from '../src/index.js';
 import { filledHash, filledPerCpuHash } from './maps.js';
 
 interface CpuProfile {
@@ -28,6 +29,25 @@ const scenarios: Record<string, (n: number) => void> = {
     let sink = 0n;
     for (let r = 0; r < 5; r++) for (const [, v] of map.entries()) sink += v;
     if (sink < 0n) throw new Error('unreachable');
+  },
+  'entries-collected': (n) => {
+    using map = filledHash(n);
+    let c = 0;
+    for (let r = 0; r < 5; r++) c += [...map.entries()].length;
+    if (c < 0) throw new Error('unreachable');
+  },
+  'toarray-u64n': (n) => {
+    using filled = filledHash(n);
+    using map = BpfMap.fromId(filled.id, { key: u32, value: u64n });
+    let c = 0;
+    for (let r = 0; r < 5; r++) c += map.entries().toArray().length;
+    if (c < 0) throw new Error('unreachable');
+  },
+  'summed-collected': (n) => {
+    using map = filledPerCpuHash(n);
+    let c = 0;
+    for (let r = 0; r < 5; r++) c += [...map.entriesSummed()].length;
+    if (c < 0) throw new Error('unreachable');
   },
   dump: (n) => {
     using map = filledHash(n);

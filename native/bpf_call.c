@@ -1,8 +1,8 @@
 /*
  * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), bpfPair (two
  * such calls in one crossing, for the per-element walk), mmap/munmap of a map fd (mmapable arrays,
- * ring buffers), dup of an fd (Node has no fcntl), and two calls Node lacks that the CLI needs to
- * know what a pipe's reader has taken (see the end).
+ * ring buffers), huge pages for large dump buffers, dup of an fd (Node has no fcntl), and two calls
+ * Node lacks that the CLI needs to know what a pipe's reader has taken (see the end).
  *
  * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
  * attr[offset] (0 for null or an empty buffer), after checking the buffer holds at least
@@ -286,10 +286,38 @@ static napi_value munmap_call(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * hugePages(buffer, align): madvise(MADV_HUGEPAGE) on the whole pages inside a Uint8Array, so the
+ * kernel backs its untouched huge-page-aligned ranges with huge pages when they are first written
+ * (one fault per 2 MiB instead of one per 4 KiB). Returns the offset in the buffer of its first byte
+ * aligned to align (a power of two from the page size to 1 GiB; the caller places its data there),
+ * or -errno. Only this advice: it changes how memory is backed, never what it holds.
+ */
+static napi_value huge_pages_call(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint8_t *data;
+  size_t len;
+  uint32_t align;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 2 || !get_bytes(env, argv[0], &data, &len) || !get_u32(env, argv[1], &align))
+    return throw_error(env, 0, "hugePages(buffer, align): a Uint8Array and a u32");
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  if (align < page || align > (1u << 30) || (align & (align - 1)) != 0)
+    return throw_error(env, 1, "hugePages: align must be a power of two from the page size to 1 GiB");
+  uintptr_t addr = (uintptr_t)data;
+  uintptr_t first = (addr + align - 1) & ~((uintptr_t)align - 1);
+  uintptr_t start = (addr + page - 1) & ~(page - 1);
+  uintptr_t end = (addr + len) & ~(page - 1);
+  if (len > 0 && end > start && madvise((void *)start, end - start, MADV_HUGEPAGE) < 0) return int_result(env, -1);
+  /* At most align - 1, so it fits the int32 result. */
+  return int_result(env, (int)(first - addr));
+}
+
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback cb; } fns[] = {
     { "bpf", bpf_call }, { "bpfPair", bpf_pair_call }, { "unread", unread_call }, { "pollOut", poll_out_call },
-    { "mmap", mmap_call }, { "munmap", munmap_call }, { "dup", dup_call },
+    { "mmap", mmap_call }, { "munmap", munmap_call }, { "dup", dup_call }, { "hugePages", huge_pages_call },
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value fn;

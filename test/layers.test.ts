@@ -31,7 +31,7 @@ const SYSCALL_EXCEPTIONS: Readonly<Record<string, string>> = {
   'src/kernel/probe.ts': 'probeLinux asks whether the addon loads and bpf() answers before a LinuxKernel is made',
   'src/prog/program.ts': 'program load and test run: the Kernel seam has no program calls (the emulator runs no programs)',
   'src/cli/sink.ts': "the addon's pipe calls (FIONREAD, poll) for drain into a pipe, not bpf()",
-  'src/map/globals.ts': 'mmap of a real map fd for global data (only when the kernel is linux); the Kernel seam has no memory mapping',
+  'src/map/dump.ts': "the addon's madvise(MADV_HUGEPAGE) for a dump's output buffers (sys/huge.ts), not bpf()",
 };
 
 export interface Import {

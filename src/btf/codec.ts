@@ -1,7 +1,7 @@
 import { type Codec, CodecError, type JsonValue, show } from '../codec/codec.js';
 import type { Btf } from './btf.js';
 import { BtfError } from './error.js';
-import type { BtfComposite, BtfDatasec, BtfEnum, BtfEnum64, BtfInt, BtfType } from './types.js';
+import { MODIFIERS, type BtfComposite, type BtfDatasec, type BtfEnum, type BtfEnum64, type BtfInt, type BtfRef, type BtfType } from './types.js';
 
 /** A value decoded through BTF: what a C value of that type looks like in JavaScript. */
 export type BtfValue = number | bigint | boolean | string | Buffer | BtfValue[] | { [field: string]: BtfValue };
@@ -133,6 +133,50 @@ function addInts(want: string): Add {
   return (a, b) => (typeof a === 'number' && typeof b === 'number' ? a + b : toBigInt(a, '', want) + toBigInt(b, '', want));
 }
 
+/** Typedefs the kernel gives integers held in network byte order (__wsum is a host-order partial sum). */
+const NETWORK_ORDER = new Set(['__be16', '__be32', '__be64', '__sum16']);
+
+/** Whether id names a network-order integer: a typedef in NETWORK_ORDER on the way to the int. */
+function isNetworkOrder(btf: Btf, id: number): boolean {
+  for (let cur = id, depth = 0; depth < 64; depth++) {
+    const t = btf.type(cur);
+    if (t.kind === 'typedef' && NETWORK_ORDER.has(t.name)) return true;
+    if (!MODIFIERS.has(t.kind)) return false;
+    cur = (t as BtfRef).type;
+  }
+  return false;
+}
+
+/** A whole 2, 4 or 8-byte integer stored big-endian: its bytes are swapped around the host-order part. */
+function networkOrder(p: Part): Part {
+  const size = p.size;
+  const swap = (from: Buffer, at: number, to: Buffer, off: number): void => {
+    for (let i = 0; i < size; i++) to[off + i] = from[at + size - 1 - i] as number;
+  };
+  const tmp = Buffer.alloc(size);
+  // add (and noAdd) work on decoded numbers, which are the same in either byte order.
+  return {
+    ...p,
+    enc(v, buf, off, path) {
+      p.enc(v, tmp, 0, path);
+      swap(tmp, 0, buf, off);
+    },
+    dec(buf, off) {
+      swap(buf, off, tmp, 0);
+      return p.dec(tmp, 0);
+    },
+  };
+}
+
+/** How codecFromBtf reads integers. */
+export interface BtfCodecOptions {
+  /**
+   * 'btf' (default): integers typed __be16, __be32, __be64 or __sum16 are network order, as the
+   * kernel's typedefs say; 'host': every integer in host order, the raw number a BPF program sees.
+   */
+  byteOrder?: 'btf' | 'host';
+}
+
 function isCharLike(btf: Btf, id: number): boolean {
   const t = btf.type(btf.resolve(id));
   // Only `char` is text: arrays of signed/unsigned char (u8[], __s8[]) are numbers, as bpftool shows them.
@@ -143,11 +187,12 @@ function isCharLike(btf: Btf, id: number): boolean {
  * Builds a codec for a BTF type: ints as numbers (bigints beyond 32 bits), bools as booleans,
  * enums as their names (numbers for values without one), char arrays as strings, other arrays
  * as arrays, structs and unions as objects (anonymous members' fields are merged in, as in C),
- * bitfields as numbers, floats as numbers, pointers as bigint addresses. Encoding zero-fills
+ * bitfields as numbers, floats as numbers, pointers as bigint addresses. Integers typed __be16,
+ * __be32, __be64 or __sum16 are network order (see BtfCodecOptions). Encoding zero-fills
  * padding and members left out; unknown fields and out-of-range values are TypeErrors.
  */
-export function codecFromBtf(btf: Btf, typeId: number): BtfCodec {
-  const part = build(btf, typeId, 0);
+export function codecFromBtf(btf: Btf, typeId: number, opts: BtfCodecOptions = {}): BtfCodec {
+  const part = build(btf, typeId, 0, opts.byteOrder === 'host');
   const name = btf.describe(typeId);
   let align = 1;
   try {
@@ -179,13 +224,16 @@ export function codecFromBtf(btf: Btf, typeId: number): BtfCodec {
   return codec;
 }
 
-function build(btf: Btf, id: number, depth: number): Part {
+function build(btf: Btf, id: number, depth: number, hostOrder: boolean): Part {
   if (depth > 64) throw new BtfError('types nest too deep for a codec', id);
   const rid = btf.resolve(id);
   const t = btf.type(rid);
   switch (t.kind) {
-    case 'int':
-      return intType(t);
+    case 'int': {
+      const p = intType(t);
+      const swapped = !hostOrder && t.bits === t.size * 8 && t.bitOffset === 0 && t.size > 1 && isNetworkOrder(btf, id);
+      return swapped ? networkOrder(p) : p;
+    }
     case 'enum':
     case 'enum64':
       return enumType(t);
@@ -194,12 +242,12 @@ function build(btf: Btf, id: number, depth: number): Part {
     case 'ptr':
       return noAdd(intPart(btf.pointerSize, 0, btf.pointerSize * 8, false, false, btf.describe(id)), `a pointer (${btf.describe(id)})`);
     case 'array':
-      return isCharLike(btf, t.type) ? charArray(t.nelems) : arrayType(btf, t.type, t.nelems, depth);
+      return isCharLike(btf, t.type) ? charArray(t.nelems) : arrayType(btf, t.type, t.nelems, depth, hostOrder);
     case 'struct':
     case 'union':
-      return composite(btf, rid, t, depth);
+      return composite(btf, rid, t, depth, hostOrder);
     case 'datasec':
-      return datasec(btf, rid, t, depth);
+      return datasec(btf, rid, t, depth, hostOrder);
     default:
       throw new BtfError(`cannot make a codec for ${btf.describe(id)} (${t.kind} has no value layout)`, id);
   }
@@ -318,9 +366,9 @@ function charArray(n: number): Part {
 /** More elements than any map value holds (the kernel caps values far below this). */
 const MAX_ELEMS = 1 << 24;
 
-function arrayType(btf: Btf, elem: number, n: number, depth: number): Part {
+function arrayType(btf: Btf, elem: number, n: number, depth: number, hostOrder: boolean): Part {
   if (n > MAX_ELEMS) throw new BtfError(`an array of ${n} elements is too large for a codec`, elem);
-  const e = build(btf, elem, depth + 1);
+  const e = build(btf, elem, depth + 1, hostOrder);
   const add = e.add;
   return {
     size: e.size * n,
@@ -350,12 +398,12 @@ interface Field {
 }
 
 /** Fields of a struct/union, with anonymous struct/union members flattened into it. */
-function fields(btf: Btf, t: BtfComposite, base: number, depth: number, out: Field[]): void {
+function fields(btf: Btf, t: BtfComposite, base: number, depth: number, hostOrder: boolean, out: Field[]): void {
   for (const m of t.members) {
     if (m.name === '') {
       const inner = btf.type(btf.resolve(m.type));
       if (inner.kind === 'struct' || inner.kind === 'union') {
-        fields(btf, inner, base + m.bitOffset / 8, depth + 1, out);
+        fields(btf, inner, base + m.bitOffset / 8, depth + 1, hostOrder, out);
         continue;
       }
       // An unnamed bitfield is padding: nothing to show.
@@ -380,7 +428,7 @@ function fields(btf: Btf, t: BtfComposite, base: number, depth: number, out: Fie
       out.push({ name: m.name, part, off: base + (bitfield.bit >> 3) });
       continue;
     }
-    out.push({ name: m.name, part: build(btf, m.type, depth + 1), off: base + m.bitOffset / 8 });
+    out.push({ name: m.name, part: build(btf, m.type, depth + 1, hostOrder), off: base + m.bitOffset / 8 });
   }
 }
 
@@ -406,15 +454,15 @@ function withEnumNames(bits: Part, t: BtfEnum | BtfEnum64): Part {
   };
 }
 
-function composite(btf: Btf, id: number, t: BtfComposite, depth: number): Part {
+function composite(btf: Btf, id: number, t: BtfComposite, depth: number, hostOrder: boolean): Part {
   const list: Field[] = [];
-  fields(btf, t, 0, depth, list);
+  fields(btf, t, 0, depth, hostOrder, list);
   return objectPart(btf, id, t.size, list, t.kind === 'union');
 }
 
 /** A DATASEC (a program's .bss, .data, .rodata): an object of its variables by name, at their offsets. */
-function datasec(btf: Btf, id: number, t: BtfDatasec, depth: number): Part {
-  const list = sectionVars(btf, t).map((v) => ({ name: v.name, part: build(btf, v.type, depth + 1), off: v.offset }));
+function datasec(btf: Btf, id: number, t: BtfDatasec, depth: number, hostOrder: boolean): Part {
+  const list = sectionVars(btf, t).map((v) => ({ name: v.name, part: build(btf, v.type, depth + 1, hostOrder), off: v.offset }));
   return objectPart(btf, id, t.size, list, false);
 }
 
@@ -438,10 +486,10 @@ export interface SectionVariable {
 }
 
 /** The variables of the DATASEC with this id, each with its codec (for reads and writes of one variable). */
-export function sectionVariables(btf: Btf, typeId: number): SectionVariable[] {
+export function sectionVariables(btf: Btf, typeId: number, opts: BtfCodecOptions = {}): SectionVariable[] {
   const t = btf.type(btf.resolve(typeId));
   if (t.kind !== 'datasec') throw new BtfError(`${btf.describe(typeId)} is not a datasec (global data)`, typeId);
-  return sectionVars(btf, t).map((v) => ({ name: v.name, offset: v.offset, typeId: v.type, codec: codecFromBtf(btf, v.type) }));
+  return sectionVars(btf, t).map((v) => ({ name: v.name, offset: v.offset, typeId: v.type, codec: codecFromBtf(btf, v.type, opts) }));
 }
 
 /** Structs, unions and sections: objects of named fields at their offsets. */

@@ -181,18 +181,22 @@ export class BtfBuilder {
     return id;
   }
 
+  /** A floating-point type ("float", 4; "double", 8). */
   float(name: string, size: number): number {
     return this.add({ kind: 'float', name, size });
   }
 
+  /** A pointer to type. */
   ptr(type: number): number {
     return this.add({ kind: 'ptr', name: '', type });
   }
 
+  /** A typedef: name for type (e.g. "__be32" for a __u32). */
   typedef(name: string, type: number): number {
     return this.add({ kind: 'typedef', name, type });
   }
 
+  /** A const, volatile or restrict qualifier of type. */
   qualifier(kind: 'const' | 'volatile' | 'restrict', type: number): number {
     return this.add({ kind, name: '', type });
   }
@@ -212,10 +216,12 @@ export class BtfBuilder {
     return this.add({ kind: 'enum', name, size, signed, values: entries.map(([n, v]) => ({ name: n, value: Number(v) })) });
   }
 
+  /** A struct ("" for an anonymous one); members are laid out as C lays them out unless given offsets. */
   struct(name: string, members: readonly MemberSpec[], opts: { size?: number } = {}): number {
     return this.composite('struct', name, members, opts.size);
   }
 
+  /** A union ("" for an anonymous one); every member at offset 0. */
   union(name: string, members: readonly MemberSpec[], opts: { size?: number } = {}): number {
     return this.composite('union', name, members, opts.size);
   }

@@ -24,6 +24,7 @@ export const BTF_KIND = {
   enum64: 19,
 } as const;
 
+/** The name of a BTF kind: int, ptr, struct, ... */
 export type BtfKindName = keyof typeof BTF_KIND;
 
 /** Names by kind number; index 0 is the unknown kind. */
@@ -34,18 +35,25 @@ export const KIND_NAMES: readonly (BtfKindName | 'unknown')[] = [
 
 /** BTF_INT_* encoding bits. */
 export const BTF_INT_SIGNED = 1;
+/** BTF_INT_CHAR: the int is a char. */
 export const BTF_INT_CHAR = 2;
+/** BTF_INT_BOOL: the int is a _Bool. */
 export const BTF_INT_BOOL = 4;
 
+/** BTF's magic number (the first two bytes of a blob). */
 export const BTF_MAGIC = 0xeb9f;
+/** The BTF version this library reads and writes. */
 export const BTF_VERSION = 1;
+/** Size of the BTF header in bytes. */
 export const BTF_HEADER_SIZE = 24;
 
+/** Type id 0: void. */
 export interface BtfVoid {
   kind: 'void';
   name: '';
 }
 
+/** BTF_KIND_INT: an integer, bool or char. */
 export interface BtfInt {
   kind: 'int';
   name: string;
@@ -59,12 +67,14 @@ export interface BtfInt {
   bits: number;
 }
 
+/** BTF_KIND_PTR: a pointer to type. */
 export interface BtfPtr {
   kind: 'ptr';
   name: string;
   type: number;
 }
 
+/** BTF_KIND_ARRAY: nelems elements of type. */
 export interface BtfArray {
   kind: 'array';
   name: string;
@@ -73,6 +83,7 @@ export interface BtfArray {
   nelems: number;
 }
 
+/** A member of a struct or union. */
 export interface BtfMember {
   name: string;
   type: number;
@@ -82,6 +93,7 @@ export interface BtfMember {
   bitSize: number;
 }
 
+/** BTF_KIND_STRUCT and BTF_KIND_UNION. */
 export interface BtfComposite {
   kind: 'struct' | 'union';
   name: string;
@@ -91,11 +103,13 @@ export interface BtfComposite {
   members: BtfMember[];
 }
 
+/** One enumerator of an enum. */
 export interface BtfEnumValue {
   name: string;
   value: number;
 }
 
+/** BTF_KIND_ENUM: an enum of up to 4 bytes. */
 export interface BtfEnum {
   kind: 'enum';
   name: string;
@@ -104,11 +118,13 @@ export interface BtfEnum {
   values: BtfEnumValue[];
 }
 
+/** One enumerator of an enum64. */
 export interface BtfEnum64Value {
   name: string;
   value: bigint;
 }
 
+/** BTF_KIND_ENUM64: an enum with 64-bit values. */
 export interface BtfEnum64 {
   kind: 'enum64';
   name: string;
@@ -117,6 +133,7 @@ export interface BtfEnum64 {
   values: BtfEnum64Value[];
 }
 
+/** BTF_KIND_FWD: a forward declaration of a struct or union. */
 export interface BtfFwd {
   kind: 'fwd';
   name: string;
@@ -124,12 +141,14 @@ export interface BtfFwd {
   union: boolean;
 }
 
+/** A typedef or a qualifier (volatile, const, restrict) of another type. */
 export interface BtfRef {
   kind: 'typedef' | 'volatile' | 'const' | 'restrict';
   name: string;
   type: number;
 }
 
+/** BTF_KIND_FUNC: a function (its type is a func_proto). */
 export interface BtfFunc {
   kind: 'func';
   name: string;
@@ -139,12 +158,14 @@ export interface BtfFunc {
   linkage: number;
 }
 
+/** A parameter of a func_proto. */
 export interface BtfParam {
   name: string;
   /** 0 for the trailing `...` of a variadic function. */
   type: number;
 }
 
+/** BTF_KIND_FUNC_PROTO: a function signature. */
 export interface BtfFuncProto {
   kind: 'func_proto';
   name: string;
@@ -152,6 +173,7 @@ export interface BtfFuncProto {
   params: BtfParam[];
 }
 
+/** BTF_KIND_VAR: a global variable. */
 export interface BtfVar {
   kind: 'var';
   name: string;
@@ -160,12 +182,14 @@ export interface BtfVar {
   linkage: number;
 }
 
+/** Where a variable sits in its datasec. */
 export interface BtfVarSecinfo {
   type: number;
   offset: number;
   size: number;
 }
 
+/** BTF_KIND_DATASEC: a section (.data, .bss, .rodata) and the variables it holds. */
 export interface BtfDatasec {
   kind: 'datasec';
   name: string;
@@ -173,12 +197,14 @@ export interface BtfDatasec {
   vars: BtfVarSecinfo[];
 }
 
+/** BTF_KIND_FLOAT: a floating-point type of size bytes. */
 export interface BtfFloat {
   kind: 'float';
   name: string;
   size: number;
 }
 
+/** BTF_KIND_DECL_TAG: a btf_decl_tag on a declaration or one of its members. */
 export interface BtfDeclTag {
   kind: 'decl_tag';
   name: string;
@@ -189,6 +215,7 @@ export interface BtfDeclTag {
   attribute: boolean;
 }
 
+/** BTF_KIND_TYPE_TAG: a btf_type_tag on the type it points at. */
 export interface BtfTypeTag {
   kind: 'type_tag';
   name: string;

@@ -9,7 +9,12 @@ export function cType(btf: Btf, id: number): string {
   // Global data (.bss, .data, .rodata): its variables, as the program declares them.
   if (t.kind === 'datasec') return `datasec ${t.name} { ${t.vars.map((v) => `${decl(btf, btf.type(v.type))};`).join(' ')} }`;
   if (t.kind !== 'struct' && t.kind !== 'union') return name;
-  const members = t.members.map((m) => `${decl(btf, m)}${m.bitSize ? `:${m.bitSize}` : ''};`);
+  const members = t.members.map((m): string => {
+    // An anonymous struct or union shows its members, as C declares it.
+    const inner = btf.type(btf.resolve(m.type));
+    if (m.name === '' && (inner.kind === 'struct' || inner.kind === 'union')) return `${cType(btf, m.type).replace(' (anon)', '')};`;
+    return `${decl(btf, m)}${m.bitSize ? `:${m.bitSize}` : ''};`;
+  });
   return `${name} { ${members.join(' ')} }`;
 }
 

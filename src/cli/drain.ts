@@ -14,6 +14,7 @@ import { progressFor, type Progress } from './progress.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { sinkFor, WriteFailed, type Sink } from './sink.js';
 import { perCpuModeOf, viewOf } from './view.js';
+import { collect, DECODE_HELP, parseDecode } from './decode.js';
 
 /** Signals that stop a drain: it puts back what it has not written, then exits 128 + the signal's number. */
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGPIPE'];
@@ -188,6 +189,7 @@ export function drainCommand(io: CliIo): Command {
     .option('--percpu <mode>', PERCPU_HELP)
     .option('--batch <n>', 'entries per LOOKUP_AND_DELETE_BATCH syscall', integer(1), CLI_BATCH)
     .option('--hex', HEX_HELP)
+    .option('--decode <fields>', DECODE_HELP, collect)
     .option('--no-progress', 'never draw the progress bar')
     .addHelpText('after', `
 Nothing drained is lost: when the output closes early (| head), a write fails or a signal
@@ -197,13 +199,13 @@ keeps its new value), and stderr says how many. An output that cannot be written
 /dev/full) is refused (exit 2) before anything is removed. Into a pipe, drain ends once the
 reader has taken everything.
 `)
-    .action(async (by: string, which: string, o: { format?: string; percpu?: string; batch: number; progress: boolean; hex?: boolean; kernel?: string }) => {
+    .action(async (by: string, which: string, o: { format?: string; percpu?: string; batch: number; progress: boolean; hex?: boolean; decode?: string[]; kernel?: string }) => {
       const sel = parseSelector(by, which);
       const format = formatOf(o.format, io.stdout.isTTY === true);
       const perCpu = perCpuModeOf(o.percpu, PERCPU_DEFAULT);
       using map = openMap(sel, kernelFrom(o.kernel, io), { raw: o.hex === true });
       const sink = sinkFor(io.stdout, 'nothing was removed from the map');
-      const view = viewOf(map, perCpu, o.hex === true);
+      const view = viewOf(map, perCpu, o.hex === true, parseDecode(o.decode));
       const chunks = drainChunks(map, { batchSize: o.batch });
       await drainTo(map, selectorText(sel), chunks, entryWriter(format, view, map.keySize, map.valueBytes), sink, progressFor(map, 'drain', o.progress, io), io.signals);
     });

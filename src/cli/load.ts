@@ -7,6 +7,7 @@ import type { CliIo } from './io.js';
 import { kernelFrom } from './kernel-option.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
+import { collect, parseDecode } from './decode.js';
 
 export function loadCommand(io: CliIo): Command {
   return withKernel(withMapArgs(newCommand('load', 'write entries (ndjson or JSON, as dump prints them) with UPDATE_BATCH', [
@@ -18,12 +19,13 @@ export function loadCommand(io: CliIo): Command {
     .option('--batch <n>', 'entries per UPDATE_BATCH syscall', integer(1), CLI_BATCH)
     .option('--hex', HEX_HELP)
     .option('--zero-fill-values', 'write the value fields an entry leaves out as 0 (keys must always give every field)')
+    .option('--decode <fields>', 'the --decode the dump was made with (addresses and ports as dump shows them by default load as they are)', collect)
     .addHelpText('after', `\nThe whole input is checked before the first write: bad input (bad JSON, a key of the wrong size,\nan unknown field, a field left out) writes nothing. Typed keys and values must give every field of\ntheir type (a key left short would be another key); --zero-fill-values writes missing value fields as 0.\nA kernel error part-way says how many entries were applied.\nPer-CPU maps take "values" (one per CPU, as dump prints by default) or a summed "value", written to CPU 0.\n`)
-    .action(async (by: string, which: string, o: { file?: string; batch: number; hex?: boolean; zeroFillValues?: boolean; kernel?: string }) => {
+    .action(async (by: string, which: string, o: { file?: string; batch: number; hex?: boolean; zeroFillValues?: boolean; decode?: string[]; kernel?: string }) => {
       const sel = parseSelector(by, which);
       const input = inputStream(o.file, 'load', io.stdin);
       using map = openMap(sel, kernelFrom(o.kernel, io), { raw: o.hex === true });
-      const view = viewOf(map, 'each', o.hex === true, { zeroFillValues: o.zeroFillValues === true });
+      const view = viewOf(map, 'each', o.hex === true, parseDecode(o.decode), { zeroFillValues: o.zeroFillValues === true });
       let packed;
       try {
         packed = await packEntries(readEntries(input, maxLineFor(map.keySize, map.valueBytes)), view, map.keySize, map.valueBytes, true);

@@ -3,6 +3,7 @@ import { sumPerCpu } from '../codec/percpu.js';
 import { missingBtfField } from '../map/btf.js';
 import { internal } from '../map/internal.js';
 import type { BpfMap } from '../map/map.js';
+import { displayCodecs, type DecodeSpec } from './decode.js';
 import { UsageError } from './errors.js';
 
 /** How a per-CPU value is shown: the CPUs' values added up, or each CPU's value in a list. */
@@ -239,9 +240,19 @@ function isBytes(codec: Codec<unknown>): boolean {
   return codec.name === `${codec.size} bytes`;
 }
 
-/** The view a command shows map's entries in: through the codecs its BTF gave it (unless raw), else hex. */
-export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false, opts: ParseOptions = {}): EntryView {
+/**
+ * The view a command shows map's entries in: through the codecs its BTF gave it (unless raw),
+ * with display decoders (--decode and the defaults), else hex.
+ */
+export function viewOf(map: BpfMap<unknown, unknown>, perCpu: PerCpuMode, raw = false, decode: DecodeSpec = { defaults: true, fields: [] },
+  opts: ParseOptions = {},
+): EntryView {
   const value = map.cpuCodec ?? map.valueCodec;
-  if (raw || (isBytes(map.keyCodec) && isBytes(value))) return hexView(map, perCpu);
-  return codecView(map, map.keyCodec, value, perCpu, opts);
+  if (raw || (isBytes(map.keyCodec) && isBytes(value))) {
+    if (raw && decode.fields.length > 0) throw new UsageError('--decode shows fields of the BTF types, --hex the bytes: give one of them');
+    if (decode.fields.length > 0) displayCodecs(map, decode);
+    return hexView(map, perCpu);
+  }
+  const shown = displayCodecs(map, decode);
+  return codecView(map, shown?.key ?? map.keyCodec, shown?.value ?? value, perCpu, opts);
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { Codec } from '../codec/codec.js';
 import type { BpfMap } from '../map/map.js';
 import { integer, newCommand, withKernel, withMapArgs } from './command.js';
 import { CLI_BATCH } from './defaults.js';
@@ -9,73 +8,9 @@ import { kernelFrom } from './kernel-option.js';
 import { Screen } from './screen.js';
 import { HEX_HELP, openMap, parseSelector, selectorText } from './selector.js';
 import { viewOf } from './view.js';
-
-const WIDTHS: Record<string, number> = { u8: 1, u16: 2, u32: 4, u64: 8 };
-const RAW_FIELD = /^(u8|u16|u32|u64)@([0-9]+)$/;
-
-/** Reads the watched number of one entry's value (per-CPU: summed over the CPUs). */
-export type FieldReader = (values: Buffer, off: number) => number;
-
-/**
- * The value field to rank by: `u64@8` (an unsigned little-endian integer at a byte offset), or by
- * default the whole value when it is 1, 2, 4 or 8 bytes, else its first 8 bytes.
- */
-export function fieldReader(map: BpfMap<unknown, unknown>, spec: string | undefined): { name: string; read: FieldReader } {
-  let width: number;
-  let at: number;
-  if (spec === undefined) {
-    width = WIDTHS[`u${map.valueSize * 8}`] ?? 8;
-    at = 0;
-    if (map.valueSize < 8 && width === 8) width = [4, 2, 1].find((w) => w <= map.valueSize) as number;
-  } else {
-    const m = RAW_FIELD.exec(spec);
-    if (!m) throw new UsageError(`--field must look like u64@0 (an unsigned integer type and a byte offset in the value; field names need the map's BTF), got "${spec}"`);
-    width = WIDTHS[m[1] as string] as number;
-    at = Number(m[2]);
-  }
-  if (at + width > map.valueSize) throw new UsageError(`--field u${width * 8}@${at} is past the end of the ${map.valueSize}-byte value`);
-  const stride = map.perCpu ? map.valueBytes / map.cpus : map.valueSize;
-  const copies = map.perCpu ? map.cpus : 1;
-  const one = width === 8 ? (b: Buffer, o: number) => Number(b.readBigUInt64LE(o)) : (b: Buffer, o: number) => b.readUIntLE(o, width);
-  const read: FieldReader = copies === 1 ? (b, o) => one(b, o + at) : (b, o) => {
-    let s = 0;
-    for (let c = 0; c < copies; c++) s += one(b, o + c * stride + at);
-    return s;
-  };
-  return { name: `u${width * 8}@${at}`, read };
-}
-
-/** The numeric leaves of a decoded value, as dotted paths ("" for a value that is a number). */
-function numericPaths(v: unknown, prefix = ''): string[] {
-  if (typeof v === 'number' || typeof v === 'bigint') return [prefix];
-  if (v === null || typeof v !== 'object') return [];
-  return Object.entries(v).flatMap(([k, x]) => numericPaths(x, prefix ? `${prefix}.${k}` : k));
-}
-
-function pick(v: unknown, path: string): unknown {
-  return path === '' ? v : path.split('.').reduce<unknown>((x, k) => (x !== null && typeof x === 'object' ? (x as Record<string, unknown>)[k] : undefined), v);
-}
-
-/**
- * A value field by name, through the codec of a map with BTF (per-CPU: summed over the CPUs):
- * `bytes`, `stats.packets`; by default the value itself when it is a number, else its first
- * numeric field.
- */
-export function namedFieldReader(map: BpfMap<unknown, unknown>, elem: Codec<unknown>, path: string | undefined): { name: string; read: FieldReader } {
-  const fields = numericPaths(elem.decode(Buffer.alloc(elem.size), 0));
-  const name = path ?? fields[0];
-  if (name === undefined) throw new UsageError(`${elem.name} values have no numeric field to watch`);
-  if (!fields.includes(name))
-    throw new UsageError(`--field ${name} is not a numeric field of ${elem.name} (fields: ${fields.join(', ') || 'none'})`);
-  const stride = map.perCpu ? map.valueBytes / map.cpus : map.valueBytes;
-  const cpus = map.perCpu ? map.cpus : 1;
-  const read: FieldReader = (b, o) => {
-    let sum = 0;
-    for (let c = 0; c < cpus; c++) sum += Number(pick(elem.decode(b, o + c * stride), name));
-    return sum;
-  };
-  return { name: name || 'value', read };
-}
+import { deltas, histogramsText, histReader, scaleOf, withHistOptions, type Histogram, type HistOptions } from './histogram.js';
+import { fieldReader, namedFieldReader, RAW_FIELD, type FieldReader } from './value-field.js';
+import { collect, DECODE_HELP, parseDecode } from './decode.js';
 
 interface Row {
   index: number;
@@ -159,28 +94,58 @@ export function frameLines(title: string, field: string, intervalMs: number, f: 
   return lines;
 }
 
+/** watch --hist: each frame the histograms of what the last interval added (the first: everything so far). */
+async function watchHist(map: BpfMap<unknown, unknown>, o: HistOptions & { batch: number }, seconds: number, io: CliIo): Promise<void> {
+  const scale = scaleOf(o);
+  const reader = histReader(map, o);
+  const label = o.label ?? reader.bucketName;
+  if (!io.stdout.isTTY) throw new UsageError('watch draws on a terminal, and stdout is not one: use bpfmap hist for pipes and files');
+  const screen = new Screen(io.stdout, io.stdin, io.signals);
+  let before: Histogram[] | undefined;
+  screen.enter();
+  try {
+    while (!screen.quitting) {
+      const d = map.dump({ batchSize: o.batch });
+      const now = reader.read(d.keys, d.values, d.count);
+      const shown = deltas(now, before);
+      const what = before ? `counts in the last ${seconds}s` : 'counts so far';
+      before = now;
+      const head = [`bpfmap watch --hist  id ${map.id}${map.name ? ` "${map.name}"` : ''}  every ${seconds}s  (q to quit)`, `${what}, ${scale.kind} buckets of ${reader.bucketName}`, ''];
+      screen.draw([...head, ...(shown.length === 0 ? ['(the map is empty)'] : histogramsText(shown, scale, label, screen.columns))]);
+      await screen.sleep(seconds * 1000);
+    }
+  } finally {
+    screen.leave();
+  }
+}
+
 export function watchCommand(io: CliIo): Command {
-  return withKernel(withMapArgs(newCommand('watch', 'a live full-screen view: top entries by a value field, per-second rates, entry count and read time', [
+  return withKernel(withHistOptions(withMapArgs(newCommand('watch', 'a live full-screen view: top entries by a value field, per-second rates, entry count and read time', [
     'bpfmap watch pinned /sys/fs/bpf/flows --top 20',
     'bpfmap watch id 42 --field u64@8 --sort rate --interval 0.5',
-  ])))
+    'bpfmap watch pinned /sys/fs/bpf/runq_lat --hist --label usecs',
+  ]))))
+    .option('--hist', 'draw the map as histograms (see bpfmap hist; --field is the count), each frame the counts of the last interval')
     .option('--top <n>', 'entries shown', integer(1), 20)
     .option('--field <field>', 'the value field to rank by: a field name of a map with BTF (default: its first number), or u8|u16|u32|u64@OFFSET in bytes (default: the whole value, or its first 8 bytes); per-CPU values are summed')
     .option('--sort <by>', 'value (the field) or rate (its change per second)', 'value')
     .option('--interval <seconds>', 'seconds between reads', '1')
     .option('--batch <n>', 'entries per LOOKUP_BATCH syscall', integer(1), CLI_BATCH)
     .option('--hex', HEX_HELP)
+    .option('--decode <fields>', DECODE_HELP, collect)
     .addHelpText('after', '\nKeys: q, Esc or Ctrl-C quit and give the terminal back; so do SIGTERM and SIGHUP, with exit code 0.\n')
-    .action(async (by: string, which: string, o: { top: number; field?: string; sort: string; interval: string; batch: number; hex?: boolean; kernel?: string }) => {
+    .action(async (by: string, which: string, o: HistOptions & { top: number; field?: string; sort: string; interval: string; batch: number; hex?: boolean; decode?: string[]; hist?: boolean; kernel?: string }) => {
       const sel = parseSelector(by, which);
       if (o.sort !== 'value' && o.sort !== 'rate') throw new UsageError(`--sort must be value or rate, got "${o.sort}"`);
       const seconds = Number(o.interval);
       if (!Number.isFinite(seconds) || seconds < 0.05 || seconds > 3600) throw new UsageError(`--interval must be seconds from 0.05 to 3600, got "${o.interval}"`);
       using map = openMap(sel, kernelFrom(o.kernel, io), { readOnly: true, raw: o.hex === true });
+      // Awaited here, so the map stays open (using) while the screen runs.
+      if (o.hist) return await watchHist(map, { ...o, value: o.field }, seconds, io);
       const elem = map.cpuCodec ?? map.valueCodec;
       const typed = o.hex !== true && elem.name !== `${elem.size} bytes`;
       const field = !typed || (o.field !== undefined && RAW_FIELD.test(o.field)) ? fieldReader(map, o.field) : namedFieldReader(map, elem, o.field);
-      const keys = viewOf(map, 'each', !typed);
+      const keys = viewOf(map, 'each', !typed, parseDecode(o.decode));
       const showKey = (b: Buffer, off: number): string => {
         const text = keys.keyText(b, off);
         return text.startsWith('"') ? (JSON.parse(text) as string) : text;

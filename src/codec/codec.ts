@@ -31,6 +31,11 @@ export interface Codec<T> {
   readonly align?: number;
   /** The TypedArray whose element is exactly this codec in host byte order (columnar views). */
   readonly typedArray?: TypedArrayName;
+  /**
+   * A 64-bit integer decoded as a number (u64n, i64n): readers may decode it from its two 32-bit
+   * halves in host order, with the codec's range check.
+   */
+  readonly halves?: 'unsigned' | 'signed';
   /** Exact sum of two values (per-CPU totals); it may exceed the type's range, which encode then refuses. */
   add?(a: T, b: T): T;
   /** When add is absent: why, naming the field that cannot be summed (codecs made from BTF say it). */

@@ -39,6 +39,7 @@ export const f32: Codec<number> = {
   fromJSON: (j) => floatFromJSON('f32', j, true),
 };
 
+/** A double (8 bytes, host order). */
 export const f64: Codec<number> = {
   size: 8,
   name: 'f64',

@@ -28,6 +28,7 @@ function same(v: number): number {
   return v;
 }
 
+/** An unsigned 8-bit integer. */
 export const u8: Codec<number> = {
   size: 1,
   name: 'u8',
@@ -40,6 +41,7 @@ export const u8: Codec<number> = {
   fromJSON: (j) => int('u8', 0, 0xff, j),
 };
 
+/** A signed 8-bit integer. */
 export const i8: Codec<number> = {
   size: 1,
   name: 'i8',
@@ -52,6 +54,7 @@ export const i8: Codec<number> = {
   fromJSON: (j) => int('i8', -0x80, 0x7f, j),
 };
 
+/** An unsigned 16-bit integer, host order. */
 export const u16: Codec<number> = {
   size: 2,
   name: 'u16',
@@ -64,6 +67,7 @@ export const u16: Codec<number> = {
   fromJSON: (j) => int('u16', 0, 0xffff, j),
 };
 
+/** A signed 16-bit integer, host order. */
 export const i16: Codec<number> = {
   size: 2,
   name: 'i16',
@@ -76,6 +80,7 @@ export const i16: Codec<number> = {
   fromJSON: (j) => int('i16', -0x8000, 0x7fff, j),
 };
 
+/** An unsigned 32-bit integer, host order. */
 export const u32: Codec<number> = {
   size: 4,
   name: 'u32',
@@ -88,6 +93,7 @@ export const u32: Codec<number> = {
   fromJSON: (j) => int('u32', 0, 0xffffffff, j),
 };
 
+/** A signed 32-bit integer, host order. */
 export const i32: Codec<number> = {
   size: 4,
   name: 'i32',
@@ -159,6 +165,7 @@ function bigFromJSON(codec: string, min: bigint, max: bigint, j: unknown): bigin
   return v;
 }
 
+/** An unsigned 64-bit integer, host order, as a bigint. */
 export const u64: Codec<bigint> = {
   size: 8,
   name: 'u64',
@@ -171,6 +178,7 @@ export const u64: Codec<bigint> = {
   fromJSON: (j) => bigFromJSON('u64', 0n, U64_MAX, j),
 };
 
+/** A signed 64-bit integer, host order, as a bigint. */
 export const i64: Codec<bigint> = {
   size: 8,
   name: 'i64',
@@ -181,4 +189,66 @@ export const i64: Codec<bigint> = {
   add: addBigInt,
   toJSON: bigToJSON,
   fromJSON: (j) => bigFromJSON('i64', I64_MIN, I64_MAX, j),
+};
+
+const TWO32 = 2 ** 32;
+
+/** The number a 64-bit integer's halves make, or a CodecError where a number cannot hold it exactly. */
+export function fromHalves(codec: string, lo: number, hi: number): number {
+  // hi in -2^21..2^21-1: the value is within -2^53..2^53-1, where hi * 2^32 + lo is exact.
+  const v = hi <= 0x1fffff && hi >= -0x200000 ? hi * TWO32 + lo : -Infinity;
+  if (v < -Number.MAX_SAFE_INTEGER)
+    throw new CodecError(codec, `the value does not fit a number exactly (|v| >= 2^53); decode it with ${codec.slice(0, -1)}, a bigint`);
+  return v;
+}
+
+function safeInt(codec: string, min: number, v: unknown): number {
+  return int(codec, min, Number.MAX_SAFE_INTEGER, v);
+}
+
+/** Exact sum of two safe integers, or a RangeError rather than a rounded total. */
+function addSafe(a: number, b: number): number {
+  const r = a + b;
+  if (!Number.isSafeInteger(r)) throw new RangeError(`the total ${a} + ${b} passes 2^53, past what a number holds exactly; use u64/i64 (bigint)`);
+  return r;
+}
+
+/**
+ * u64 decoded as a number instead of a bigint: no BigInt per value, which makes reading many of them
+ * several times cheaper. Values of 2^53 or more are a CodecError on decode, never a rounded number;
+ * per-CPU totals past 2^53 a RangeError.
+ */
+export const u64n: Codec<number> = {
+  size: 8,
+  name: 'u64n',
+  align: 8,
+  halves: 'unsigned',
+  encode: (v, buf, o) => {
+    const n = safeInt('u64n', 0, v);
+    const hi = Math.floor(n / TWO32);
+    buf.writeUInt32LE(n - hi * TWO32, o + (HOST_LE ? 0 : 4));
+    buf.writeUInt32LE(hi, o + (HOST_LE ? 4 : 0));
+  },
+  decode: (buf, o) => fromHalves('u64n', buf.readUInt32LE(o + (HOST_LE ? 0 : 4)), buf.readUInt32LE(o + (HOST_LE ? 4 : 0))),
+  add: addSafe,
+  toJSON: same,
+  fromJSON: (j) => safeInt('u64n', 0, j),
+};
+
+/** i64 decoded as a number: as u64n, for |v| <= 2^53 - 1. */
+export const i64n: Codec<number> = {
+  size: 8,
+  name: 'i64n',
+  align: 8,
+  halves: 'signed',
+  encode: (v, buf, o) => {
+    const n = safeInt('i64n', -Number.MAX_SAFE_INTEGER, v);
+    const hi = Math.floor(n / TWO32);
+    buf.writeUInt32LE(n - hi * TWO32, o + (HOST_LE ? 0 : 4));
+    buf.writeInt32LE(hi, o + (HOST_LE ? 4 : 0));
+  },
+  decode: (buf, o) => fromHalves('i64n', buf.readUInt32LE(o + (HOST_LE ? 0 : 4)), buf.readInt32LE(o + (HOST_LE ? 4 : 0))),
+  add: addSafe,
+  toJSON: same,
+  fromJSON: (j) => safeInt('i64n', -Number.MAX_SAFE_INTEGER, j),
 };

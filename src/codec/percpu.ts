@@ -14,6 +14,7 @@ export interface PerCpu<T> extends PerCpuValue<T[]> {
   readonly elem: Codec<T>;
 }
 
+/** A per-CPU value codec of elem: the map holds one elem per possible CPU. */
 export function perCpu<T>(elem: Codec<T>): PerCpu<T> {
   return { perCpu: true, elem };
 }

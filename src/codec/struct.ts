@@ -6,6 +6,7 @@ export type Fields = Record<string, Codec<unknown>>;
 /** The object a struct codec speaks. */
 export type StructValue<F extends Fields> = { [K in keyof F]: CodecType<F[K]> };
 
+/** Options of struct(): its C name, and whether it is packed. */
 export interface StructOptions {
   /** Like __attribute__((packed)): no padding, alignment 1. */
   packed?: boolean;
@@ -13,12 +14,14 @@ export interface StructOptions {
   name?: string;
 }
 
+/** A field of a struct or union codec, with its byte offset. */
 export interface StructField {
   readonly name: string;
   readonly codec: Codec<unknown>;
   readonly offset: number;
 }
 
+/** A codec of a C struct, with its laid-out fields. */
 export interface StructCodec<F extends Fields> extends Codec<StructValue<F>> {
   readonly align: number;
   /** Byte offset of each field, as offsetof() gives it. */

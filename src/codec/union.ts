@@ -4,11 +4,13 @@ import { type Fields, jsonObject, member, memberList, type StructField } from '.
 /** A union's value: decode gives every member's reading of the bytes; encode needs at least one. */
 export type UnionValue<F extends Fields> = { [K in keyof F]?: CodecType<F[K]> };
 
+/** Options of union(): its C name. */
 export interface UnionOptions {
   /** The C tag, for messages ("union addr") and as the root of field paths in errors. */
   name?: string;
 }
 
+/** A codec of a C union, with its fields (all at offset 0). */
 export interface UnionCodec<F extends Fields> extends Codec<UnionValue<F>> {
   readonly align: number;
   /** The members in declaration order (all at offset 0). */

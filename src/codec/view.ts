@@ -13,6 +13,7 @@ export type TypedArrayOf = {
   Float32Array: Float32Array;
   Float64Array: Float64Array;
 };
+/** Any TypedArray a codec can be viewed as. */
 export type AnyTypedArray = TypedArrayOf[TypedArrayName];
 
 const CTORS: { [N in TypedArrayName]: new (b: ArrayBufferLike, offset: number, length: number) => TypedArrayOf[N] } = {

@@ -2,8 +2,9 @@
 // below max_entries exists (zeroed until written); elements are kept sparsely, so large arrays
 // cost nothing. The emulator has no programs: a prog_array stays empty, as the kernel's does
 // until a program fd is stored.
-import { BPF_ANY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST } from '../sys/constants.js';
+import { BPF_ANY, BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_ARRAY_OF_MAPS, BPF_MAP_TYPE_PERCPU_ARRAY, BPF_MAP_TYPE_PROG_ARRAY, BPF_NOEXIST } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
+import { mmapBytes } from '../sys/mmap-error.js';
 import { fail } from './errno.js';
 import { InnerMeta, valueFd, writeId, type InnerMaps } from './map-in-map.js';
 import { checkUpdateFlags, copyBytes, EmuMap, withoutLock, type BatchOps, type EmuEntry, type EmuMapAttr } from './map.js';
@@ -20,6 +21,13 @@ export class ArrayMap extends EmuMap {
   private readonly meta: InnerMeta | null;
   private readonly inners: InnerMaps | null;
   private readonly prog: boolean;
+  /**
+   * BPF_F_MMAPABLE arrays: every value in one buffer at the kernel's strides, the memory mmap()
+   * hands out (so writes through it and element calls see each other). Its ArrayBuffer is moved
+   * to a new one on munmap, which detaches every view of the old.
+   */
+  private store: Uint8Array | null;
+  private readonly stride: number;
 
   constructor(attr: EmuMapAttr, opts: { meta?: InnerMeta; inners?: InnerMaps } = {}) {
     super(attr);
@@ -31,6 +39,28 @@ export class ArrayMap extends EmuMap {
     this.perCpu = attr.type === BPF_MAP_TYPE_PERCPU_ARRAY;
     this.meta = attr.type === BPF_MAP_TYPE_ARRAY_OF_MAPS ? (opts.meta ?? null) : null;
     this.inners = opts.inners ?? null;
+    this.stride = Math.ceil(attr.valueSize / 8) * 8;
+    this.store = null;
+    if (attr.type === BPF_MAP_TYPE_ARRAY && (attr.flags & BPF_F_MMAPABLE) !== 0) {
+      try {
+        this.store = new Uint8Array(mmapBytes(attr.valueSize, attr.maxEntries));
+      } catch {
+        // The kernel's vmalloc failing: this process cannot hold the array.
+        fail(errno.ENOMEM);
+      }
+    }
+  }
+
+  /** The memory of an mmapable array (null for other arrays). */
+  get memory(): ArrayBuffer | null {
+    return this.store === null ? null : (this.store.buffer as ArrayBuffer);
+  }
+
+  /** Detaches every view of the memory handed out; the values live on in a new buffer. */
+  detachMemory(): void {
+    if (this.store === null) return;
+    const old = this.store.buffer as ArrayBuffer;
+    this.store = new Uint8Array(structuredClone(old, { transfer: [old] }));
   }
 
   private get bytes(): number {
@@ -45,6 +75,10 @@ export class ArrayMap extends EmuMap {
       const inner = this.slots.get(i);
       if (!inner) fail(errno.ENOENT);
       writeId(out, 0, inner);
+      return;
+    }
+    if (this.store !== null) {
+      out.set(this.store.subarray(i * this.stride, i * this.stride + this.attr.valueSize));
       return;
     }
     const v = this.values.get(i);
@@ -75,7 +109,8 @@ export class ArrayMap extends EmuMap {
     checkUpdateFlags(flags, !this.perCpu);
     if (i >= this.attr.maxEntries) fail(errno.E2BIG);
     if (withoutLock(flags) === BPF_NOEXIST) fail(errno.EEXIST);
-    this.values.set(i, copyBytes(value, 0, this.bytes));
+    if (this.store !== null) this.store.set(value.subarray(0, this.attr.valueSize), i * this.stride);
+    else this.values.set(i, copyBytes(value, 0, this.bytes));
   }
 
   delete(key: Uint8Array): void {
@@ -99,6 +134,7 @@ export class ArrayMap extends EmuMap {
   }
 
   dump(): EmuEntry[] {
+    if (this.store !== null) return this.storedEntries(this.store);
     return [...this.values].sort((a, b) => a[0] - b[0]).map(([i, value]) => {
       const key = new Uint8Array(4);
       new DataView(key.buffer).setUint32(0, i, true);
@@ -106,12 +142,29 @@ export class ArrayMap extends EmuMap {
     });
   }
 
+  /** The values of an mmapable array that are not all zero (what a never-written index holds). */
+  private storedEntries(store: Uint8Array): EmuEntry[] {
+    const out: EmuEntry[] = [];
+    const { valueSize, maxEntries } = this.attr;
+    for (let i = 0; i < maxEntries; i++) {
+      const value = store.slice(i * this.stride, i * this.stride + valueSize);
+      if (!value.some((b) => b !== 0)) continue;
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, i, true);
+      out.push({ key, value });
+    }
+    return out;
+  }
+
   restore(entries: readonly EmuEntry[]): void {
-    for (const e of entries) this.values.set(index(e.key), copyBytes(e.value));
+    // An mmapable array is written in place: views of its memory stay valid.
+    if (this.store !== null) for (const e of entries) this.store.set(e.value.subarray(0, this.attr.valueSize), index(e.key) * this.stride);
+    else for (const e of entries) this.values.set(index(e.key), copyBytes(e.value));
   }
 
   clear(): void {
     this.values.clear();
+    this.store?.fill(0);
   }
 
   override innerMaps(): EmuMap[] {

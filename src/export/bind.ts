@@ -10,6 +10,8 @@ export interface ResolvedField {
   kind: 'int' | 'enum' | 'chars' | 'float' | 'other';
   /** Enums: value (decimal text) -> enumerator name. */
   values?: ReadonlyMap<string, string>;
+  /** The decoder the BTF makes unambiguous (a __be32 address, a __be16 port): the label's default. */
+  display?: 'ipv4' | 'ipv6' | 'port';
 }
 
 /** Finds members by name in a map's BTF; a string says why it cannot. '' is the whole type. */
@@ -82,7 +84,7 @@ function distinctLabels(labels: BoundLabel[], keySize: number): boolean {
 function bindLabels(spec: MetricSpec, layout: MapLayout): BoundLabel[] {
   return spec.labels.map((l, i) => {
     const f = resolve(l, 'key', layout, `label "${l.name}"`);
-    const decoder = l.decoder ?? (f.kind === 'enum' ? 'enum' : f.kind === 'chars' ? 'string' : f.kind === 'int' ? 'integer' : 'hex');
+    const decoder = l.decoder ?? f.display ?? (f.kind === 'enum' ? 'enum' : f.kind === 'chars' ? 'string' : f.kind === 'int' ? 'integer' : 'hex');
     let values = l.values;
     if (decoder === 'enum' && f.values) values = values ? new Map([...f.values, ...values]) : f.values;
     const d = labelDecoder(decoder, values ? { size: f.size, signed: f.signed, values } : { size: f.size, signed: f.signed });

@@ -1,4 +1,5 @@
 import type { Btf } from '../btf/btf.js';
+import { defaultDisplays } from '../btf/display.js';
 import { btfFromId } from '../kernel/btf.js';
 import type { BtfMember } from '../btf/types.js';
 import type { BpfMap } from '../map/map.js';
@@ -75,7 +76,9 @@ function resolverOf(btf: Btf, typeId: number, side: string): (path: string) => R
       id = found.m.type;
     }
     if (bits % 8 !== 0) return `member "${path}" does not start on a byte`;
-    return describeType(btf, id, bits / 8);
+    const display = defaultDisplays(btf, typeId).get(path);
+    const f = describeType(btf, id, bits / 8);
+    return display === 'ipv4' || display === 'ipv6' || display === 'port' ? { ...f, display } : f;
   };
 }
 

@@ -39,6 +39,7 @@ export interface BucketSpec extends FieldRef {
 export type MetricType = 'counter' | 'gauge' | 'histogram';
 export type PerCpuMode = 'sum' | 'cpu';
 
+/** One metric of an exporter configuration: the map it reads, its labels and its value. */
 export interface MetricSpec {
   name: string;
   help: string;
@@ -54,6 +55,7 @@ export interface MetricSpec {
   where: string;
 }
 
+/** An exporter configuration, as parseConfig reads it from YAML. */
 export interface ExportConfig {
   metrics: MetricSpec[];
   /** Entries per LOOKUP_BATCH. */

@@ -18,6 +18,7 @@ export interface Collector {
 /** Finds a map's BTF members; undefined when the map has no BTF. */
 export type FieldsOf = (map: BpfMap) => FieldResolver | undefined;
 
+/** Options of the Exporter constructor. */
 export interface ExporterOptions {
   kernel: Kernel;
   /** One line per problem (a map that cannot be read, and when it reads again); stderr by default. */
@@ -47,7 +48,7 @@ export function layoutOf(map: BpfMap, fields: FieldResolver | undefined): MapLay
     perCpu: map.perCpu,
     cpus: map.cpus,
     label: map[internal].label(),
-    uniqueKeys: resolveMode(map, { mode: 'auto' }) === 'batch',
+    uniqueKeys: resolveMode(map, { mode: 'auto' }) !== 'per-element',
   };
   if (fields) l.fields = fields;
   return l;
@@ -170,6 +171,7 @@ export class Exporter implements Collector {
     return this.maps.length;
   }
 
+  /** Reads every configured metric from its map, for one scrape; an abort of signal ends it early. */
   async collect(signal?: AbortSignal): Promise<Family[]> {
     const t0 = process.hrtime.bigint();
     const out: Family[] = [];

@@ -27,6 +27,7 @@ export class MapsCollector implements Collector {
     this.reader = new BatchReader(batchSize);
   }
 
+  /** Reads every map's metrics, for one scrape; an abort of signal ends it early. */
   async collect(signal?: AbortSignal): Promise<Family[]> {
     const t0 = process.hrtime.bigint();
     const max: [string, number][] = [];

@@ -37,6 +37,7 @@ export interface ServerLimits {
  */
 const GRACE_MS = 1000;
 
+/** The limits a MetricsServer keeps unless told otherwise. */
 export const DEFAULT_LIMITS: Readonly<ServerLimits> = Object.freeze({
   maxConnections: 64,
   sendTimeoutMs: 30_000,

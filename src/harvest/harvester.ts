@@ -32,6 +32,7 @@ interface InnerShape<K, V> {
   kernel: Kernel;
 }
 
+/** Options every SwapHarvester constructor takes. */
 export interface HarvesterCommon<K, V> {
   /** Key codec of the inner maps; raw Buffers by default. */
   key?: Codec<K>;
@@ -52,6 +53,7 @@ export interface HarvesterCommon<K, V> {
   allowLossy?: boolean;
 }
 
+/** Options of SwapHarvester.create: the two maps are made from these. */
 export interface CreateHarvesterOptions<K, V> extends HarvesterCommon<K, V> {
   /** Inner map type. */
   type: HarvestMapType;
@@ -411,6 +413,7 @@ export class SwapHarvester<K = Buffer, V = RawValue> implements Disposable {
     this.updater = undefined;
   }
 
+  /** Closes the harvester: `using h = SwapHarvester.create(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -49,6 +49,7 @@ export class LoadedBtf implements Disposable {
     this.kernel.close(fd);
   }
 
+  /** Closes the BTF fd: `using obj = openBtf(id)`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -7,6 +7,7 @@ import { createMap, EMULATED_TYPES } from '../emu/create.js';
 import { EmuErrno, EmuErrnoHint, fail } from '../emu/errno.js';
 import { FdTable, isStdio, type FdEntry } from '../emu/fd-table.js';
 import type { InnerMaps } from '../emu/map-in-map.js';
+import { ArrayMap } from '../emu/arraymap.js';
 import { hasLock, locked, plain, withLockZeroed, type EmuMap } from '../emu/map.js';
 import { EMU_BPFFS } from '../emu/pin-path.js';
 import { PinnedMaps } from '../emu/pinned-maps.js';
@@ -38,6 +39,7 @@ import {
   MAP_TYPE_NAMES,
 } from '../sys/constants.js';
 import { EBADFD, ENOTSUPP, errno } from '../sys/errno.js';
+import { MmapError, mmapBytes } from '../sys/mmap-error.js';
 
 import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { possibleCpus } from './cpus.js';
@@ -48,6 +50,7 @@ import type { HintContext } from './hints.js';
 import { FOUND, MORE, type AsyncUpdater, type BtfInfo, type Kernel, type LookupBatchArgs, type MapCreateAttr, type MapInfo, type MapSizes, type WriteBatchArgs } from './kernel.js';
 import { memoryEstimate, sizesOf } from './sizes.js';
 
+/** Options of the EmulatedKernel constructor. */
 export interface EmulatedKernelOptions {
   /** Possible CPUs of the emulated machine (per-CPU values have one slot each); this machine's by default. */
   cpus?: number;
@@ -119,6 +122,8 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
   private readonly inners: InnerMaps;
   private readonly btfs = new BtfTable(this.table);
   private readonly mapAlive = (m: EmuMap): boolean => this.table.byId(m.id) === m;
+  /** Writable mappings (mapMmap) of each map, which make freeze() EBUSY. */
+  private readonly writableMappings = new WeakMap<EmuMap, number>();
   /** The map_flags of fds this object created (as LinuxKernel keeps them, for hints). */
   private readonly createFlags = new Map<number, number>();
 
@@ -336,6 +341,33 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     }, { enoentFalse: true, elemFlags: flags })));
   }
 
+  mapMmap(fd: number, writable: boolean): ArrayBuffer {
+    const e = this.entry(fd, BPF_OBJ_GET_INFO_BY_FD);
+    const m = e.map;
+    const bytes = mmapBytes(m.attr.valueSize, m.attr.maxEntries);
+    // The checks of mmap(2) on the fd, then of bpf_map_mmap and array_map_mmap, in their order.
+    const refuse = (no: number): never => {
+      throw new MmapError(no, fd, bytes, 0, writable);
+    };
+    if (!e.read || (writable && !e.write)) refuse(errno.EACCES);
+    if (!(m instanceof ArrayMap)) refuse(ENOTSUPP);
+    // mmap(2) takes VM_SHARED off a shared mapping of a file not open for writing; bpf_map_mmap wants it.
+    if (!e.write) refuse(errno.EINVAL);
+    if (writable && m.frozen) refuse(errno.EPERM);
+    const memory = (m as ArrayMap).memory;
+    if (memory === null) return refuse(errno.EINVAL);
+    if (writable) this.writableMappings.set(m, (this.writableMappings.get(m) ?? 0) + 1);
+    return memory;
+  }
+
+  mapMunmap(fd: number, memory: ArrayBuffer): void {
+    const m = this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map;
+    if (m instanceof ArrayMap && m.memory === memory) {
+      m.detachMemory();
+      this.writableMappings.delete(m);
+    }
+  }
+
   freeze(fd: number): void {
     const e = this.entry(fd, BPF_MAP_FREEZE);
     this.onFd(fd, () => this.mutate(BPF_MAP_FREEZE, e.map, () => this.run(BPF_MAP_FREEZE, () => {
@@ -343,6 +375,8 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
       if (locked(e.map)) throw new EmuErrno(ENOTSUPP);
       // A frozen map already has no write access, so freezing twice is EPERM, as in the kernel.
       if (!e.write || e.map.frozen) this.deny();
+      // map_freeze: not while userspace holds a writable mapping.
+      if ((this.writableMappings.get(e.map) ?? 0) > 0) throw new EmuErrno(errno.EBUSY);
       e.map.frozen = true;
     })));
   }

@@ -89,6 +89,7 @@ export class BpfError extends Error {
   }
 }
 
+/** Whether e is a BpfError with this errno name (e.g. "ENOENT"). */
 export function isErrno(e: unknown, name: string): e is BpfError {
   return e instanceof BpfError && e.code === name;
 }

@@ -57,9 +57,11 @@ export interface Kernel {
    * real kernel could not be used (bpf() refused, the addon missing) when openKernel() fell back.
    */
   readonly reason: string;
+  /** How many CPUs a per-CPU value has a slot for (the possible CPUs). */
   possibleCpus(): number;
   /** Creates a map; returns its fd. */
   mapCreate(attr: MapCreateAttr): number;
+  /** The map's info (BPF_OBJ_GET_INFO_BY_FD): id, type, sizes, name, flags, BTF ids. */
   mapInfo(fd: number): MapInfo;
   /** Sizes of an open map (cached from its info). */
   sizes(fd: number): MapSizes;
@@ -77,6 +79,7 @@ export interface Kernel {
   mapDup(fd: number): number;
   /** Reads the value of key into value; false when there is no such key. */
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
+  /** Writes value under key (null for queue/stack push); flags are BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK. */
   update(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): void;
   /** False when there is no such key. */
   delete(fd: number, key: Uint8Array): boolean;
@@ -90,7 +93,23 @@ export interface Kernel {
   lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number;
   /** Reads and removes key (null for queue/stack pop); false when absent/empty. */
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
+  /**
+   * Maps the memory of an mmapable array (BPF_F_MMAPABLE): its values at round_up(valueSize, 8)
+   * strides, whole pages (sys/mmap.ts mmapBytes), shared with the kernel and BPF programs. Read-only
+   * unless writable; a write through a read-only mapping of the real kernel kills the process
+   * (SIGSEGV). Throws MmapError: EPERM for a frozen map mapped writable, EACCES for an fd without
+   * the access, EINVAL for an array without the flag and for an fd opened read-only (mmap(2) maps a
+   * file not open for writing privately, which bpf refuses).
+   */
+  mapMmap(fd: number, writable: boolean): ArrayBuffer;
+  /**
+   * Unmaps memory mapMmap returned: it is detached (byteLength 0). The emulated kernel detaches
+   * every mapping of that map at once (its memory is one ArrayBuffer, moved to a new one).
+   */
+  mapMunmap(fd: number, memory: ArrayBuffer): void;
+  /** Makes the map read-only to userspace; EBUSY while it has a writable mapping (mapMmap). */
   freeze(fd: number): void;
+  /** Pins the map at path on a bpf filesystem (BPF_OBJ_PIN). */
   pin(fd: number, path: string): void;
   /** Removes the pin at path (unlink(2) on a bpffs pin); false when nothing was pinned there. */
   unpin(path: string): boolean;
@@ -104,13 +123,17 @@ export interface Kernel {
   objGet(path: string, fileFlags: number): number;
   /** The next map id after startId, or null past the last. */
   nextMapId(startId: number): number | null;
+  /** Opens the map with this id (BPF_MAP_GET_FD_BY_ID); returns its fd. */
   mapFdById(id: number): number;
+  /** One BPF_MAP_LOOKUP_BATCH call: reads up to args.count entries after the cursor. */
   lookupBatch(fd: number, args: LookupBatchArgs): LookupBatchStep;
+  /** One BPF_MAP_LOOKUP_AND_DELETE_BATCH call: reads and removes up to args.count entries. */
   lookupAndDeleteBatch(fd: number, args: LookupBatchArgs): LookupBatchStep;
   /** A new updater of its own (LinuxKernel: a worker thread, started on first use). */
   asyncUpdater(): AsyncUpdater;
   /** Returns the count applied; a failure throws BpfError with .count applied. */
   updateBatch(fd: number, args: WriteBatchArgs): number;
+  /** Returns the count deleted; a failure throws BpfError with .count applied. */
   deleteBatch(fd: number, args: WriteBatchArgs): number;
   /**
    * Loads a BTF blob (BPF_BTF_LOAD); returns its fd. When the kernel refuses it, the BpfError's
@@ -121,6 +144,7 @@ export interface Kernel {
   btfFdById(id: number): number;
   /** The next BTF object id after startId, or null past the last. */
   nextBtfId(startId: number): number | null;
+  /** The BTF object's info (BPF_OBJ_GET_INFO_BY_FD): id, size, name. */
   btfInfo(fd: number): BtfInfo;
   /** The blob of a BTF object, as loaded (or the kernel's own). */
   btfData(fd: number): Buffer;

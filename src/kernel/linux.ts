@@ -33,6 +33,7 @@ import {
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
 import { nativeDup } from '../sys/native.js';
+import { mapMemory, mmapBytes, unmapMemory } from '../sys/mmap.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
 import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
@@ -239,6 +240,16 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     elemArgs(BPF_MAP_LOOKUP_AND_DELETE_ELEM, s, key, value, flags);
     const r = sysMapLookupAndDeleteElem(fd, key, s.keySize, value, s.valueBytes, flags);
     return this.outcome(fd, BPF_MAP_LOOKUP_AND_DELETE_ELEM, r, { enoentFalse: true, elemFlags: flags });
+  }
+
+  mapMmap(fd: number, writable: boolean): ArrayBuffer {
+    this.sizes(fd);
+    const info = this.mapInfo(fd);
+    return mapMemory(fd, mmapBytes(info.valueSize, info.maxEntries), 0, writable);
+  }
+
+  mapMunmap(_fd: number, memory: ArrayBuffer): void {
+    unmapMemory(memory);
   }
 
   freeze(fd: number): void {

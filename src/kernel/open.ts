@@ -4,6 +4,7 @@ import { sharedLinux } from './probe.js';
 
 export { probeLinux, type LinuxProbe } from './probe.js';
 
+/** The kernels openKernel can give: the real one (bpf(2)) or the emulated one. */
 export type KernelKind = 'linux' | 'emulated';
 
 let emulated: Kernel | undefined;

@@ -21,6 +21,7 @@ export interface BatchFlags {
   flags?: number;
 }
 
+/** Options of lookupBatch and lookupAndDeleteBatch. */
 export interface LookupBatchOptions extends BatchFlags {
   /** Where to resume; omitted or null starts at the beginning. */
   cursor?: BatchCursor | null;
@@ -49,6 +50,7 @@ export interface LookupBatchResult<K, V> {
   done: boolean;
 }
 
+/** Options of updateBatch and deleteBatch. */
 export interface WriteBatchOptions extends BatchFlags {
   /** Entries per syscall for large inputs (default 4096). */
   chunkSize?: number;
@@ -60,7 +62,9 @@ export interface PackedEntries {
   values: Uint8Array;
 }
 
+/** Entries to write: [key, value] pairs, parallel key and value lists, or packed bytes. */
 export type UpdateBatchInput<K, V> = Iterable<readonly [K, V]> | { keys: readonly K[]; values: readonly V[] } | PackedEntries;
+/** Keys to delete: any iterable of keys, or packed key bytes. */
 export type DeleteBatchInput<K> = Iterable<K> | { keys: Uint8Array };
 
 export const DEFAULT_BATCH_SIZE = 1024;

@@ -1,5 +1,6 @@
 import type { Btf } from '../btf/btf.js';
 import { codecFromBtf, type BtfValue } from '../btf/codec.js';
+import { displayCodec } from '../btf/display.js';
 import { BtfBuilder } from '../btf/encode.js';
 import { BtfError } from '../btf/error.js';
 import { missingField } from '../btf/missing.js';
@@ -126,6 +127,12 @@ export function withCodecsOf<K, V>(spec: MapBtf, opts: { key?: Codec<K>; value?:
 /** The BTF type each codec readMapCodecs made speaks (a map opened with its BTF). */
 const typeOfCodec = new WeakMap<Codec<unknown>, { btf: Btf; typeId: number }>();
 
+/** Marks codec as speaking type typeId of btf (a display codec over a map's BTF), so missingBtfField checks it; returns it. */
+export function speaksBtfType<C extends Codec<unknown>>(codec: C, btf: Btf, typeId: number): C {
+  typeOfCodec.set(codec, { btf, typeId });
+  return codec;
+}
+
 /**
  * The first field of a map's key or value that json leaves out ("proto", "inner.port"), when
  * codec was made from the map's BTF; undefined when every field is given or the codec is not
@@ -140,16 +147,20 @@ export function missingBtfField(codec: Codec<unknown>, json: unknown): string | 
  * Codecs from a map's own BTF (its btf_id). A side without BTF, or whose type has no codec,
  * stays raw; so do both when the BTF cannot be read (privileges, a freed object).
  */
-export function readMapCodecs(kernel: Kernel, info: MapInfo): { key?: Codec<BtfValue>; value?: Codec<BtfValue> | PerCpu<BtfValue> } {
+export function readMapCodecs(
+  kernel: Kernel,
+  info: MapInfo,
+  how: { byteOrder: 'btf' | 'host'; display: boolean } = { byteOrder: 'btf', display: false },
+): { key?: Codec<BtfValue>; value?: Codec<BtfValue> | PerCpu<BtfValue> } {
   try {
-    return codecsFromMapBtf(kernel, info, isPerCpuType(info.type));
+    return codecsFromMapBtf(kernel, info, isPerCpuType(info.type), how);
   } catch (e) {
     if (e instanceof BpfError || e instanceof BtfError) return {};
     throw e;
   }
 }
 
-function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
+function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean, how: { byteOrder: 'btf' | 'host'; display: boolean }): {
   key?: Codec<BtfValue>;
   value?: Codec<BtfValue> | PerCpu<BtfValue>;
 } {
@@ -162,7 +173,7 @@ function codecsFromMapBtf(kernel: Kernel, info: MapInfo, isPerCpu: boolean): {
   const make = (id: number, size: number): Codec<BtfValue> | undefined => {
     if (id === 0) return undefined;
     try {
-      const c = codecFromBtf(btf, id);
+      const c = how.display ? displayCodec(btf, id, { byteOrder: how.byteOrder }) : codecFromBtf(btf, id, { byteOrder: how.byteOrder });
       if (c.size !== size) return undefined;
       typeOfCodec.set(c, { btf, typeId: id });
       return c;

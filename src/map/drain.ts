@@ -5,6 +5,7 @@ import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 import { batchChunks, batchUnsupported, decodeChunks, type Chunk, type WalkOptions } from './walk.js';
 
+/** Options of BpfMap.drain. */
 export type DrainOptions = Pick<WalkOptions, 'batchSize' | 'lock'>;
 
 /**

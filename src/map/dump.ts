@@ -1,11 +1,13 @@
 import { typedView, type AnyTypedArray } from '../codec/view.js';
 import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
+import { allocOutput } from '../sys/huge.js';
 import { BatchBuffers, elemFlagsOf } from './batch.js';
 import { BatchWalk, type BatchTarget } from './batch-walk.js';
 import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
+import { copyMemory } from './memory.js';
 import { parallelDump, threadsOf, type ParallelOptions } from './parallel.js';
-import { elementChunks, firstBatch, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
+import { elementChunks, firstBatch, mappedOf, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
 
 /** A whole map read into two contiguous buffers: no object per entry. */
 export interface Dump<K, V> {
@@ -29,7 +31,9 @@ export interface Dump<K, V> {
    * count * cpus elements, entry after entry, when each CPU's value fills its 8-byte slot (u64).
    */
   valueView: AnyTypedArray | undefined;
+  /** The i-th key, decoded. */
   key(i: number): K;
+  /** The i-th value, decoded. */
   value(i: number): V;
 }
 
@@ -99,9 +103,9 @@ export class Growable {
     private readonly vs: number,
     private capacity: number,
   ) {
-    // allocUnsafe: pages of a large capacity the walk never reaches are never touched.
-    this.keys = Buffer.allocUnsafe(capacity * ks);
-    this.values = Buffer.allocUnsafe(capacity * vs);
+    // Uninitialised: pages of a large capacity the walk never reaches are never touched.
+    this.keys = allocOutput(capacity * ks);
+    this.values = allocOutput(capacity * vs);
   }
 
   /** The same buffers, emptied, for another walk of a map with these sizes. */
@@ -128,8 +132,8 @@ export class Growable {
     if (this.n + more <= this.capacity) return;
     let cap = Math.max(1, this.capacity * 2);
     while (cap < this.n + more) cap *= 2;
-    const k = Buffer.allocUnsafe(cap * this.ks);
-    const v = Buffer.allocUnsafe(cap * this.vs);
+    const k = allocOutput(cap * this.ks);
+    const v = allocOutput(cap * this.vs);
     this.keys.copy(k, 0, 0, this.n * this.ks);
     this.values.copy(v, 0, 0, this.n * this.vs);
     this.keys = k;
@@ -200,7 +204,12 @@ export function dump<K, V>(map: BpfMap<K, V>, opts?: DumpOptions<K, V>): Dump<K,
     if (p !== undefined) return new Columns(map, mode, p.count, p.keys, p.values, undefined, p.ranges);
   }
   const out = into?.storage?.reuse(ks, vs) ?? new Growable(ks, vs, Math.max(map.maxEntries, 1));
-  if (mode === 'per-element') {
+  if (mode === 'memory') {
+    const mem = mappedOf(map);
+    out.reserve(mem.length);
+    copyMemory(mem, map.valueSize, out.keys, out.values);
+    out.n = mem.length;
+  } else if (mode === 'per-element') {
     for (const c of elementChunks(map, opts)) out.append(c.keys, c.values, c.count);
   } else {
     const walk = new BatchWalk(map, BPF_MAP_LOOKUP_BATCH, new IntoOutput(map, out), firstBatch(map, opts), elemFlagsOf(opts));

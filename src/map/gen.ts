@@ -10,6 +10,7 @@ import { openKernel } from '../kernel/open.js';
 import { impliedKeySize } from './btf.js';
 import { BpfMap } from './map.js';
 
+/** Options of generateTypeScript: the module the output imports bpfmap from, and the kernel to read pins with. */
 export interface GenerateOptions {
   kernel?: Kernel;
   /** The module the generated file imports bpfmap from (default "bpfmap"). */

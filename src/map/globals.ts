@@ -2,8 +2,8 @@ import { sectionVariables, type BtfValue, type SectionVariable } from '../btf/co
 import { BtfError } from '../btf/error.js';
 import { btfFromId } from '../kernel/btf.js';
 import { BpfError } from '../kernel/error.js';
-import { BPF_F_MMAPABLE, BPF_F_RDONLY, BPF_MAP_TYPE_ARRAY } from '../sys/constants.js';
-import { mapMemory, MmapError } from '../sys/mmap.js';
+import { BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY } from '../sys/constants.js';
+import { MmapError } from '../sys/mmap-error.js';
 import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 
@@ -22,22 +22,25 @@ function readOnly(map: BpfMap<unknown, unknown>, why: string): never {
   throw new TypeError(`map ${map.name || map.id} is read-only to userspace (${why}): its variables cannot be written`);
 }
 
-/** The map's memory, mapped once: reads and writes are plain memory accesses, seen by programs at once. */
+/**
+ * The map's memory (map.memory(), mapped on first use and kept by the map): reads and writes are
+ * plain memory accesses, seen by programs at once. Asked for on each access, since freeze() or
+ * the emulator remaps it.
+ */
 function mapped(map: BpfMap<unknown, unknown>, frozen: boolean): Store | undefined {
-  const writable = !frozen && (map.flags & BPF_F_RDONLY) === 0;
-  let memory: Buffer;
   try {
-    memory = Buffer.from(mapMemory(map.fd, map.valueSize, 0, writable));
+    map.memory();
   } catch (e) {
-    // A fd opened read-only cannot map writable: element syscalls then say what is refused.
+    // Refused altogether (a write-only fd): element syscalls then say what is refused.
     if (e instanceof MmapError) return undefined;
     throw e;
   }
   return {
-    read: () => memory,
+    read: () => map.memory().bytes,
     write(offset, bytes) {
-      if (!writable) readOnly(map, frozen ? 'frozen' : 'BPF_F_RDONLY');
-      bytes.copy(memory, offset);
+      const mem = map.memory();
+      if (!mem.writable) readOnly(map, frozen ? 'frozen' : 'its memory is mapped read-only');
+      bytes.copy(mem.bytes, offset);
     },
   };
 }
@@ -91,7 +94,7 @@ export function globalsOf<T extends object>(map: BpfMap<unknown, unknown>): T {
       throw new TypeError(`globals(): map ${map.name || map.id}: ${e.message}`, { cause: e });
     throw e;
   }
-  const mmapable = map.kernel.kind === 'linux' && (map.flags & BPF_F_MMAPABLE) !== 0;
+  const mmapable = (map.flags & BPF_F_MMAPABLE) !== 0;
   const store = (mmapable ? mapped(map, info.frozen) : undefined) ?? bySyscalls(map, info.frozen);
   const out = {};
   for (const v of vars) {

@@ -1,5 +1,6 @@
 import type { MapRef } from '../kernel/error.js';
 import type { CursorOwner } from './cursor.js';
+import type { ArrayMemory } from './memory.js';
 
 /**
  * The key of a map's internal handle: what the files beside BpfMap (batch, walk, dump, drain) and
@@ -20,4 +21,6 @@ export interface MapInternals<K, V> extends CursorOwner {
   /** Encodes key into the map's scratch key buffer, or buf (a TypeError before any syscall when it does not fit). */
   encodeKey(key: K, buf?: Buffer): Buffer;
   encodeValue(value: V, buf?: Buffer): Buffer;
+  /** An mmapable array's memory, mapped on first use; undefined for other maps or where mmap is refused. */
+  mapped(): ArrayMemory<V> | undefined;
 }

@@ -13,9 +13,11 @@ import {
   BPF_MAP_LOOKUP_AND_DELETE_BATCH,
   BPF_MAP_LOOKUP_BATCH,
   BPF_F_RDONLY,
+  BPF_F_MMAPABLE,
   BPF_F_WRONLY,
   BPF_MAP_TYPE_ARRAY_OF_MAPS,
   BPF_MAP_TYPE_HASH_OF_MAPS,
+  BPF_MAP_TYPE_ARRAY,
   BPF_MAP_TYPE_QUEUE,
   BPF_MAP_TYPE_STACK,
   BPF_NOEXIST,
@@ -52,6 +54,8 @@ import { globalsOf, type GlobalValues } from './globals.js';
 import { internal, type MapInternals } from './internal.js';
 import { describeMap, eachMap, type MapDescription } from './list.js';
 import { pinsByMapId } from './pins.js';
+import { ArrayMemory, type MapMemory } from './memory.js';
+import { MmapError } from '../sys/mmap-error.js';
 import type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './options.js';
 import { mapFlagsNumber, mapNameProblem, mapTypeName, mapTypeNumber } from './types.js';
 
@@ -69,9 +73,10 @@ export type RawValue = Buffer | Buffer[];
  * raw bytes otherwise. Pass codecs (or `raw: true`) for a precise type.
  */
 export type OpenedKey = Buffer | BtfValue;
+/** The value of a map opened without codecs: decoded through its BTF, else raw bytes. */
 export type OpenedValue = RawValue | BtfValue;
 
-export type { MapDescription };
+export type { MapDescription } from './list.js';
 
 /** What info() says: the description, with the memory the kernel charges and the frozen state. */
 export interface MapDetails extends MapDescription {
@@ -143,8 +148,15 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   private readonly nextBuf: Buffer;
   private readonly valueBuf: Buffer;
   private readonly path: string | undefined;
+  /** An array created with BPF_F_MMAPABLE: its memory can be mapped (memory()). */
+  readonly mmapable: boolean;
+  /** The mapping memory() made, read by get/set/has/entries/dump; undefined until first used. */
+  private mapping: ArrayMemory<V> | undefined;
+  /** mmap was refused (a write-only fd): element calls and batches instead. */
+  private mappingRefused = false;
+  private readonly readOnlyFd: boolean;
 
-  private constructor(kernel: Kernel, fd: number, info: MapInfo, opts: OpenOptions<K, V>, path?: string) {
+  private constructor(kernel: Kernel, fd: number, info: MapInfo, opts: OpenOptions<K, V>, path?: string, readOnlyFd = false) {
     this.kernel = kernel;
     this.fdValue = fd;
     this.type = info.type;
@@ -158,6 +170,8 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     this.perCpu = isPerCpuType(info.type);
     this.cpus = this.perCpu ? kernel.possibleCpus() : 1;
     this.path = path;
+    this.mmapable = info.type === BPF_MAP_TYPE_ARRAY && (info.flags & BPF_F_MMAPABLE) !== 0;
+    this.readOnlyFd = readOnlyFd;
     this.handle = { kernel, fd };
     leaked.register(this, this.handle, this.handle);
     try {
@@ -189,6 +203,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
       codecError: (e, side, entry) => this.codecError(e, side, entry),
       encodeKey: (key, buf) => this.encodeKey(key, buf),
       encodeValue: (value, buf) => this.encodeValue(value, buf),
+      mapped: () => this.mapped(),
     };
   }
 
@@ -208,7 +223,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return c as Codec<V>;
   }
 
-  private static wrap<K, V>(kernel: Kernel, fd: number, opts: OpenOptions<K, V>, path?: string): BpfMap<K, V> {
+  private static wrap<K, V>(kernel: Kernel, fd: number, opts: OpenOptions<K, V>, path?: string, readOnlyFd = false): BpfMap<K, V> {
     let info: MapInfo;
     try {
       info = kernel.mapInfo(fd);
@@ -220,10 +235,10 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     if (!opts.raw && info.btfId !== 0 && (opts.key === undefined || opts.value === undefined)) {
       // Reading BTF may be refused where the map is not (BTF_GET_FD_BY_ID wants CAP_SYS_ADMIN):
       // the map then opens with raw bytes, as without BTF.
-      const typed = readMapCodecs(kernel, info) as OpenOptions<K, V>;
+      const typed = readMapCodecs(kernel, info, { byteOrder: opts.byteOrder ?? 'btf', display: opts.display === true }) as OpenOptions<K, V>;
       o = { ...opts, key: opts.key ?? typed.key, value: opts.value ?? typed.value };
     }
-    return new BpfMap<K, V>(kernel, fd, info, o, path);
+    return new BpfMap<K, V>(kernel, fd, info, o, path, readOnlyFd);
   }
 
   /** Creates a map. Key/value sizes default to the codecs' sizes. */
@@ -280,7 +295,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     if (typeof path !== 'string' || path === '') throw new TypeError('openPinned: path must be a non-empty string');
     const kernel = opts.kernel ?? openKernel();
     const fileFlags = (opts.readOnly ? BPF_F_RDONLY : 0) | (opts.writeOnly ? BPF_F_WRONLY : 0);
-    return BpfMap.wrap(kernel, kernel.objGet(path, fileFlags), opts, path);
+    return BpfMap.wrap(kernel, kernel.objGet(path, fileFlags), opts, path, opts.readOnly === true);
   }
 
   /** Opens a map by its kernel id. */
@@ -375,9 +390,16 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return e instanceof CodecError && e.map === undefined ? e.of(side, this.label(), entry) : e;
   }
 
+  /** The value under key, or undefined when there is none (BPF_MAP_LOOKUP_ELEM). */
   get(key: K, opts?: GetOptions): V | undefined {
     const fd = this.fd;
     const k = this.encodeKey(key);
+    const mem = opts?.lock ? undefined : this.mapped();
+    if (mem !== undefined) {
+      const i = k.readUInt32LE(0);
+      // Past the end: the kernel's answer (ENOENT: undefined) through the syscall.
+      if (i < mem.length) return this.valueCodec.decode(mem.bytes, i * mem.stride);
+    }
     try {
       if (!this.kernel.lookup(fd, k, this.valueBuf, opts?.lock ? BPF_F_LOCK : 0)) return undefined;
     } catch (e) {
@@ -386,9 +408,12 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return this.valueCodec.decode(this.valueBuf, 0);
   }
 
+  /** Whether the map holds key. */
   has(key: K): boolean {
     const fd = this.fd;
     const k = this.encodeKey(key);
+    const mem = this.mapped();
+    if (mem !== undefined && k.readUInt32LE(0) < mem.length) return true;
     try {
       return this.kernel.lookup(fd, k, this.valueBuf, 0);
     } catch (e) {
@@ -396,6 +421,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     }
   }
 
+  /** Writes value under key (BPF_MAP_UPDATE_ELEM); flags choose create, replace or either. */
   set(key: K, value: V, opts?: SetOptions): void;
   /** Outer maps (array_of_maps, hash_of_maps): puts inner in the slot (the kernel takes its own reference). */
   set(key: K, inner: BpfMap<unknown, unknown>, opts?: SetOptions): void;
@@ -404,6 +430,15 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     const flags = updateFlags(opts);
     const k = this.encodeKey(key);
     const v = value instanceof BpfMap ? this.innerFd(value) : this.encodeValue(value);
+    // 'any' or 'exist' on a writable mapping: a store. Anything else gets the kernel's answer.
+    const mem = flags === BPF_ANY || flags === BPF_EXIST ? this.mapped() : undefined;
+    if (mem !== undefined && mem.writable) {
+      const i = k.readUInt32LE(0);
+      if (i < mem.length) {
+        mem.bytes.set(v.subarray(0, this.valueSize), i * mem.stride);
+        return;
+      }
+    }
     try {
       this.kernel.update(fd, k, v, flags);
     } catch (e) {
@@ -563,6 +598,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return decodeBatch(this, lookupBatchRaw(this, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts));
   }
 
+  /** lookupAndDeleteBatch without decoding: the packed key and value bytes. */
   lookupAndDeleteBatchRaw(opts?: LookupBatchOptions): RawLookupBatch {
     return lookupBatchRaw(this, BPF_MAP_LOOKUP_AND_DELETE_BATCH, opts);
   }
@@ -586,11 +622,13 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return new MapIterator(w.mode, decodeChunks(this, w.chunks, (r, i): [K, V] => [r.key(i), r.value(i)]));
   }
 
+  /** Every key, read in batches where the kernel supports it (with `threads`, as entries()). */
   keys(opts?: EntriesOptions): MapIterator<K> {
     const w = this.walk(opts);
     return new MapIterator(w.mode, decodeChunks(this, w.chunks, (r, i) => r.key(i)));
   }
 
+  /** Every value, read in batches where the kernel supports it (with `threads`, as entries()). */
   values(opts?: EntriesOptions): MapIterator<V> {
     const w = this.walk(opts);
     return new MapIterator(w.mode, decodeChunks(this, w.chunks, (r, i) => r.value(i)));
@@ -606,6 +644,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return { mode, chunks: walkChunks(this, mode, opts) };
   }
 
+  /** The entries, as entries() gives them: `for (const [k, v] of map)`. */
   [Symbol.iterator](): MapIterator<[K, V]> {
     return this.entries();
   }
@@ -640,11 +679,13 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i): [K, V] => [r.key(i), r.value(i)]));
   }
 
+  /** keys(), yielding to the event loop between batches. */
   keysAsync(opts?: WalkOptions): MapAsyncIterator<K> {
     const mode = resolveMode(this, opts);
     return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i) => r.key(i)));
   }
 
+  /** values(), yielding to the event loop between batches. */
   valuesAsync(opts?: WalkOptions): MapAsyncIterator<V> {
     const mode = resolveMode(this, opts);
     return new MapAsyncIterator(mode, decodeChunksAsync(this, walkChunks(this, mode, opts), (r, i) => r.value(i)));
@@ -658,6 +699,78 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   /** The whole map in two contiguous buffers, for millions of entries without an object each. */
   dump(opts?: DumpOptions<K, V>): Dump<K, V> {
     return dump(this, opts);
+  }
+
+  /**
+   * The memory of an mmapable array (created with flags: ['mmapable']), shared with the kernel and
+   * BPF programs without a syscall: see MapMemory. Mapped read-write, or read-only where the map
+   * is frozen or was opened read-only. While the map has it, get/set/has, entries()/keys()/values()
+   * and dump() read and write it directly (mode 'memory'). Unmapped (detached) by close() and
+   * freeze().
+   */
+  memory(): MapMemory<V> {
+    this.assertMmapable();
+    const mem = this.mapped(true);
+    if (mem === undefined) throw new Error(`map ${this.label()} could not be mapped`);
+    return mem;
+  }
+
+  private assertMmapable(): void {
+    void this.fd;
+    if (!this.mmapable)
+      throw new TypeError(`memory() is for arrays created with BPF_F_MMAPABLE (flags: ['mmapable']); map ${this.label()} is ${this.typeName}${this.type === BPF_MAP_TYPE_ARRAY ? ' without the flag' : ''}`);
+  }
+
+  /**
+   * The mapping, made on first use: read-write, or read-only when the kernel refuses writes
+   * (frozen, read-only fd). Undefined for maps that are not mmapable, and where mmap is refused
+   * altogether (a write-only fd), unless mustMap (memory()), which throws the kernel's refusal.
+   */
+  private mapped(mustMap = false): ArrayMemory<V> | undefined {
+    if (!this.mmapable) return undefined;
+    const m = this.mapping;
+    // The emulated kernel detaches every mapping of a map when one handle unmaps: map again.
+    if (m !== undefined && !m.detached) return m;
+    if (this.mappingRefused && !mustMap) return undefined;
+    const fd = this.fd;
+    let buf: ArrayBuffer | undefined;
+    let writable = !this.readOnlyFd;
+    try {
+      try {
+        buf = this.readOnlyFd && this.path !== undefined ? this.mapReadOnly(this.path) : this.kernel.mapMmap(fd, writable);
+      } catch (e) {
+        if (!writable || !(e instanceof MmapError) || (e.errno !== errno.EPERM && e.errno !== errno.EACCES)) throw e;
+        writable = false;
+        buf = this.kernel.mapMmap(fd, false);
+      }
+    } catch (e) {
+      this.mappingRefused = true;
+      if (mustMap) throw e instanceof MmapError ? e.withMap(this.label()) : e;
+      return undefined;
+    }
+    this.mappingRefused = false;
+    this.mapping = new ArrayMemory(buf, this.maxEntries, this.valueCodec, writable, this.label());
+    return this.mapping;
+  }
+
+  /**
+   * The kernel maps no fd opened read-only (mmap(2) drops VM_SHARED for it): a pinned map opened
+   * read-only is mapped read-only through a read-write fd of the same pin, closed at once (the
+   * mapping holds the map). Where that fd is refused, so is the mapping.
+   */
+  private mapReadOnly(path: string): ArrayBuffer {
+    const rw = this.kernel.objGet(path, 0);
+    try {
+      return this.kernel.mapMmap(rw, false);
+    } finally {
+      this.kernel.close(rw);
+    }
+  }
+
+  private unmap(fd: number): void {
+    const m = this.mapping;
+    this.mapping = undefined;
+    if (m !== undefined && !m.detached) this.kernel.mapMunmap(fd, m.buffer);
   }
 
   /** Pins the map at path on a bpf filesystem. */
@@ -722,8 +835,11 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
 
   /** Makes the map read-only to userspace for good (programs may still write). */
   freeze(): void {
+    const fd = this.fd;
+    // The kernel refuses to freeze a map with a writable mapping (EBUSY): this one's goes first.
+    if (this.mapping?.writable) this.unmap(fd);
     try {
-      this.kernel.freeze(this.fd);
+      this.kernel.freeze(fd);
     } catch (e) {
       throw this.annotate(e);
     }
@@ -734,10 +850,12 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     if (this.fdValue < 0) return;
     leaked.unregister(this.handle);
     const fd = this.fdValue;
+    this.unmap(fd);
     this.fdValue = -1;
     this.kernel.close(fd);
   }
 
+  /** Closes the map: `using map = BpfMap.fromId(42)`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -10,6 +10,7 @@ import type { MapFlagName, MapTypeName } from './types.js';
 /** A value codec: plain, or per-CPU (the map's value is then one element per possible CPU). */
 export type ValueCodec<V> = Codec<V> | PerCpuValue<V>;
 
+/** Options of the BpfMap constructors that open an existing map (fromId, fromName, openPinned). */
 export interface OpenOptions<K, V> {
   /** Key codec; raw bytes of the map's key size by default. */
   key?: Codec<K>;
@@ -22,13 +23,25 @@ export interface OpenOptions<K, V> {
    * values through it (objects, numbers, strings: see codecFromBtf).
    */
   raw?: boolean;
+  /**
+   * How BTF-typed integers decode: 'btf' (default) reads __be16/__be32/__be64/__sum16 members in
+   * network order; 'host' gives every integer as the host-order number a BPF program sees.
+   */
+  byteOrder?: 'btf' | 'host';
+  /**
+   * Decode BTF-typed keys and values for people (see displayCodec): addresses as text, ports as
+   * numbers in network order, as `bpfmap dump` shows them. Both forms encode.
+   */
+  display?: boolean;
 }
 
+/** Options of BpfMap.openPinned: the fd can be opened read-only or write-only. */
 export interface OpenPinnedOptions<K, V> extends OpenOptions<K, V> {
   readOnly?: boolean;
   writeOnly?: boolean;
 }
 
+/** Options of BpfMap.create: the map's attributes, its codecs and its BTF. */
 export interface CreateOptions<K, V> extends OpenOptions<K, V> {
   type: MapTypeName | number;
   /** Defaults to the key codec's size. */
@@ -55,8 +68,10 @@ export interface CreateOptions<K, V> extends OpenOptions<K, V> {
   btf?: MapBtf | true;
 }
 
+/** How set and updateBatch treat keys that exist or not (BPF_ANY, BPF_NOEXIST, BPF_EXIST). */
 export type UpdateFlag = 'any' | 'noexist' | 'exist';
 
+/** Options of BpfMap.set. */
 export interface SetOptions {
   /** any (default): create or replace; noexist: only create; exist: only replace. */
   flags?: UpdateFlag;
@@ -64,6 +79,7 @@ export interface SetOptions {
   lock?: boolean;
 }
 
+/** Options of BpfMap.get. */
 export interface GetOptions {
   /** BPF_F_LOCK: read under the value's bpf_spin_lock. */
   lock?: boolean;

@@ -1,4 +1,6 @@
+import { endianness } from 'node:os';
 import type { Codec } from '../codec/codec.js';
+import { fromHalves } from '../codec/int.js';
 import { typedView } from '../codec/view.js';
 import type { BpfMap } from './map.js';
 import type { Chunk } from './walk.js';
@@ -10,6 +12,39 @@ type Column = { readonly [i: number]: unknown };
 function column(codec: Codec<unknown>, buf: Buffer, count: number): Column | undefined {
   if (codec.typedArray === undefined) return undefined;
   return typedView(codec, buf.subarray(0, count * codec.size));
+}
+
+const HOST_LE = endianness() === 'LE';
+
+/**
+ * u64n/i64n values (numbers) read from their 32-bit halves: no BigInt made per value, the range
+ * checked by fromHalves. lo[2i] and hi[2i + 1] are value i's halves on a little-endian host.
+ */
+class Halves {
+  private lo: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  private hi: Uint32Array<ArrayBufferLike> | Int32Array<ArrayBufferLike> = this.lo;
+
+  constructor(
+    private readonly name: string,
+    private readonly signed: boolean,
+  ) {}
+
+  /** Points at count values packed at the start of buf; false where buf is not 4-byte aligned. */
+  load(buf: Buffer, count: number): boolean {
+    if (buf.byteOffset % 4 !== 0) return false;
+    this.lo = new Uint32Array(buf.buffer, buf.byteOffset, count * 2);
+    this.hi = this.signed ? new Int32Array(buf.buffer, buf.byteOffset, count * 2) : this.lo;
+    return true;
+  }
+
+  /** Value at element index i (of 8-byte values). */
+  at(i: number): number {
+    return fromHalves(this.name, this.lo[2 * i] as number, this.hi[2 * i + 1] as number);
+  }
+}
+
+function halvesOf(codec: Codec<unknown> | undefined): Halves | undefined {
+  return codec?.halves !== undefined && HOST_LE ? new Halves(codec.name, codec.halves === 'signed') : undefined;
 }
 
 /**
@@ -24,6 +59,11 @@ export class ChunkReader<K, V> {
   private keyColumn: Column | undefined;
   private valueColumn: Column | undefined;
   private cpuColumn: Column | undefined;
+  /** u64n/i64n values and per-CPU values read from their halves (undefined for other codecs). */
+  private readonly valueHalves: Halves | undefined;
+  private readonly cpuHalves: Halves | undefined;
+  private valueHalvesOn = false;
+  private cpuHalvesOn = false;
   private readonly keyCodec: Codec<K>;
   private readonly valueCodec: Codec<V>;
   private readonly ks: number;
@@ -47,6 +87,8 @@ export class ChunkReader<K, V> {
     this.entryStep = map.valueBytes / size;
     this.cpuStep = stride / size;
     this.cpuViewable = this.cpuCodec !== undefined && stride % size === 0 && map.valueBytes % size === 0;
+    this.valueHalves = halvesOf(this.valueCodec as Codec<unknown>);
+    this.cpuHalves = this.cpuViewable ? halvesOf(this.cpuCodec) : undefined;
   }
 
   /** Points the reader at a chunk. */
@@ -56,6 +98,8 @@ export class ChunkReader<K, V> {
     this.keyColumn = column(this.keyCodec, c.keys, c.count);
     this.valueColumn = column(this.valueCodec, c.values, c.count);
     this.cpuColumn = this.cpuViewable ? column(this.cpuCodec as Codec<unknown>, c.values, (c.count * this.vs) / (this.cpuCodec as Codec<unknown>).size) : undefined;
+    this.valueHalvesOn = this.valueHalves?.load(c.values, c.count) ?? false;
+    this.cpuHalvesOn = this.cpuHalves?.load(c.values, (c.count * this.vs) / 8) ?? false;
   }
 
   key(i: number): K {
@@ -64,6 +108,7 @@ export class ChunkReader<K, V> {
   }
 
   value(i: number): V {
+    if (this.valueHalvesOn) return (this.valueHalves as Halves).at(i) as V;
     const col = this.valueColumn;
     return col === undefined ? this.valueCodec.decode(this.values, i * this.vs) : (col[i] as V);
   }
@@ -75,6 +120,7 @@ export class ChunkReader<K, V> {
 
   /** Per-CPU maps: CPU cpu's value of entry i. */
   cpuValue(i: number, cpu: number): unknown {
+    if (this.cpuHalvesOn) return (this.cpuHalves as Halves).at(i * this.entryStep + cpu * this.cpuStep);
     const col = this.cpuColumn;
     if (col !== undefined) return col[i * this.entryStep + cpu * this.cpuStep];
     return (this.cpuCodec as Codec<unknown>).decode(this.values, i * this.vs + cpu * this.cpuStride);

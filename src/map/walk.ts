@@ -6,21 +6,25 @@ import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './bat
 import { BatchWalk, type LookupCmd } from './batch-walk.js';
 import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
+import { memoryChunks, type ArrayMemory } from './memory.js';
 import { ChunkReader } from './reader.js';
 
 /**
  * How a walk reads the map: `batch` is LOOKUP_BATCH (each key at most once, buckets read
  * consistently); `per-element` is GET_NEXT_KEY + LOOKUP_ELEM, two syscalls per entry, which can
- * repeat keys (and skip others) when entries are deleted during the walk.
+ * repeat keys (and skip others) when entries are deleted during the walk; `memory` reads an
+ * mmapable array's memory (map.memory()), no syscall at all.
  */
-export type WalkMode = 'batch' | 'per-element';
+export type WalkMode = 'batch' | 'per-element' | 'memory';
 
+/** Options of the iterators (entries, keys, values) and dump. */
 export interface WalkOptions {
   /** Entries per LOOKUP_BATCH (default 1024); grows geometrically on ENOSPC. */
   batchSize?: number;
   /**
-   * auto (default): batch where the kernel and map type support it, else per-element;
-   * batch: never fall back (the kernel's error instead); per-element: force the classic walk.
+   * auto (default): memory for an mmapable array, else batch where the kernel and map type
+   * support it, else per-element; batch: never fall back (the kernel's error instead);
+   * per-element: force the classic walk; memory: an mmapable array's memory, or a TypeError.
    */
   mode?: 'auto' | WalkMode;
   /** BPF_F_LOCK: read values under their bpf_spin_lock. */
@@ -67,7 +71,12 @@ export function resolveMode(map: BpfMap<unknown, unknown>, opts: WalkOptions | u
   map[internal].assertOpen();
   const want = opts?.mode ?? 'auto';
   if (want === 'batch' || want === 'per-element') return want;
-  if (want !== 'auto') throw new TypeError(`mode must be "auto", "batch" or "per-element", got "${String(want)}"`);
+  if (want === 'memory') {
+    mappedOf(map);
+    return want;
+  }
+  if (want !== 'auto') throw new TypeError(`mode must be "auto", "batch", "per-element" or "memory", got "${String(want)}"`);
+  if (map[internal].mapped() !== undefined) return 'memory';
   return batchUnsupported(map, BPF_MAP_LOOKUP_BATCH) === 0 ? 'batch' : 'per-element';
 }
 
@@ -134,26 +143,62 @@ export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions 
   if (n > 0) yield { keys, values, count: n };
 }
 
+/** The memory of a map read in mode memory; a TypeError for a map that has none. */
+export function mappedOf(map: BpfMap<unknown, unknown>): ArrayMemory<unknown> {
+  const mem = map[internal].mapped();
+  if (mem === undefined) throw new TypeError(`mode "memory" is for arrays created with BPF_F_MMAPABLE that this process can map; map ${map[internal].label()} is not one`);
+  return mem;
+}
+
 /** The chunks of a read of the whole map in the resolved mode. */
 export function walkChunks(map: BpfMap<unknown, unknown>, mode: WalkMode, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
+  if (mode === 'memory') return memoryChunks(mappedOf(map), map.valueSize, firstBatch(map, opts));
   return mode === 'batch' ? batchChunks(map, BPF_MAP_LOOKUP_BATCH, opts) : elementChunks(map, opts);
+}
+
+/** An iterator that can also hand its remaining items to a callback in one pass (Decoded). */
+interface Drainable<T> extends Iterator<T> {
+  forEachRest?(f: (item: T) => void): void;
 }
 
 /** A sync iterator that also tells which mode it reads with. */
 export class MapIterator<T> implements IterableIterator<T> {
   constructor(
     readonly mode: WalkMode,
-    private readonly inner: Iterator<T>,
+    private readonly inner: Drainable<T>,
   ) {}
 
+  /** The next item. */
   next(): IteratorResult<T> {
     return this.inner.next();
   }
 
+  /** Calls f with every remaining item, in one pass: no iterator result object per item. */
+  forEach(f: (item: T) => void): void {
+    if (this.inner.forEachRest !== undefined) return this.inner.forEachRest(f);
+    for (let r = this.inner.next(); r.done !== true; r = this.inner.next()) f(r.value);
+  }
+
+  /** The remaining items in an array, built in one pass (what [...it] makes, without a result object per item). */
+  toArray(): T[] {
+    const out: T[] = [];
+    this.forEach((item) => out.push(item));
+    return out;
+  }
+
+  /** The remaining [key, value] entries in a Map, built in one pass; a later duplicate key wins. */
+  toMap<K, V>(this: MapIterator<[K, V]>): Map<K, V> {
+    const out = new Map<K, V>();
+    this.forEach((e) => out.set(e[0], e[1]));
+    return out;
+  }
+
+  /** Stops the walk early (a break out of for...of). */
   return(): IteratorResult<T> {
     return this.inner.return?.() ?? { done: true, value: undefined };
   }
 
+  /** The iterator itself, for for...of. */
   [Symbol.iterator](): this {
     return this;
   }
@@ -166,14 +211,17 @@ export class MapAsyncIterator<T> implements AsyncIterableIterator<T> {
     private readonly inner: AsyncIterator<T>,
   ) {}
 
+  /** The next item. */
   next(): Promise<IteratorResult<T>> {
     return this.inner.next();
   }
 
+  /** Stops the walk early (a break out of for await...of). */
   async return(): Promise<IteratorResult<T>> {
     return (await this.inner.return?.()) ?? { done: true, value: undefined };
   }
 
+  /** The iterator itself, for for await...of. */
   [Symbol.asyncIterator](): this {
     return this;
   }
@@ -205,6 +253,19 @@ class Decoded<K, V, T> implements IterableIterator<T> {
       this.n = r.value.count;
     }
     return { value: this.pick(this.reader, this.i++), done: false };
+  }
+
+  forEachRest(f: (item: T) => void): void {
+    const { reader, pick } = this;
+    for (;;) {
+      // this.i moves with each item, so an f that throws leaves the iterator after that item.
+      while (this.i < this.n) f(pick(reader, this.i++));
+      const r = this.chunks.next();
+      if (r.done === true) return;
+      reader.load(r.value);
+      this.i = 0;
+      this.n = r.value.count;
+    }
   }
 
   return(): IteratorResult<T> {

@@ -32,6 +32,7 @@ export const ALU_OPS = {
   add: 0x00, sub: 0x10, mul: 0x20, div: 0x30, or: 0x40, and: 0x50, lsh: 0x60, rsh: 0x70,
   neg: 0x80, mod: 0x90, xor: 0xa0, mov: 0xb0, arsh: 0xc0,
 } as const;
+/** An ALU operation by name (add, sub, mul, ..., as the assembler spells them). */
 export type AluOp = keyof typeof ALU_OPS;
 
 /** Conditional jump operations (code & 0xf0). */
@@ -39,6 +40,7 @@ export const JMP_OPS = {
   jeq: 0x10, jgt: 0x20, jge: 0x30, jset: 0x40, jne: 0x50, jsgt: 0x60, jsge: 0x70,
   jlt: 0xa0, jle: 0xb0, jslt: 0xc0, jsle: 0xd0,
 } as const;
+/** A conditional jump by name (jeq, jgt, ...). */
 export type JmpOp = keyof typeof JMP_OPS;
 const BPF_JA = 0x00;
 const BPF_CALL = 0x80;
@@ -59,10 +61,12 @@ export const HELPERS = {
   get_prandom_u32: 7,
   get_smp_processor_id: 8,
 } as const;
+/** A BPF helper the assembler can call by name. */
 export type HelperName = keyof typeof HELPERS;
 
 /** Registers: r0 return value, r1-r5 arguments (clobbered by calls), r6-r9 callee-saved, r10 frame pointer (read-only). */
 export type Reg = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10;
+/** A load/store width: b (8 bits), h (16), w (32), dw (64). */
 export type Size = 'b' | 'h' | 'w' | 'dw';
 const SIZES: Record<Size, number> = { b: BPF_B, h: BPF_H, w: BPF_W, dw: BPF_DW };
 
@@ -130,10 +134,12 @@ export class Assembler {
     return this.emit({ code: BPF_ALU | ALU_OPS[op] | BPF_K, dst: reg(dst), src: 0, off: 0, imm: s32(imm, 'imm') });
   }
 
+  /** dst = imm (a 32-bit immediate, sign-extended). */
   mov(dst: Reg, imm: number): this {
     return this.alu64('mov', dst, imm);
   }
 
+  /** dst = src. */
   movReg(dst: Reg, src: Reg): this {
     return this.alu64Reg('mov', dst, src);
   }
@@ -197,6 +203,7 @@ export class Assembler {
     return this.emit({ code: BPF_JMP | BPF_CALL, dst: 0, src: 0, off: 0, imm: s32(id, 'helper id') });
   }
 
+  /** Returns r0 from the program. */
   exit(): this {
     return this.emit({ code: BPF_JMP | BPF_EXIT, dst: 0, src: 0, off: 0, imm: 0 });
   }

@@ -7,6 +7,7 @@ export interface MapHandle {
   readonly fd: number;
 }
 
+/** Options of counterInsns and loadCounter. */
 export interface CounterOptions {
   /**
    * Where the count goes: a hash, percpu_hash, lru_hash or lru_percpu_hash map with u32 keys and

@@ -15,6 +15,7 @@ const LOG_SIZE = 64 * 1024;
 /** Lines of the verifier log kept in the error message (the full log is on the error). */
 const LOG_TAIL_LINES = 12;
 
+/** Options of BpfProgram.load. */
 export interface LoadOptions {
   type?: ProgramTypeName;
   /** Encoded instructions (see Assembler.build()). */
@@ -40,6 +41,7 @@ export class ProgramLoadError extends BpfError {
   }
 }
 
+/** Options of a BPF_PROG_TEST_RUN. */
 export interface TestRunOptions {
   /** Runs in one syscall (default 1). The kernel loops in place, yielding the CPU when asked. */
   repeat?: number;
@@ -47,6 +49,7 @@ export interface TestRunOptions {
   data?: Uint8Array;
 }
 
+/** What a BPF_PROG_TEST_RUN returns. */
 export interface TestRunResult {
   /** The program's return value on the last run. */
   retval: number;
@@ -153,6 +156,7 @@ export class BpfProgram implements Disposable {
     closeSync(fd);
   }
 
+  /** Closes the program: `using prog = BpfProgram.load(...)`. */
   [Symbol.dispose](): void {
     this.close();
   }

@@ -1,19 +1,7 @@
-import { errnoName } from './errno.js';
+import { MmapError } from './mmap-error.js';
 import { nativeMmap } from './native.js';
 
-/** Thrown when mmap(2) of a map fd fails; errno is the kernel's answer (EPERM for a frozen map mapped writable, EINVAL for a map without BPF_F_MMAPABLE). */
-export class MmapError extends Error {
-  constructor(
-    readonly errno: number,
-    readonly fd: number,
-    readonly length: number,
-    readonly offset: number,
-    readonly writable: boolean,
-  ) {
-    super(`mmap(fd ${fd}, ${length} bytes at ${offset}, ${writable ? 'read-write' : 'read-only'}) failed: ${errnoName(errno)}`);
-    this.name = 'MmapError';
-  }
-}
+export { MmapError, mmapBytes } from './mmap-error.js';
 
 /**
  * Maps length bytes of a map fd at offset (a multiple of the page size) as a shared ArrayBuffer.

@@ -30,12 +30,19 @@ export interface MmapCalls {
   munmap(buffer: ArrayBuffer): void;
 }
 
+/**
+ * madvise(MADV_HUGEPAGE) on the whole pages inside a buffer; returns the offset of its first byte
+ * aligned to align (a power of two, page size to 1 GiB), or -errno.
+ */
+export type HugePagesCall = (buffer: Uint8Array, align: number) => number;
+
 interface Addon extends Partial<PipeCalls>, Partial<MmapCalls> {
   bpf: BpfCall;
   /** Absent from addons built before it. */
   bpfPair?: BpfPairCall;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd on the same open file, or -errno. */
   dup?(fd: number): number;
+  hugePages?: HugePagesCall;
 }
 
 let addon: Addon | undefined;
@@ -75,6 +82,15 @@ export function nativeDup(fd: number): number {
   const { dup } = load();
   if (!dup) throw new Error('bpfmap: the native addon predates dup support; rebuild it with `npm rebuild bpfmap`');
   return dup(fd);
+}
+
+/** The huge-page advice, or undefined where the addon cannot load or predates it. */
+export function nativeHugePages(): HugePagesCall | undefined {
+  try {
+    return load().hugePages;
+  } catch {
+    return undefined;
+  }
 }
 
 function load(): Addon {

@@ -210,3 +210,38 @@ test('a DATASEC is an object of its variables by name, at their offsets; section
   assert.throws(() => codecFromBtf(b.btf(), sec).encode({ nope: 1 }, Buffer.alloc(19), 0), /has no field "nope" \(fields: last_len, hits, tag\)/);
   assert.throws(() => sectionVariables(b.btf(), u32), /is not a datasec/);
 });
+
+test('__be16/__be32/__be64/__sum16 are network order (through typedef chains and qualifiers); byteOrder host gives the raw number', () => {
+  const b = new BtfBuilder();
+  const u16 = b.typedef('__u16', b.int('unsigned short', 2));
+  const u32 = b.typedef('__u32', b.int('unsigned int', 4));
+  const be16 = b.typedef('__be16', u16);
+  const be32 = b.typedef('__be32', u32);
+  const be64 = b.typedef('__be64', b.int('long long unsigned int', 8));
+  const sum16 = b.typedef('__sum16', u16);
+  const wsum = b.typedef('__wsum', u32);
+  const s = b.struct('flow', [
+    { name: 'saddr', type: b.qualifier('const', be32) },
+    { name: 'sport', type: be16 },
+    { name: 'check', type: sum16 },
+    { name: 'seq', type: be64 },
+    { name: 'csum', type: wsum },
+    { name: 'words', type: b.array(be32, 2) },
+    { name: 'plain', type: u16 },
+  ]);
+  const v = { saddr: 0x0a01360f, sport: 61163, check: 0x1234, seq: 0x0102030405060708n, csum: 0x01020304, words: [1, 2], plain: 0x0102 };
+  const { bytes, back } = roundTrip(b, s, v);
+  assert.deepEqual(back, v);
+  assert.deepEqual([...bytes.subarray(0, 4)], [10, 1, 54, 15], 'the address bytes as the packet has them');
+  assert.equal(bytes.readUInt16BE(4), 61163);
+  assert.equal(bytes.readUInt16BE(6), 0x1234);
+  assert.equal(bytes.readBigUInt64BE(8), 0x0102030405060708n);
+  assert.equal(bytes.readUInt32LE(16), 0x01020304, '__wsum stays host order');
+  assert.equal(bytes.readUInt32BE(20), 1);
+  assert.equal(bytes.readUInt16LE(28), 0x0102, 'a plain __u16 stays host order');
+  const host = codecFromBtf(b.btf(), s, { byteOrder: 'host' }).decode(bytes, 0) as Record<string, BtfValue>;
+  assert.equal(host.sport, bytes.readUInt16LE(4), 'host order: the number a BPF program reads');
+  assert.equal(host.saddr, bytes.readUInt32LE(0));
+  // Range checks still apply to the network-order value.
+  assert.throws(() => codecFromBtf(b.btf(), be16).encode(65536, Buffer.alloc(2), 0), /0\.\.65535/);
+});

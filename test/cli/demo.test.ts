@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BpfMap } from '../../src/map/map.js';
 import { flowKey, flowStats } from '../../src/cli/demo.js';
-import { NOBODY, onFreshMachine, rootWithNamespaces, runCli, runMain, unpin } from '../helpers/cli.js';
+import { CLI, NOBODY, onFreshMachine, rootWithNamespaces, runCli, runMain, tool, unpin } from '../helpers/cli.js';
+import { Tmux } from '../helpers/tmux.js';
 import { LINUX, linuxAvailable, pinPath } from '../helpers/kernel.js';
 import { packageCopy } from '../helpers/package.js';
 
@@ -153,6 +154,70 @@ describe('bpfmap demo', () => {
     } finally {
       pkg.remove();
       rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the demo map read through its BTF (issue: readable by default)', () => {
+  test('dump, watch and the typed API show the addresses and ports of the demo table; dump | load round-trips; a __be16 is network order in bpftool', async (t) => {
+    if (!linuxAvailable(t)) return;
+    const tmuxPath = tool(t, 'tmux');
+    const bpftoolPath = tool(t, 'bpftool');
+    if (!tmuxPath || !bpftoolPath) return;
+    const path = pinPath('cli-demo-btf');
+    try {
+      const demo = await runMain(['demo', '--pin', path, '--entries', '300', '--top', '5']);
+      assert.equal(demo.code, 0, demo.stderr);
+      // The demo's table, made with its own codecs: "10.0.0.7:61163  192.168.27.254:53  tcp ...".
+      const table = demo.stdout.split('\n').filter((l) => /^10\.\d+\.\d+\.\d+:\d+ /.test(l)).map((l) => l.trim().split(/ +/).slice(0, 2).join(' '));
+      assert.equal(table.length, 5);
+      type Key = { saddr: string; daddr: string; sport: number; dport: number };
+      const flow = (k: Key): string => `${k.saddr}:${k.sport} ${k.daddr}:${k.dport}`;
+
+      const dumped = await runMain(['dump', 'pinned', path, '--format', 'json']);
+      assert.equal(dumped.code, 0, dumped.stderr);
+      const entries = JSON.parse(dumped.stdout) as Array<{ key: Key; value: { bytes: number } }>;
+      const top = entries.sort((a, b) => b.value.bytes - a.value.bytes).slice(0, 5).map((e) => flow(e.key));
+      assert.deepEqual(top, table, 'dump shows the flows as the demo table does');
+
+      // The typed API: plain BTF gives network-order numbers; display: true the same text as dump.
+      using typed = BpfMap.openPinned<Record<string, unknown>, Record<string, unknown>>(path, { kernel: LINUX.kernel() });
+      using shown = BpfMap.openPinned<Key, { bytes: bigint }>(path, { kernel: LINUX.kernel(), display: true });
+      const byBytes = [...shown.entries()].sort((a, b) => Number(b[1].bytes - a[1].bytes)).slice(0, 5);
+      assert.deepEqual(byBytes.map(([k]) => flow(k)), table, 'the typed API with display: true');
+      const first = byBytes[0]?.[0] as Key;
+      const plain = typed.get({ ...first, saddr: first.saddr.split('.').reduce((n, x) => n * 256 + Number(x), 0), daddr: first.daddr.split('.').reduce((n, x) => n * 256 + Number(x), 0) });
+      assert.ok(plain, 'the plain BTF key: __be32 addresses as network-order numbers, ports as they are');
+      assert.throws(() => typed.get(first as unknown as Record<string, unknown>), /saddr: expected an integer/, 'plain BTF codecs take numbers, not text');
+      assert.deepEqual(shown.get(first), { packets: (plain as { packets: bigint }).packets, bytes: (plain as { bytes: bigint }).bytes });
+
+      // dump --format json | load into an empty map with the same BTF: byte for byte.
+      using copy = BpfMap.create({ kernel: LINUX.kernel(), type: 'hash', key: flowKey, value: flowStats, maxEntries: 301, btf: true });
+      const loaded = await runMain(['load', 'id', String(copy.id)], { input: dumped.stdout });
+      assert.equal(loaded.code, 0, loaded.stderr);
+      using rawSrc = BpfMap.openPinned(path, { kernel: LINUX.kernel(), raw: true });
+      const bytesOf = (m: BpfMap<unknown, unknown>): string[] => {
+        const d = m.dump();
+        return Array.from({ length: d.count }, (_, i) => `${d.keys.toString('hex', i * 16, i * 16 + 16)}=${d.values.toString('hex', i * 16, i * 16 + 16)}`).sort();
+      };
+      assert.deepEqual(bytesOf(copy as BpfMap<unknown, unknown>), bytesOf(rawSrc as BpfMap<unknown, unknown>));
+
+      // A __be16 written through the typed API: network order in bpftool's bytes.
+      using typedCopy = BpfMap.fromId<Record<string, unknown>, Record<string, unknown>>(copy.id, { kernel: LINUX.kernel() });
+      typedCopy.set({ saddr: 0x0a000001, daddr: 0x0a000002, sport: 8080, dport: 53, proto: 6 }, { packets: 1, bytes: 2 });
+      const one = JSON.parse(execFileSync(bpftoolPath, ['map', 'lookup', 'id', String(copy.id), 'key', 'hex', ...'0a 00 00 01 0a 00 00 02 1f 90 00 35 06 00 00 00'.split(' '), '-j'], { encoding: 'utf8' })) as { key: string[] };
+      assert.deepEqual(one.key.slice(8, 10), ['0x1f', '0x90'], 'sport 8080 is 1f 90 in the map');
+
+      // watch: the top flows by bytes, keys as the table shows them.
+      using term = new Tmux(tmuxPath, 200);
+      term.type(`node ${CLI} watch pinned ${path} --field bytes --top 5; echo EXIT=$?`);
+      const s = await term.waitFor(/entries 300 /);
+      const rows = s.split('\n').filter((l) => /^ +\d+ {2}\{/.test(l)).map((l) => flow(JSON.parse(/\{.*\}/.exec(l)?.[0] as string) as Key));
+      assert.deepEqual(rows, table, 'watch shows the flows as the demo table does');
+      term.keys('q');
+      await term.waitFor(/EXIT=0/);
+    } finally {
+      unpin(path);
     }
   });
 });

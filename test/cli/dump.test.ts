@@ -231,9 +231,21 @@ describe('bpfmap dump', () => {
       counts.set(i, Array.from({ length: counts.cpus }, (_, c) => ({ packets: BigInt(i + c), bytes: BigInt(i * 100 + c) })));
     }
     type Formatted = { formatted: { key: unknown; value?: unknown; values?: Array<{ cpu: number; value: unknown }> } };
+    // bpftool prints __be32/__be16 as host-order numbers; bpfmap shows the addresses and ports they hold.
+    const host = (n: number, size: number): Buffer => {
+      const b = Buffer.alloc(size);
+      b.writeUIntLE(n, 0, size);
+      return b;
+    };
+    const readable = (k: unknown): unknown => {
+      if (typeof k !== 'object' || k === null || !('saddr' in k)) return k;
+      const f = k as Record<string, number>;
+      const ip = (n: number): string => [...host(n, 4)].join('.');
+      return { ...f, saddr: ip(f.saddr as number), daddr: ip(f.daddr as number), sport: host(f.sport as number, 2).readUInt16BE(0), dport: host(f.dport as number, 2).readUInt16BE(0) };
+    };
     const theirs = (id: number): string[] =>
       (JSON.parse(execFileSync(bpftool, ['map', 'dump', 'id', String(id), '-j'], { encoding: 'utf8' })) as Formatted[])
-        .map(({ formatted: f }) => JSON.stringify(f.values ? { key: f.key, values: f.values.map((v) => v.value) } : f)).sort();
+        .map(({ formatted: f }) => JSON.stringify(f.values ? { key: f.key, values: f.values.map((v) => v.value) } : { ...f, key: readable(f.key) })).sort();
     for (const map of [flows, counts]) {
       const ours = await runMain(['dump', 'id', String(map.id), '--format', 'json']);
       assert.equal(ours.code, 0, ours.stderr);

@@ -94,7 +94,8 @@ describe('bpfmap load', () => {
     for (let i = 0; i < 250; i++)
       (src as unknown as BpfMap<unknown, unknown>).set({ saddr: `10.1.0.${i}`, daddr: '10.2.0.1', sport: i, dport: 80, proto: 17 }, { packets: BigInt(i), bytes: 2n ** 62n + BigInt(i) });
     const dumped = await runMain(['dump', 'id', String(src.id), '--format', 'ndjson']);
-    assert.match(dumped.stdout.split('\n')[0] as string, /^\{"key":\{"saddr":\d+,"daddr":\d+,"sport":\d+,"dport":\d+,"proto":17\},"value":\{"packets":\d+,"bytes":"\d+"\}\}$/);
+    // Addresses shown as text and ports as numbers (the BTF's __be32/__be16) load back as they are.
+    assert.match(dumped.stdout.split('\n')[0] as string, /^\{"key":\{"saddr":"10\.1\.0\.\d+","daddr":"10\.2\.0\.1","sport":\d+,"dport":80,"proto":17\},"value":\{"packets":\d+,"bytes":"\d+"\}\}$/);
     const loaded = await runMain(['load', 'id', String(dst.id)], { input: dumped.stdout });
     assert.equal(loaded.code, 0, loaded.stderr);
     const raw = (m: BpfMap<unknown, unknown>): string[] => {

@@ -38,7 +38,8 @@ describe('bpfmap usage and selectors', () => {
       [['dump', 'id', '1', '--limit', '-1'], 'dump', /--limit/],
       [['list', '--kernel', 'bsd'], 'list', /--kernel must be "linux" or "emulated"/],
       [['dump', 'id', '1', '--bogus'], 'dump', /unknown option '--bogus'/],
-      [['create', '/sys/fs/bpf/x', '--type', 'hash'], 'create', /required option '--key-size <bytes>' not specified/],
+      [['create', '/sys/fs/bpf/x', '--type', 'hash'], 'create', /required option '--max-entries <n>' not specified/],
+      [['create', '/sys/fs/bpf/x', '--type', 'hash', '--max-entries', '4'], 'create', /give --key-size and --value-size, or the types: --key and --value/],
     ];
     const runs = await Promise.all(cases.map(([args]) => runMain(args)));
     for (const [i, r] of runs.entries()) {

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { flowKey, flowStats } from '../../src/cli/demo.js';
-import { namedFieldReader, Watcher } from '../../src/cli/watch.js';
+import { namedFieldReader } from '../../src/cli/value-field.js';
+import { Watcher } from '../../src/cli/watch.js';
 import { u32 as u32Codec, u64 as u64Codec } from '../../src/codec/int.js';
 import { perCpu } from '../../src/codec/percpu.js';
 import { struct } from '../../src/codec/struct.js';
@@ -61,7 +62,7 @@ describe('bpfmap watch', () => {
     const s = await term.waitFor(/entries 5 /);
     assert.match(s, /total bytes 15,000/);
     assert.match(s, /KEY +BYTES +RATE\/s/);
-    assert.match(s, /^ +1 {2}\{"saddr":\d+,"daddr":\d+,"sport":\d+,"dport":\d+,"proto":17\} +5,000 /m);
+    assert.match(s, /^ +1 {2}\{"saddr":"10\.0\.0\.5","daddr":"10\.0\.0\.99","sport":5,"dport":53,"proto":17\} +5,000 /m);
     term.keys('q');
     await term.waitFor(/EXIT=0/);
     const bad = await runMain(['watch', 'id', String(map.id), '--field', 'drops']);

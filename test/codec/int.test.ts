@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type Codec, CodecError } from '../../src/codec/codec.js';
-import { be16, be32, i16, i32, i64, i8, u16, u32, u64, u8 } from '../../src/codec/int.js';
+import { be16, be32, i16, i32, i64, i64n, i8, u16, u32, u64, u64n, u8 } from '../../src/codec/int.js';
 
 // Reference bytes come from DataView, which is independent of the Buffer methods the codecs use.
 type NumberCase = { codec: Codec<number>; min: number; max: number; set: (d: DataView, v: number) => void };
@@ -34,7 +34,11 @@ describe('number integers', () => {
       for (const v of [min, min + 1, 0, 1, max - 1, max]) {
         const buf = Buffer.alloc(codec.size + 3, 0xee);
         codec.encode(v, buf, 3);
-        assert.deepEqual(buf.subarray(3), reference(codec.size, (d) => set(d, v)), `${codec.name} ${v}`);
+        assert.deepEqual(
+          buf.subarray(3),
+          reference(codec.size, (d) => set(d, v)),
+          `${codec.name} ${v}`,
+        );
         assert.deepEqual(buf.subarray(0, 3), Buffer.alloc(3, 0xee), 'bytes before the offset untouched');
         assert.equal(codec.decode(buf, 3), v);
         assert.equal(codec.fromJSON?.(JSON.parse(JSON.stringify(codec.toJSON?.(v)))), v);
@@ -47,7 +51,10 @@ describe('number integers', () => {
         const buf = Buffer.alloc(codec.size, 0xee);
         assert.throws(
           () => codec.encode(v as number, buf, 0),
-          (e: unknown) => e instanceof CodecError && e instanceof TypeError && e.message.startsWith(`${codec.name}: expected an integer ${min}..${max}, got`),
+          (e: unknown) =>
+            e instanceof CodecError &&
+            e instanceof TypeError &&
+            e.message.startsWith(`${codec.name}: expected an integer ${min}..${max}, got`),
         );
         assert.deepEqual(buf, Buffer.alloc(codec.size, 0xee), `nothing written for ${String(v)}`);
         assert.throws(() => codec.fromJSON?.(v), CodecError);
@@ -57,7 +64,9 @@ describe('number integers', () => {
   }
 
   test('messages quote what was given', () => {
-    assert.throws(() => u16.encode('x' as unknown as number, Buffer.alloc(2), 0), { message: 'u16: expected an integer 0..65535, got "x"' });
+    assert.throws(() => u16.encode('x' as unknown as number, Buffer.alloc(2), 0), {
+      message: 'u16: expected an integer 0..65535, got "x"',
+    });
     assert.throws(() => u8.encode(256, Buffer.alloc(1), 0), { message: 'u8: expected an integer 0..255, got 256' });
   });
 
@@ -83,7 +92,10 @@ describe('bigint integers', () => {
       for (const v of [min, min + 1n, -safe - 1n, -safe, 0n, 1n, safe, safe + 1n, max - 1n, max].filter((x) => x >= min && x <= max)) {
         const buf = Buffer.alloc(10);
         codec.encode(v, buf, 2);
-        assert.deepEqual(buf.subarray(2), reference(8, (d) => set(d, v)));
+        assert.deepEqual(
+          buf.subarray(2),
+          reference(8, (d) => set(d, v)),
+        );
         assert.equal(codec.decode(buf, 2), v);
         const json = codec.toJSON?.(v);
         // Numbers while exact, decimal strings beyond.
@@ -132,4 +144,34 @@ describe('typedArray views', () => {
     assert.equal(be16.typedArray, undefined);
     assert.equal(be32.typedArray, undefined);
   });
+});
+
+test('u64n and i64n: 64-bit integers as numbers, exact or refused, never rounded', () => {
+  const b = Buffer.alloc(8);
+  for (const v of [0, 1, 0xffffffff, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
+    u64n.encode(v, b, 0);
+    assert.equal(b.readBigUInt64LE(0), BigInt(v));
+    assert.equal(u64n.decode(b, 0), v);
+  }
+  for (const v of [-1, -(2 ** 32), -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, -5]) {
+    i64n.encode(v, b, 0);
+    assert.equal(b.readBigInt64LE(0), BigInt(v));
+    assert.equal(i64n.decode(b, 0), v);
+  }
+  b.writeBigUInt64LE(2n ** 53n);
+  assert.throws(() => u64n.decode(b, 0), CodecError, '2^53 is refused, not rounded');
+  b.writeBigUInt64LE(2n ** 64n - 1n);
+  assert.throws(() => u64n.decode(b, 0), CodecError);
+  b.writeBigInt64LE(-(2n ** 53n));
+  assert.throws(() => i64n.decode(b, 0), CodecError);
+  b.writeBigInt64LE(2n ** 53n);
+  assert.throws(() => i64n.decode(b, 0), CodecError);
+  assert.throws(() => u64n.encode(2 ** 53, b, 0), CodecError);
+  assert.throws(() => u64n.encode(-1, b, 0), CodecError);
+  assert.throws(() => u64n.encode(1.5, b, 0), CodecError);
+  assert.equal(u64n.add?.(2 ** 52, 2 ** 52 - 1), 2 ** 53 - 1);
+  assert.throws(() => u64n.add?.(2 ** 52, 2 ** 52), RangeError, 'a total past 2^53 is refused');
+  assert.equal(u64n.halves, 'unsigned');
+  assert.equal(i64n.halves, 'signed');
+  assert.equal(u64n.typedArray, undefined);
 });

@@ -69,6 +69,24 @@ metrics:
   assert.equal(all.get(`bpfmap_export_map_id{map="pinned ${path}"}`), second.id);
 });
 
+test('labels of __be32 *addr and __be16 *port members default to ipv4 and port (the BTF says network order)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bpfmap-emu-export-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const kernel = new EmulatedKernel({ dir, cpus: 2 });
+  const path = '/sys/fs/bpf/emu-export-defaults';
+  const m = BpfMap.create({ kernel, type: 'hash', key: flow, value: u64, maxEntries: 8, btf: true });
+  m.set({ saddr: '10.1.54.15', daddr: '10.0.0.2', sport: 61163, dport: 53, proto: 6 }, 5n);
+  m.pin(path);
+  m.close();
+  const e = new Exporter(parseConfig(`
+metrics:
+  - { name: b_total, help: B., type: counter, map: pinned ${path}, labels: [{ name: saddr, field: saddr }, { name: dport, field: dport }, { name: proto, field: proto }] }
+`), { kernel, fields: fieldsOf, log: () => {} });
+  e.check();
+  const all = samples(render(await e.collect(), 'text'));
+  assert.deepEqual(of(all, 'b_total'), { 'b_total{saddr="10.1.54.15",dport="53",proto="6"}': 5 });
+});
+
 describe('exporter on the real kernel', () => {
   test('a struct key by offsets: ipv4, port (network order), static mapping; equal label sets are added', async (t) => {
     if (!linuxAvailable(t)) return;

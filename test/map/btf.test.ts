@@ -112,7 +112,8 @@ for (const K of btfKernels()) {
       const vmlinux = vmlinuxBtf();
       using m = BpfMap.create<BtfValue, BtfValue>({ kernel, type: 'array', maxEntries: 2, btf: { value: { btf: vmlinux, type: 'struct iphdr' } } }) as BpfMap<BtfValue, BtfValue>;
       assert.equal(m.valueSize, vmlinux.sizeOf(vmlinux.get('struct iphdr')));
-      const hdr = { ihl: 5, version: 4, tos: 0, tot_len: 0x5400, id: 0x3412, frag_off: 0x40, ttl: 64, protocol: 1, check: 0xe7b7, saddr: 0x0100a8c0, daddr: 0x0200a8c0 };
+      // __be16/__be32/__sum16 members are network-order numbers: the bytes below are the packet's.
+      const hdr = { ihl: 5, version: 4, tos: 0, tot_len: 0x54, id: 0x1234, frag_off: 0x4000, ttl: 64, protocol: 1, check: 0xb7e7, saddr: 0xc0a80001, daddr: 0xc0a80002 };
       m.set(1, hdr);
       const raw = BpfMap.fromId(m.id, { raw: true, kernel });
       try {
@@ -121,6 +122,9 @@ for (const K of btfKernels()) {
         raw.close();
       }
       assert.deepEqual(m.get(1), { ...hdr, addrs: { saddr: hdr.saddr, daddr: hdr.daddr } });
+      using host = BpfMap.fromId<number, BtfValue>(m.id, { kernel, byteOrder: 'host' });
+      assert.deepEqual(host.get(1), { ...hdr, tot_len: 0x5400, id: 0x3412, frag_off: 0x40, check: 0xe7b7, saddr: 0x0100a8c0, daddr: 0x0200a8c0,
+        addrs: { saddr: 0x0100a8c0, daddr: 0x0200a8c0 } }, "byteOrder 'host': the numbers a BPF program reads");
     });
 
 
@@ -256,7 +260,9 @@ describe('maps with BTF as bpftool sees them (real kernel)', () => {
     for (const m of [flows, hdrs]) {
       const dumped = JSON.parse(runBpftool(tool, ['map', 'dump', 'id', String(m.id), '-j'])) as Array<{ formatted: { key: unknown; value: unknown } }>;
       const theirs = dumped.map((e) => normalize(e.formatted));
-      const ours = [...m.entries()].map(([k, v]) => normalize({ key: k, value: v }));
+      // bpftool prints every integer in host order, __be ones too.
+      using host = BpfMap.fromId<BtfValue, BtfValue>(m.id, { byteOrder: 'host' });
+      const ours = [...host.entries()].map(([k, v]) => normalize({ key: k, value: v }));
       const byKey = (a: unknown, b: unknown) => JSON.stringify((a as { key: unknown }).key).localeCompare(JSON.stringify((b as { key: unknown }).key));
       assert.equal(theirs.length, m === flows ? 4 : 3);
       assert.deepEqual(theirs.sort(byKey), ours.sort(byKey));
@@ -288,8 +294,8 @@ describe('maps with BTF as bpftool sees them (real kernel)', () => {
         stats.fields.map((f) => [f.name, f.offset]));
       using typed = BpfMap.fromId<BtfValue, BtfValue>(m.id);
       const decoded = typed.get(7);
-      // Through BTF, the address and port are the raw __be32/__be16 numbers bpftool also prints.
-      assert.deepEqual(decoded, { ...value, addr: 0x0100000a, port: 0x901f });
+      // Through BTF, the __be32 address and __be16 port are network-order numbers; bpftool prints the raw host-order ones.
+      assert.deepEqual(decoded, { ...value, addr: 0x0a000001, port: 8080 });
       const dumped = JSON.parse(runBpftool(tool, ['map', 'dump', 'id', String(m.id), '-j'])) as Array<{ formatted: unknown }>;
       assert.deepEqual(dumped.map((e) => e.formatted), [{ key: 7, value: { ...value, hits: 5, addr: 0x0100000a, port: 0x901f } }]);
     }

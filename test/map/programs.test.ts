@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, describe, test, type TestContext } from 'node:test';
 import type { BtfValue } from '../../src/btf/codec.js';
-import { namedFieldReader } from '../../src/cli/watch.js';
+import { namedFieldReader } from '../../src/cli/value-field.js';
 import type { Codec } from '../../src/codec/codec.js';
 import { BpfMap } from '../../src/map/map.js';
 import { u32, u64 } from '../../src/codec/int.js';
@@ -26,7 +26,7 @@ struct stats { __u64 packets; __u64 bytes; __u32 hist[4]; };
 
 volatile __u64 hits;
 __u32 last_len = 7;
-const volatile struct cfg cfg = { .limit = 1000, .port = 0x5000, .tag = "dflt" };
+const volatile struct cfg cfg = { .limit = 1000, .port = 0x5000 /* port 80 in network order, on little-endian */, .tag = "dflt" };
 
 struct { __uint(type, 6 /* percpu_array */); __uint(max_entries, 4); __type(key, __u32); __type(value, __u64); } pkt_count SEC(".maps");
 struct { __uint(type, 6); __uint(max_entries, 2); __type(key, __u32); __type(value, struct stats); } pkt_stats SEC(".maps");
@@ -102,7 +102,7 @@ describe('maps of a clang-built program loaded with bpftool', () => {
     using bss = BpfMap.openPinned(`${o.maps}/counter_bss`);
     using data = BpfMap.openPinned(`${o.maps}/counter_data`);
     using rodata = BpfMap.openPinned(`${o.maps}/counter_rodata`);
-    assert.deepEqual(rodata.get(0), { cfg: { limit: 1000, port: 0x5000, tag: 'dflt' } });
+    assert.deepEqual(rodata.get(0), { cfg: { limit: 1000, port: 80, tag: 'dflt' } });
     assert.equal(rodata.info().frozen, true);
     const g = bss.globals<{ hits: bigint }>();
     const d = data.globals<{ last_len: number }>();
@@ -129,7 +129,7 @@ describe('maps of a clang-built program loaded with bpftool', () => {
     const ro = await runMain(['show', 'pinned', `${o.maps}/counter_rodata`]);
     assert.match(ro.stdout, /^value type +datasec \.rodata \{ const volatile struct cfg cfg; \}$/m);
     const dump = await runMain(['dump', 'pinned', `${o.maps}/counter_rodata`, '--format', 'ndjson']);
-    assert.deepEqual(JSON.parse(dump.stdout), { key: 0, value: { cfg: { limit: 1000, port: 0x5000, tag: 'dflt' } } });
+    assert.deepEqual(JSON.parse(dump.stdout), { key: 0, value: { cfg: { limit: 1000, port: 80, tag: 'dflt' } } });
     // watch ranks by a variable of the section, as by a member of a struct.
     const watched = namedFieldReader(bss as BpfMap<unknown, unknown>, bss.valueCodec as Codec<unknown>, 'hits');
     const raw = Buffer.alloc(bss.valueSize);

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { CodecError } from '../../src/codec/codec.js';
+import { u32 as u32c, u64 as u64c, u64n } from '../../src/codec/int.js';
+import { perCpu } from '../../src/codec/percpu.js';
 import { BpfMap } from '../../src/map/map.js';
 import { LINUX, testKernels, u32, u64 } from '../helpers/kernel.js';
 import { closeFixture, entryText, fixture, ITERABLE_TYPES } from '../helpers/maps.js';
@@ -138,7 +141,9 @@ describe('iteration under a concurrent writer (real kernel)', () => {
     }
     Atomics.store(new Int32Array(stop), 0, 1);
     const ops = await done;
-    t.diagnostic(`${rounds} rounds against ${ops} concurrent deletes/inserts; the per-element walk repeated ${perElementRepeats} keys meanwhile`);
+    t.diagnostic(
+      `${rounds} rounds against ${ops} concurrent deletes/inserts; the per-element walk repeated ${perElementRepeats} keys meanwhile`,
+    );
     assert.ok(ops > 0, 'the writer ran');
   });
 });
@@ -152,7 +157,10 @@ describe('async iteration', () => {
     for await (const k of m.keysAsync({ batchSize: 8 })) sequential.push(k.toString('hex'));
     const it = m.keysAsync({ batchSize: 8 });
     const all = await Promise.all(Array.from({ length: 45 }, () => it.next()));
-    assert.deepEqual(all.slice(0, 40).map((r) => (r.value as Buffer).toString('hex')), sequential);
+    assert.deepEqual(
+      all.slice(0, 40).map((r) => (r.value as Buffer).toString('hex')),
+      sequential,
+    );
     assert.ok(all.slice(40).every((r) => r.done === true));
     assert.equal((await it.next()).done, true);
   });
@@ -179,3 +187,56 @@ describe('async iteration', () => {
     assert.equal((error as Error).name, 'MapClosedError');
   });
 });
+
+for (const K of testKernels()) {
+  describe(`collecting entries on ${K.name}`, () => {
+    test('toArray(), toMap() and forEach() give what spreading the iterator gives, from where it stands', (t) => {
+      if (!K.available(t)) return;
+      using map = BpfMap.create({ kernel: K.kernel(), type: 'hash', key: u32c, value: u64c, maxEntries: 100 });
+      for (let i = 0; i < 100; i++) map.set(i, BigInt(i) * 3n);
+      const spread = [...map.entries({ batchSize: 7 })];
+      assert.equal(spread.length, 100);
+      assert.deepEqual(map.entries({ batchSize: 7 }).toArray(), spread);
+      assert.deepEqual(map.entries({ batchSize: 7, mode: 'per-element' }).toArray().length, 100);
+      assert.deepEqual(map.entries().toMap(), new Map(spread));
+      const it = map.entries({ batchSize: 7 });
+      const firsts = [it.next().value, it.next().value, it.next().value];
+      assert.deepEqual([...firsts, ...it.toArray()], spread, 'toArray() takes the rest');
+      assert.deepEqual(it.toArray(), [], 'and leaves nothing');
+      const seen: number[] = [];
+      const again = map.keys({ batchSize: 7 });
+      assert.throws(
+        () =>
+          again.forEach((k) => {
+            if (seen.push(k) === 10) throw new Error('stop');
+          }),
+        /stop/,
+      );
+      assert.equal(again.toArray().length, 90, 'an f that throws leaves the iterator after that item');
+    });
+
+    test('u64n values come out as numbers from the batch buffers; one past 2^53 is a CodecError', (t) => {
+      if (!K.available(t)) return;
+      using map = BpfMap.create({ kernel: K.kernel(), type: 'hash', key: u32c, value: u64c, maxEntries: 10 });
+      map.set(1, 2n ** 53n - 1n);
+      map.set(2, 2n ** 32n + 5n);
+      using asNumber = BpfMap.fromId(map.id, { kernel: K.kernel(), key: u32c, value: u64n });
+      assert.deepEqual(
+        new Map(asNumber.entries().toArray()),
+        new Map([
+          [1, 2 ** 53 - 1],
+          [2, 2 ** 32 + 5],
+        ]),
+      );
+      map.set(3, 2n ** 53n);
+      assert.throws(() => asNumber.entries().toArray(), CodecError);
+      using pc = BpfMap.create({ kernel: K.kernel(), type: 'percpu_hash', key: u32c, value: perCpu(u64n), maxEntries: 4 });
+      pc.set(
+        0,
+        Array.from({ length: pc.cpus }, (_, c) => 2 ** 40 + c),
+      );
+      const expected = Array.from({ length: pc.cpus }, (_, c) => 2 ** 40 + c).reduce((a, b) => a + b, 0);
+      assert.deepEqual(pc.entriesSummed().toArray(), [[0, expected]]);
+    });
+  });
+}
