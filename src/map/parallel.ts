@@ -20,6 +20,7 @@ import { walkRange, type RangeResult, type RangeSpec } from './range-walk.js';
 /** The most threads a dump takes. */
 export const MAX_THREADS = 64;
 
+/** The option of dump() and the sync walks that reads a map in ranges at once. */
 export interface ParallelOptions {
   /**
    * Read the map in this many ranges at once (hash buckets, array indexes), on the calling
