@@ -11,8 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
 export const outDir = join(root, 'bench', 'out');
 
-/** Builds a C program of bench/c once per source change; returns the binary's path. */
-export function buildC(name: string): string {
+/** Builds a C program of bench/c once per source change (linked with libs); returns the binary's path. */
+export function buildC(name: string, libs: string[] = []): string {
   mkdirSync(outDir, { recursive: true });
   const src = join(root, 'bench', 'c', `${name}.c`);
   const bin = join(outDir, name);
@@ -22,7 +22,7 @@ export function buildC(name: string): string {
   } catch {
     // not built yet
   }
-  if (stale) execFileSync('cc', ['-O2', '-Wall', '-o', bin, src], { stdio: 'inherit' });
+  if (stale) execFileSync('cc', ['-O2', '-Wall', '-o', bin, src, ...libs], { stdio: 'inherit' });
   return bin;
 }
 
@@ -125,6 +125,16 @@ export interface Row {
   /** The ratio must not exceed this (absent: the row only shows how cost grows). */
   target?: number;
   note?: string;
+  /** A reader that checks what it read: false when it missed an entry or saw a wrong value. */
+  checked?: boolean;
+  /** Why the row could not be measured (a peer that cannot be installed here). */
+  skipped?: string;
+}
+
+/** A row for a reader that could not run, with the reason. */
+export function skippedRow(suite: string, what: string, why: string): Row {
+  const none: Stats = { median: Number.NaN, min: Number.NaN, max: Number.NaN };
+  return { suite, what, unit: 'ns/entry', bpfmap: none, baselineName: '', ratio: none, skipped: why };
 }
 
 /** A row of a pair measured against a baseline. */
@@ -138,6 +148,8 @@ const num = (n: number): string => (n < 10 ? n.toFixed(2) : n < 1000 ? n.toFixed
 const spread = (s: Stats): string => `${num(s.median)} (${num(s.min)}-${num(s.max)})`;
 
 export function verdict(r: Row): string {
+  if (r.skipped !== undefined) return 'skipped';
+  if (r.checked === false) return 'FAIL';
   if (r.target === undefined) return '';
   return r.ratio.median <= r.target ? 'pass' : 'FAIL';
 }
@@ -149,6 +161,10 @@ export function table(rows: Row[]): string {
     '|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
+    if (r.skipped !== undefined) {
+      lines.push(`| ${r.suite} | ${r.what} | skipped: ${r.skipped} | | | | | skipped |`);
+      continue;
+    }
     const base = r.baseline ? `${spread(r.baseline)} ${r.unit}` : '';
     const ratio = `${r.ratio.median.toFixed(2)}x (${r.ratio.min.toFixed(2)}-${r.ratio.max.toFixed(2)})`;
     const target = r.target === undefined ? '' : `<= ${r.target}x`;

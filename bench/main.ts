@@ -12,6 +12,8 @@ import { machine, outDir, type Row, table, verdict } from './harness.js';
 import { memoryRows } from './memory.js';
 import { mmapRows } from './mmap.js';
 import { npmBpfRows } from './npm-bpf.js';
+import { parallelRows } from './parallel.js';
+import { peerRows } from './peers.js';
 import { perCpuRows } from './percpu.js';
 import { readRows, walkRows } from './read.js';
 import { stallRows } from './stall.js';
@@ -23,6 +25,8 @@ const suites: Record<string, (reps: number) => Row[] | Promise<Row[]>> = {
   read: readRows,
   walk: walkRows,
   'npm-bpf': npmBpfRows,
+  peers: peerRows,
+  parallel: parallelRows,
   percpu: perCpuRows,
   array: arrayRows,
   mmap: mmapRows,

@@ -1,8 +1,9 @@
 /*
- * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), mmap/munmap of
- * a map fd (mmapable arrays, ring buffers), huge pages for large dump buffers, dup of an fd (Node has
- * no fcntl), a libuv poll handle on an fd (ring buffer readiness), and two calls Node lacks that the
- * CLI needs to know what a pipe's reader has taken (see the end).
+ * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), bpfPair (two
+ * such calls in one crossing, for the per-element walk), mmap/munmap of a map fd (mmapable arrays,
+ * ring buffers), huge pages for large dump buffers, dup of an fd (Node has no fcntl), a libuv poll
+ * handle on an fd (ring buffer readiness), and two calls Node lacks that the CLI needs to know what a
+ * pipe's reader has taken (see the end).
  *
  * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
  * attr[offset] (0 for null or an empty buffer), after checking the buffer holds at least
@@ -63,47 +64,45 @@ static int get_u32(napi_env env, napi_value v, uint32_t *out) {
   return 1;
 }
 
-static napi_value bpf_call(napi_env env, napi_callback_info info) {
-  size_t argc = MAX_ARGS + 1;
-  napi_value argv[MAX_ARGS + 1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc < 2 || argc > MAX_ARGS || (argc - 2) % 3 != 0)
-    return throw_error(env, 0, "bpf(cmd, attr, [offset, buffer, mayWrite]...): wrong argument count");
-
+/*
+ * Checks one call's arguments (cmd, attr, triples) and stores the buffers' addresses into its
+ * attr. Returns 0 after throwing; nothing is called then.
+ */
+static int prepare(napi_env env, napi_value *argv, size_t argc, uint32_t *cmd_out, uint8_t **attr_out, size_t *attr_len_out) {
   uint32_t cmd;
-  if (!get_u32(env, argv[0], &cmd)) return throw_error(env, 0, "bpf: cmd must be a u32");
+  if (!get_u32(env, argv[0], &cmd)) return throw_error(env, 0, "bpf: cmd must be a u32"), 0;
   uint8_t *attr;
   size_t attr_len;
   if (!get_bytes(env, argv[1], &attr, &attr_len) || attr_len == 0)
-    return throw_error(env, 0, "bpf: attr must be a non-empty Uint8Array");
-  if (attr_len > 4096) return throw_error(env, 1, "bpf: attr larger than a page");
+    return throw_error(env, 0, "bpf: attr must be a non-empty Uint8Array"), 0;
+  if (attr_len > 4096) return throw_error(env, 1, "bpf: attr larger than a page"), 0;
   if (((uintptr_t)attr & 7) != 0)
-    return throw_error(env, 1, "bpf: attr must be 8-byte aligned");
+    return throw_error(env, 1, "bpf: attr must be 8-byte aligned"), 0;
 
   uint8_t *prev = NULL;
   size_t prev_len = 0;
   for (size_t i = 2; i < argc; i += 3) {
     uint32_t offset, may_write;
     if (!get_u32(env, argv[i], &offset) || !get_u32(env, argv[i + 2], &may_write))
-      return throw_error(env, 0, "bpf: pointer offset and length must be u32");
+      return throw_error(env, 0, "bpf: pointer offset and length must be u32"), 0;
     uint8_t *target = attr;
     size_t target_len = attr_len;
     int nested = (offset & NESTED) != 0;
     if (nested) {
-      if (prev == NULL) return throw_error(env, 1, "bpf: nested pointer without a previous buffer");
+      if (prev == NULL) return throw_error(env, 1, "bpf: nested pointer without a previous buffer"), 0;
       offset &= ~NESTED;
       target = prev;
       target_len = prev_len;
     }
     if (offset % 8 != 0 || (size_t)offset + 8 > target_len)
-      return throw_error(env, 1, "bpf: pointer offset outside the attr");
+      return throw_error(env, 1, "bpf: pointer offset outside the attr"), 0;
     uint64_t addr = 0;
     uint8_t *data;
     size_t len;
     /* The common case, a buffer, first: null and undefined are told apart only when it is not one. */
     if (get_bytes(env, argv[i + 1], &data, &len)) {
       if (len < may_write)
-        return throw_error(env, 1, "bpf: buffer shorter than what the kernel may write");
+        return throw_error(env, 1, "bpf: buffer shorter than what the kernel may write"), 0;
       /* An empty buffer is passed as no buffer: the kernel can use none of it, and some commands
        * read a zero size next to a pointer as "no limit" (PROG_TEST_RUN's data_size_out). */
       if (len > 0) addr = (uint64_t)(uintptr_t)data;
@@ -113,16 +112,62 @@ static napi_value bpf_call(napi_env env, napi_callback_info info) {
       }
     } else {
       napi_valuetype t;
-      if (napi_typeof(env, argv[i + 1], &t) != napi_ok) return NULL;
+      if (napi_typeof(env, argv[i + 1], &t) != napi_ok) return 0;
       if (t != napi_null && t != napi_undefined)
-        return throw_error(env, 0, "bpf: pointer buffers must be Uint8Array");
-      if (may_write != 0) return throw_error(env, 1, "bpf: null pointer where the kernel may access bytes");
+        return throw_error(env, 0, "bpf: pointer buffers must be Uint8Array"), 0;
+      if (may_write != 0) return throw_error(env, 1, "bpf: null pointer where the kernel may access bytes"), 0;
     }
     memcpy(target + offset, &addr, sizeof addr);
   }
+  *cmd_out = cmd;
+  *attr_out = attr;
+  *attr_len_out = attr_len;
+  return 1;
+}
 
+static napi_value bpf_call(napi_env env, napi_callback_info info) {
+  size_t argc = MAX_ARGS + 1;
+  napi_value argv[MAX_ARGS + 1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc < 2 || argc > MAX_ARGS || (argc - 2) % 3 != 0)
+    return throw_error(env, 0, "bpf(cmd, attr, [offset, buffer, mayWrite]...): wrong argument count");
+  uint32_t cmd;
+  uint8_t *attr;
+  size_t attr_len;
+  if (!prepare(env, argv, argc, &cmd, &attr, &attr_len)) return NULL;
   long r = syscall(__NR_bpf, (int)cmd, attr, (unsigned int)attr_len);
   int32_t result = r < 0 ? -errno : (int32_t)r;
+  napi_value out;
+  napi_create_int32(env, result, &out);
+  return out;
+}
+
+#define PAIR_ARGS 8
+
+/*
+ * bpfPair(cmd1, attr1, o, b, l, o, b, l, cmd2, attr2, o, b, l, o, b, l): two calls of two
+ * triples each (element commands: key and value), both checked before either is made, then made
+ * one after the other: one crossing into native code for the two syscalls of a per-element
+ * walk's step. The attrs must not overlap. Returns errno1 + errno2 * 4096 (0 for a call that
+ * succeeded): for commands that answer 0 or -1.
+ */
+static napi_value bpf_pair_call(napi_env env, napi_callback_info info) {
+  size_t argc = 2 * PAIR_ARGS + 1;
+  napi_value argv[2 * PAIR_ARGS + 1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 2 * PAIR_ARGS) return throw_error(env, 0, "bpfPair: two calls of cmd, attr and two [offset, buffer, mayWrite] triples each");
+  uint32_t cmd[2];
+  uint8_t *attr[2];
+  size_t attr_len[2];
+  if (!prepare(env, argv, PAIR_ARGS, &cmd[0], &attr[0], &attr_len[0])) return NULL;
+  if (!prepare(env, argv + PAIR_ARGS, PAIR_ARGS, &cmd[1], &attr[1], &attr_len[1])) return NULL;
+  if (attr[0] < attr[1] + attr_len[1] && attr[1] < attr[0] + attr_len[0])
+    return throw_error(env, 1, "bpfPair: the two attrs overlap");
+  int32_t result = 0;
+  for (int i = 0; i < 2; i++) {
+    long r = syscall(__NR_bpf, (int)cmd[i], attr[i], (unsigned int)attr_len[i]);
+    if (r < 0) result += (errno & 4095) << (12 * i);
+  }
   napi_value out;
   napi_create_int32(env, result, &out);
   return out;
@@ -433,7 +478,7 @@ static napi_value watch_close_call(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback cb; } fns[] = {
-    { "bpf", bpf_call }, { "unread", unread_call }, { "pollOut", poll_out_call },
+    { "bpf", bpf_call }, { "bpfPair", bpf_pair_call }, { "unread", unread_call }, { "pollOut", poll_out_call },
     { "mmap", mmap_call }, { "munmap", munmap_call }, { "dup", dup_call }, { "hugePages", huge_pages_call },
     { "pageSize", page_size_call }, { "watch", watch_call }, { "watchStart", watch_start_call },
     { "watchStop", watch_stop_call }, { "watchClose", watch_close_call },

@@ -1,6 +1,7 @@
 export { BpfMap, listMaps, MapClosedError } from './map/map.js';
 export type {
   CpuValue,
+  EntriesOptions,
   MapDescription,
   MapDetails,
   OpenedKey,
@@ -26,6 +27,7 @@ export type { DrainOptions } from './map/drain.js';
 export type { Dump, DumpOptions } from './map/dump.js';
 export type { MapMemory } from './map/memory.js';
 export { MmapError } from './sys/mmap-error.js';
+export type { ParallelOptions } from './map/parallel.js';
 export { BpfError, isErrno } from './kernel/error.js';
 export type { MapRef } from './kernel/error.js';
 export type { HintContext } from './kernel/hints.js';

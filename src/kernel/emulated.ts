@@ -48,7 +48,7 @@ import { pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
 import type { HintContext } from './hints.js';
-import type { AsyncUpdater, BtfInfo, FdWatch, Kernel, LookupBatchArgs, MapCreateAttr, MapInfo, MapSizes, RingMemory, WriteBatchArgs } from './kernel.js';
+import { FOUND, MORE, type AsyncUpdater, type BtfInfo, type FdWatch, type Kernel, type LookupBatchArgs, type MapCreateAttr, type MapInfo, type MapSizes, type RingMemory, type WriteBatchArgs } from './kernel.js';
 import { memoryEstimate, sizesOf } from './sizes.js';
 
 /** Options of the EmulatedKernel constructor. */
@@ -320,6 +320,11 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
       if (!e.read) this.deny();
       m.nextKey(key && m.attr.keySize > 0 ? key.subarray(0, m.attr.keySize) : null, next);
     }, { enoentFalse: true }));
+  }
+
+  lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number {
+    const found = this.lookup(fd, key, value, flags);
+    return (found ? FOUND : 0) | (this.nextKey(fd, key, next) ? MORE : 0);
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {

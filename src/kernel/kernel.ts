@@ -29,6 +29,10 @@ export interface LookupBatchStep {
   done: boolean;
 }
 
+/** lookupNextKey's outcome bits. */
+export const FOUND = 1;
+export const MORE = 2;
+
 /** Sizes a kernel knows of an open map, so no buffer it is handed can be too short. */
 export interface MapSizes {
   type: number;
@@ -91,6 +95,12 @@ export interface Kernel {
   delete(fd: number, key: Uint8Array): boolean;
   /** Writes the key after key (null: the first) into next; false at the end. */
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean;
+  /**
+   * lookup(key) then nextKey(key, next), one step of a per-element walk (the real kernel makes
+   * both syscalls in one call into the addon): FOUND when the key was there, MORE when a next key
+   * was written. A failure throws the failing command's BpfError.
+   */
+  lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number;
   /** Reads and removes key (null for queue/stack pop); false when absent/empty. */
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   /**

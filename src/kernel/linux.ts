@@ -30,6 +30,7 @@ import {
   sysMapGetNextKey,
   sysMapLookupAndDeleteElem,
   sysMapLookupElem,
+  sysMapLookupNextKey,
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
@@ -44,7 +45,7 @@ import { bpffsFiles, onBpffs, pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
 import type { HintContext } from './hints.js';
-import type { AsyncUpdater, BtfInfo, Kernel, LookupBatchArgs, MapInfo, MapSizes, RingMemory, WriteBatchArgs } from './kernel.js';
+import { FOUND, MORE, type AsyncUpdater, type BtfInfo, type Kernel, type LookupBatchArgs, type MapInfo, type MapSizes, type RingMemory, type WriteBatchArgs } from './kernel.js';
 import { isPerCpuType, memoryEstimate, sizesOf } from './sizes.js';
 import type { UpdateThread } from './update-thread.js';
 
@@ -131,6 +132,17 @@ export class LinuxKernel extends BatchCommands implements Kernel {
   }
 
   /**
+   * Lets this kernel use a map fd that another thread's LinuxKernel opened (fds are per process):
+   * its sizes are read from the kernel, as for an fd this kernel opened. The fd stays the
+   * opener's to close.
+   */
+  adopt(fd: number): void {
+    u32(fd, 'fd');
+    const info = this.mapInfo(fd);
+    this.open.set(fd, sizesOf(info, isPerCpuType(info.type) ? this.possibleCpus() : 1));
+  }
+
+  /**
    * What the kernel says of an open map fd for a hint: its type, flags and size, how the fd was
    * opened and whether the map is frozen (fdinfo). Only read when a command failed.
    */
@@ -213,6 +225,17 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     nextKeyArgs(s, key, next);
     const r = sysMapGetNextKey(fd, key, s.keySize, next);
     return this.outcome(fd, BPF_MAP_GET_NEXT_KEY, r, { enoentFalse: true });
+  }
+
+  lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number {
+    const s = this.sizes(fd);
+    elemArgs(BPF_MAP_LOOKUP_ELEM, s, key, value, flags);
+    need(next, s.keySize, 'next key');
+    const r = sysMapLookupNextKey(fd, key, s.keySize, value, s.valueBytes, flags, next);
+    if (r === 0) return FOUND | MORE;
+    const found = this.outcome(fd, BPF_MAP_LOOKUP_ELEM, -(r & 4095), { enoentFalse: true, elemFlags: flags });
+    const more = this.outcome(fd, BPF_MAP_GET_NEXT_KEY, -(r >>> 12), { enoentFalse: true });
+    return (found ? FOUND : 0) | (more ? MORE : 0);
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {

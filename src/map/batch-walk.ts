@@ -1,11 +1,24 @@
 import { BpfError } from '../kernel/error.js';
+import type { Kernel } from '../kernel/kernel.js';
 import { BPF_MAP_LOOKUP_BATCH, type BPF_MAP_LOOKUP_AND_DELETE_BATCH } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { checkCount } from './batch.js';
-import { internal } from './internal.js';
-import type { BpfMap } from './map.js';
+import { internal, type MapInternals } from './internal.js';
 
 export type LookupCmd = typeof BPF_MAP_LOOKUP_BATCH | typeof BPF_MAP_LOOKUP_AND_DELETE_BATCH;
+
+/**
+ * What a batch walk needs of a map: a BpfMap, or the stand-in a parallel dump's worker thread
+ * makes for the same fd (map/dump-worker.ts).
+ */
+export interface WalkedMap {
+  readonly kernel: Kernel;
+  readonly fd: number;
+  readonly maxEntries: number;
+  readonly keySize: number;
+  readonly valueBytes: number;
+  readonly [internal]: Pick<MapInternals<unknown, unknown>, 'cursorSize' | 'label' | 'annotate'>;
+}
 
 /**
  * Where a batch walk's calls write their keys and values: the one thing that differs between the
@@ -38,16 +51,22 @@ export class BatchWalk {
   done = false;
 
   constructor(
-    private readonly map: BpfMap<unknown, unknown>,
+    private readonly map: WalkedMap,
     private readonly cmd: LookupCmd,
     private readonly target: BatchTarget,
     /** Entries per call; grows on ENOSPC. */
     public batch: number,
     private readonly elemFlags: number,
+    /** Where to start instead of the beginning: a cursor as the kernel would have returned it. */
+    from: Buffer | null = null,
   ) {
     if (batch < 1) throw new RangeError('batchSize must be at least 1');
     this.cursor = Buffer.alloc(map[internal].cursorSize);
     this.next = Buffer.alloc(map[internal].cursorSize);
+    if (from !== null) {
+      from.copy(this.cursor);
+      this.started = true;
+    }
   }
 
   /** The kernel's cursor after the last call (overwritten by the next). */

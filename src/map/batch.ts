@@ -6,7 +6,7 @@ import {
   BPF_MAP_LOOKUP_BATCH,
   BPF_MAP_UPDATE_BATCH,
 } from '../sys/constants.js';
-import type { BatchTarget, LookupCmd } from './batch-walk.js';
+import type { BatchTarget, LookupCmd, WalkedMap } from './batch-walk.js';
 import { BatchCursor, cursorBytes } from './cursor.js';
 import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
@@ -78,7 +78,7 @@ export function elemFlagsOf(o: BatchFlags | undefined): number {
 }
 
 /** A batch capacity: a u32 whose buffers can be allocated. */
-export function checkCount(map: BpfMap<unknown, unknown>, count: number, what = 'count'): number {
+export function checkCount(map: Pick<WalkedMap, 'keySize' | 'valueBytes' | typeof internal>, count: number, what = 'count'): number {
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0 || count > 0xffffffff)
     throw new RangeError(`${what} must be an integer from 0 to 2^32-1, got ${String(count)}`);
   if (count * Math.max(map.keySize, map.valueBytes) > MAX_BATCH_BYTES)

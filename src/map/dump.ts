@@ -6,6 +6,7 @@ import { BatchWalk, type BatchTarget } from './batch-walk.js';
 import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
 import { copyMemory } from './memory.js';
+import { parallelDump, threadsOf, type ParallelOptions } from './parallel.js';
 import { elementChunks, firstBatch, mappedOf, resolveMode, type WalkMode, type WalkOptions } from './walk.js';
 
 /** A whole map read into two contiguous buffers: no object per entry. */
@@ -18,6 +19,11 @@ export interface Dump<K, V> {
   values: Buffer;
   keySize: number;
   valueBytes: number;
+  /**
+   * How many ranges the walk was split into (`threads`), walked at once; 1: one walk (no
+   * `threads`, a map type that cannot be split, or a kernel whose cursors failed the probe).
+   */
+  ranges: number;
   /** A zero-copy TypedArray over the keys when the key codec is a plain number (u32 keys: Uint32Array). */
   keyView: AnyTypedArray | undefined;
   /**
@@ -32,7 +38,7 @@ export interface Dump<K, V> {
 }
 
 /** dump()'s options: a walk's, and buffers to reuse. */
-export interface DumpOptions<K, V> extends WalkOptions {
+export interface DumpOptions<K, V> extends WalkOptions, ParallelOptions {
   /**
    * An earlier dump of this map whose buffers this one reuses (its contents are overwritten): a
    * loop that dumps the same map again and again then allocates nothing, and the kernel writes
@@ -48,8 +54,9 @@ class Columns<K, V> implements Dump<K, V> {
     readonly count: number,
     readonly keys: Buffer,
     readonly values: Buffer,
-    /** The whole buffers behind keys and values, for a later dump to reuse. */
-    readonly storage: Growable,
+    /** The whole buffers behind keys and values, for a later dump to reuse (none for a parallel dump's shared output). */
+    readonly storage: Growable | undefined,
+    readonly ranges = 1,
   ) {}
 
   get keyView(): AnyTypedArray | undefined {
@@ -190,7 +197,13 @@ export function dump<K, V>(map: BpfMap<K, V>, opts?: DumpOptions<K, V>): Dump<K,
   const into = opts?.into;
   if (into !== undefined && !(into instanceof Columns && into.map === map))
     throw new TypeError(`dump({ into }): pass an earlier dump of this same map (${map[internal].label()})`);
-  const out = into?.storage.reuse(ks, vs) ?? new Growable(ks, vs, Math.max(map.maxEntries, 1));
+  const threads = threadsOf(opts);
+  if (threads > 1 && mode === 'batch') {
+    if (into !== undefined) throw new TypeError('dump: into and threads cannot be combined (a parallel dump writes into shared memory of its own)');
+    const p = parallelDump(map as BpfMap<unknown, unknown>, threads, firstBatch(map, opts), elemFlagsOf(opts));
+    if (p !== undefined) return new Columns(map, mode, p.count, p.keys, p.values, undefined, p.ranges);
+  }
+  const out = into?.storage?.reuse(ks, vs) ?? new Growable(ks, vs, Math.max(map.maxEntries, 1));
   if (mode === 'memory') {
     const mem = mappedOf(map);
     out.reserve(mem.length);

@@ -44,8 +44,11 @@ import {
   MapIterator,
   resolveMode,
   walkChunks,
+  type Chunk,
+  type WalkMode,
   type WalkOptions,
 } from './walk.js';
+import { threadsOf, type ParallelOptions } from './parallel.js';
 import { impliedKeySize, readMapCodecs, mapBtfSpec, prepareMapBtf, withCodecsOf, type PreparedMapBtf } from './btf.js';
 import { globalsOf, type GlobalValues } from './globals.js';
 import { internal, type MapInternals } from './internal.js';
@@ -55,6 +58,9 @@ import { ArrayMemory, type MapMemory } from './memory.js';
 import { MmapError } from '../sys/mmap-error.js';
 import type { CreateOptions, GetOptions, OpenOptions, OpenPinnedOptions, SetOptions, UpdateFlag, ValueCodec } from './options.js';
 import { mapFlagsNumber, mapNameProblem, mapTypeName, mapTypeNumber } from './types.js';
+
+/** Options of the sync walks: a walk's, and threads (a parallel dump first). */
+export type EntriesOptions = WalkOptions & ParallelOptions;
 
 /** One CPU's value of a per-CPU map whose values are V (arrays, one element per CPU). */
 export type CpuValue<V> = V extends ReadonlyArray<infer E> ? E : never;
@@ -607,22 +613,35 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
     return deleteBatch(this, input, opts);
   }
 
-  /** Every entry, read with LOOKUP_BATCH (or the per-element walk where batch is unsupported: see `mode`). */
-  entries(opts?: WalkOptions): MapIterator<[K, V]> {
-    const mode = resolveMode(this, opts);
-    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, V] => [r.key(i), r.value(i)]));
+  /**
+   * Every entry, read with LOOKUP_BATCH (or the per-element walk where batch is unsupported: see
+   * `mode`). With `threads`, the map is first dumped in ranges at once (see dump()).
+   */
+  entries(opts?: EntriesOptions): MapIterator<[K, V]> {
+    const w = this.walk(opts);
+    return new MapIterator(w.mode, decodeChunks(this, w.chunks, (r, i): [K, V] => [r.key(i), r.value(i)]));
   }
 
-  /** Every key, read in batches where the kernel supports it. */
-  keys(opts?: WalkOptions): MapIterator<K> {
-    const mode = resolveMode(this, opts);
-    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i) => r.key(i)));
+  /** Every key, read in batches where the kernel supports it (with `threads`, as entries()). */
+  keys(opts?: EntriesOptions): MapIterator<K> {
+    const w = this.walk(opts);
+    return new MapIterator(w.mode, decodeChunks(this, w.chunks, (r, i) => r.key(i)));
   }
 
-  /** Every value, read in batches where the kernel supports it. */
-  values(opts?: WalkOptions): MapIterator<V> {
+  /** Every value, read in batches where the kernel supports it (with `threads`, as entries()). */
+  values(opts?: EntriesOptions): MapIterator<V> {
+    const w = this.walk(opts);
+    return new MapIterator(w.mode, decodeChunks(this, w.chunks, (r, i) => r.value(i)));
+  }
+
+  /** The chunks of a walk: one walk, or (threads) a parallel dump as one chunk. */
+  private walk(opts: EntriesOptions | undefined): { mode: WalkMode; chunks: Iterator<Chunk> } {
+    if (threadsOf(opts) > 1) {
+      const d = dump(this, opts);
+      return { mode: d.mode, chunks: [{ keys: d.keys, values: d.values, count: d.count }].values() };
+    }
     const mode = resolveMode(this, opts);
-    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i) => r.value(i)));
+    return { mode, chunks: walkChunks(this, mode, opts) };
   }
 
   /** The entries, as entries() gives them: `for (const [k, v] of map)`. */
@@ -636,13 +655,13 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   }
 
   /** Per-CPU maps: every entry with its value summed over CPUs, decoded straight from the batch buffers. */
-  entriesSummed(opts?: WalkOptions): MapIterator<[K, CpuValue<V>]> {
+  entriesSummed(opts?: EntriesOptions): MapIterator<[K, CpuValue<V>]> {
     const elem = this.requireCpuCodec('entriesSummed');
     const add = elem.add;
     if (add === undefined) throw cannotAdd('entriesSummed', elem);
-    const mode = resolveMode(this, opts);
+    const w = this.walk(opts);
     const { cpus } = this;
-    return new MapIterator(mode, decodeChunks(this, walkChunks(this, mode, opts), (r, i): [K, CpuValue<V>] => {
+    return new MapIterator(w.mode, decodeChunks(this, w.chunks, (r, i): [K, CpuValue<V>] => {
       let total = r.cpuValue(i, 0);
       for (let c = 1; c < cpus; c++) total = add(total, r.cpuValue(i, c));
       return [r.key(i), total as CpuValue<V>];

@@ -1,4 +1,5 @@
 import { BpfError } from '../kernel/error.js';
+import { FOUND, MORE } from '../kernel/kernel.js';
 import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
 import { errno, ENOTSUPP } from '../sys/errno.js';
 import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
@@ -105,7 +106,9 @@ function put(src: Buffer, dst: Buffer, offset: number): void {
 
 /**
  * Chunks of the classic walk: GET_NEXT_KEY then LOOKUP_ELEM per key; keys gone in between are
- * skipped. The two key buffers swap roles each step, so no key is copied before its lookup.
+ * skipped. Each step looks a key up and asks for the key after it in one kernel call
+ * (lookupNextKey: one crossing into the addon for both syscalls). The two key buffers swap roles
+ * each step, so no key is copied before its lookup.
  */
 export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
   const size = firstBatch(map, opts) || 1;
@@ -123,7 +126,8 @@ export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions 
       const found = next;
       next = key;
       key = found;
-      if (kernel.lookup(map.fd, key, value, flags)) {
+      const r = kernel.lookupNextKey(map.fd, key, value, flags, next);
+      if ((r & FOUND) !== 0) {
         put(key, keys, n * keySize);
         put(value, values, n * valueBytes);
         if (++n === size) {
@@ -131,7 +135,7 @@ export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions 
           n = 0;
         }
       }
-      more = kernel.nextKey(map.fd, key, next);
+      more = (r & MORE) !== 0;
     }
   } catch (e) {
     throw map[internal].annotate(e);

@@ -16,6 +16,12 @@ export interface PipeCalls {
   pollOut(fd: number, timeoutMs: number): number;
 }
 
+/**
+ * Two bpf(2) calls in one crossing into native code, each `cmd, attr` and two (offset, buffer,
+ * mayAccess) triples, all checked before either call: errno1 + errno2 * 4096 (0: success).
+ */
+export type BpfPairCall = (...args: Array<number | Uint8Array | null>) => number;
+
 /** mmap(2) of a map fd; see src/sys/mmap.ts. */
 export interface MmapCalls {
   /** A MAP_SHARED mapping as an ArrayBuffer, read-only unless writable; or -errno. */
@@ -48,6 +54,8 @@ export interface WatchCalls {
 
 interface Addon extends Partial<PipeCalls>, Partial<MmapCalls>, Partial<WatchCalls> {
   bpf: BpfCall;
+  /** Absent from addons built before it. */
+  bpfPair?: BpfPairCall;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd on the same open file, or -errno. */
   dup?(fd: number): number;
   hugePages?: HugePagesCall;
@@ -59,6 +67,11 @@ let loadError: Error | undefined;
 /** The native call, loaded on first use so the emulated kernel works where the addon cannot. */
 export function nativeBpf(): BpfCall {
   return load().bpf;
+}
+
+/** The paired call, or undefined where the addon predates it (two bpf() calls then). */
+export function nativeBpfPair(): BpfPairCall | undefined {
+  return load().bpfPair;
 }
 
 /** The pipe calls, or undefined where the addon cannot load (or is an older build without them). */

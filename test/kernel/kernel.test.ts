@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { BpfError } from '../../src/kernel/error.js';
+import { FOUND, MORE } from '../../src/kernel/kernel.js';
 import { BPF_MAP_TYPE_HASH, BPF_NOEXIST } from '../../src/sys/constants.js';
 import { pinPath, testKernels, u32, u64 } from '../helpers/kernel.js';
 
@@ -13,6 +14,33 @@ for (const K of testKernels()) {
   describe(`Kernel seam on ${K.name}`, () => {
     const hash = (maxEntries: number): number =>
       K.kernel().mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries, mapFlags: 0, name: 'seam' });
+
+    test('lookupNextKey looks a key up and writes the key after it, and says which of the two it found', (t) => {
+      if (!K.available(t)) return;
+      const k = K.kernel();
+      const fd = hash(8);
+      try {
+        for (const i of [1, 2]) k.update(fd, u32(i), u64(i * 10), 0);
+        const first = Buffer.alloc(4);
+        assert.equal(k.nextKey(fd, null, first), true);
+        const value = Buffer.alloc(8);
+        const next = Buffer.alloc(4);
+        assert.equal(k.lookupNextKey(fd, first, value, 0, next), FOUND | MORE);
+        assert.equal(value.readBigUInt64LE(0), BigInt(first.readUInt32LE(0) * 10));
+        assert.notEqual(next.readUInt32LE(0), first.readUInt32LE(0));
+        assert.equal(k.lookupNextKey(fd, Buffer.from(next), value, 0, next), FOUND, 'the last key: found, no next');
+        // A key that is gone: not found, and GET_NEXT_KEY restarts from the first key.
+        assert.equal(k.lookupNextKey(fd, u32(99), value, 0, next), MORE);
+        assert.deepEqual(next, first);
+        assert.throws(
+          () => k.lookupNextKey(fd, u32(1), value, 8, next),
+          (e: unknown) => e instanceof BpfError && e.code === 'EINVAL' && e.command === 'BPF_MAP_LOOKUP_ELEM',
+        );
+        assert.throws(() => k.lookupNextKey(fd, u32(1), value, 0, Buffer.alloc(3)), RangeError);
+      } finally {
+        k.close(fd);
+      }
+    });
 
     test('unpin removes a pin once: true, then false; the map stays open', (t) => {
       if (!K.available(t)) return;

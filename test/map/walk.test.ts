@@ -71,21 +71,22 @@ for (const K of testKernels()) {
       }
     });
 
-    test('the per-element walk repeats keys when the current key is deleted; the batch walk does not', (t) => {
+    test('the per-element walk repeats keys when the key it stands on is deleted; the batch walk does not', (t) => {
       if (!K.available(t)) return;
       using m = BpfMap.create({ kernel: K.kernel(), type: 'hash', keySize: 4, valueSize: 8, maxEntries: 64, flags: ['zero_seed'] });
       const fill = () => {
         for (let i = 0; i < 32; i++) m.set(u32(i), u64(i));
       };
-      // Delete the tenth key right after the walk returned it: the classic walk's GET_NEXT_KEY then
-      // finds its key gone and restarts from the first bucket, returning the first nine again.
+      // Right after the walk returned its tenth key, delete the key after it, which the walk has
+      // already asked GET_NEXT_KEY for and stands on: its next GET_NEXT_KEY finds that key gone and
+      // restarts from the first bucket, returning the first ten again.
       const walkDeleting = (mode: 'batch' | 'per-element') => {
         fill();
         const seen: number[] = [];
         for (const [k] of m.entries({ mode, batchSize: 1 })) {
           seen.push(k.readUInt32LE(0));
           if (seen.length > 1000) break;
-          if (seen.length === 10) m.delete(k);
+          if (seen.length === 10) m.delete(m.nextKey(k) as Buffer);
         }
         m.deleteBatch([...m.keys()]);
         return seen;
@@ -101,7 +102,7 @@ for (const K of testKernels()) {
 }
 
 describe('iteration under a concurrent writer (real kernel)', () => {
-  test('batch walks return each untouched key exactly once and never a key twice', async (t) => {
+  test('batch walks (one thread and parallel) return each untouched key exactly once and never a key twice', async (t) => {
     if (!LINUX.available(t)) return;
     using m = BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 4096 });
     const stable = Array.from({ length: 2000 }, (_, i) => i);
@@ -124,6 +125,15 @@ describe('iteration under a concurrent writer (real kernel)', () => {
       assert.equal(keys.length, new Set(keys).size, `round ${rounds}: no key twice`);
       const set = new Set(keys);
       for (const s of stable) assert.ok(set.has(s), `round ${rounds}: stable key ${s} present`);
+      // Parallel dumps: ranges walked at once by worker threads while the writer runs, with
+      // batches small enough that range ends fall inside calls.
+      const threads = 2 + (rounds % 3);
+      const d = m.dump({ threads, batchSize: 16 + (rounds % 5) * 40 });
+      assert.equal(d.ranges, threads, `round ${rounds}: ${threads} ranges`);
+      const par = Array.from({ length: d.count }, (_, i) => d.keys.readUInt32LE(i * 4));
+      assert.equal(par.length, new Set(par).size, `round ${rounds}: no key twice in a ${threads}-thread dump`);
+      const parSet = new Set(par);
+      for (const s of stable) assert.ok(parSet.has(s), `round ${rounds}: stable key ${s} in the ${threads}-thread dump`);
       const classic = [...m.keys({ mode: 'per-element' })].map((k) => k.readUInt32LE(0));
       perElementRepeats += classic.length - new Set(classic).size;
       rounds++;

@@ -4,9 +4,9 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BPF_MAP_GET_NEXT_ID, BPF_MAP_LOOKUP_ELEM } from '../../src/sys/constants.js';
+import { BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM } from '../../src/sys/constants.js';
 import { errno } from '../../src/sys/errno.js';
-import { nativeBpf, nativePipe } from '../../src/sys/native.js';
+import { nativeBpf, nativeBpfPair, nativePipe } from '../../src/sys/native.js';
 import { linuxAvailable } from '../helpers/kernel.js';
 
 const attr = () => Buffer.from(new ArrayBuffer(32));
@@ -97,6 +97,36 @@ test('native: an empty buffer is passed as a null pointer, whatever memory it vi
   assert.ok(r < 0);
   assert.equal(a.readBigUInt64LE(8), 0n, 'an empty view is no buffer');
   assert.notEqual(a.readBigUInt64LE(16), 0n, 'a one-byte view is a buffer');
+});
+
+test('native: bpfPair checks both calls before making either, and refuses overlapping attrs', () => {
+  const pair = nativeBpfPair() as unknown as (...a: unknown[]) => number;
+  const k = Buffer.alloc(4);
+  const v = Buffer.alloc(8);
+  const ok = [BPF_MAP_LOOKUP_ELEM, attr(), 8, k, 4, 16, v, 8];
+  // A bad second call: nothing is called (an fd of 0xffffff would have failed with EBADF otherwise).
+  assert.throws(() => pair(...ok, BPF_MAP_GET_NEXT_KEY, attr(), 8, k, 4, 16, Buffer.alloc(3), 4), /shorter than what the kernel may write/);
+  assert.throws(() => pair(BPF_MAP_LOOKUP_ELEM, attr(), 8, k, 4, 16, null, 8, ...ok), /null pointer/);
+  assert.throws(() => pair(...ok), /two calls/);
+  assert.throws(() => pair(...ok, ...ok, 0), /two calls/);
+  const shared = attr();
+  assert.throws(() => pair(BPF_MAP_LOOKUP_ELEM, shared, 8, k, 4, 16, v, 8, BPF_MAP_GET_NEXT_KEY, shared, 8, k, 4, 16, k, 4), /overlap/);
+  const whole = Buffer.from(new ArrayBuffer(64));
+  assert.throws(() => pair(BPF_MAP_LOOKUP_ELEM, whole.subarray(0, 32), 8, k, 4, 16, v, 8, BPF_MAP_GET_NEXT_KEY, whole.subarray(24, 56), 8, k, 4, 16, k, 4), /overlap/);
+});
+
+test('native: bpfPair makes both calls and answers both errnos', (t) => {
+  if (!linuxAvailable(t)) return;
+  const pair = nativeBpfPair() as unknown as (...a: unknown[]) => number;
+  const a = attr();
+  const b = attr();
+  // No map has fd 0x7ffffff: each call fails with EBADF, and both are reported.
+  a.writeUInt32LE(0x7ffffff, 0);
+  b.writeUInt32LE(0x7ffffff, 0);
+  const k = Buffer.alloc(4);
+  const r = pair(BPF_MAP_LOOKUP_ELEM, a, 8, k, 4, 16, Buffer.alloc(8), 8, BPF_MAP_GET_NEXT_KEY, b, 8, k, 4, 16, Buffer.alloc(4), 4);
+  assert.equal(r & 4095, errno.EBADF);
+  assert.equal(r >>> 12, errno.EBADF);
 });
 
 test('native: unread (FIONREAD) and pollOut tell what a pipe holds and when its reader is gone', (t) => {
