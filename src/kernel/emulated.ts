@@ -553,10 +553,12 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     return this.ringOp(fd, 'ringbufReserve', (m) => m.reserve(size));
   }
 
+  /** Test producer, as bpf_ringbuf_submit: the record becomes visible to the consumer (flags: BPF_RB_NO_WAKEUP, BPF_RB_FORCE_WAKEUP). */
   ringbufSubmit(fd: number, rec: EmuRingRecord, flags = 0): void {
     this.ringOp(fd, 'ringbufSubmit', (m) => m.commit(rec, false, flags));
   }
 
+  /** Test producer, as bpf_ringbuf_discard: the consumer skips the record. */
   ringbufDiscard(fd: number, rec: EmuRingRecord, flags = 0): void {
     this.ringOp(fd, 'ringbufDiscard', (m) => m.commit(rec, true, flags));
   }

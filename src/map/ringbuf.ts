@@ -179,6 +179,7 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     );
   }
 
+  /** Reads the RINGBUF map with this id. */
   static fromId<T = Uint8Array>(id: number, opts: RingBufferOptions<T> = {}): RingBuffer<T> {
     return new RingBuffer(
       BpfMap.fromId(id, { raw: true, ...(opts.kernel ? { kernel: opts.kernel } : {}) }) as BpfMap<unknown, unknown>,
@@ -187,6 +188,7 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     );
   }
 
+  /** Reads the RINGBUF map with this name (one map must have it). */
   static fromName<T = Uint8Array>(name: string, opts: RingBufferOptions<T> = {}): RingBuffer<T> {
     return new RingBuffer(
       BpfMap.fromName(name, { raw: true, ...(opts.kernel ? { kernel: opts.kernel } : {}) }) as BpfMap<unknown, unknown>,
@@ -403,6 +405,7 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     this.wake();
   }
 
+  /** Closes the reader (using declarations). */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -426,6 +429,7 @@ export class RingReader<T = Uint8Array> implements AsyncIterable<RingEvent<T>> {
     for (const r of rings) this.add(r);
   }
 
+  /** Adds a ring to read; records come with the ring they came from. */
   add(ring: RingBuffer<T>): this {
     if (ring.closed) throw new MapClosedError('RingReader.add: the ring is closed');
     if (this.rings.includes(ring)) throw new RingBufferError('RingReader.add: this ring is already read here');
@@ -488,6 +492,7 @@ export class RingReader<T = Uint8Array> implements AsyncIterable<RingEvent<T>> {
     });
   }
 
+  /** Records of every ring as they come, each with its ring, waiting (without spinning) when there are none. */
   async *[Symbol.asyncIterator](): AsyncIterator<RingEvent<T>> {
     while (this.live().length > 0) {
       const batch: RingEvent<T>[] = [];
@@ -523,10 +528,12 @@ export class UserRingBuffer implements Disposable {
     this.prodPos = Number(Atomics.load(this.view.prod, 0));
   }
 
+  /** Writes into a USER_RINGBUF map opened by the caller (who keeps it open while the writer lives). */
   static fromMap(map: BpfMap<unknown, unknown>, opts: { size?: number } = {}): UserRingBuffer {
     return new UserRingBuffer(map, false, opts.size);
   }
 
+  /** Creates a USER_RINGBUF map of size bytes (a power of two, a multiple of the page size) and writes into it. */
   static create(opts: { size: number; name?: string; kernel?: Kernel }): UserRingBuffer {
     const map = BpfMap.create({
       type: BPF_MAP_TYPE_USER_RINGBUF,
@@ -539,6 +546,7 @@ export class UserRingBuffer implements Disposable {
     return new UserRingBuffer(map as BpfMap<unknown, unknown>, true, undefined);
   }
 
+  /** Writes into the USER_RINGBUF pinned at path. */
   static openPinned(path: string, opts: { kernel?: Kernel; size?: number } = {}): UserRingBuffer {
     return new UserRingBuffer(
       BpfMap.openPinned(path, { raw: true, ...(opts.kernel ? { kernel: opts.kernel } : {}) }) as BpfMap<unknown, unknown>,
@@ -602,10 +610,12 @@ export class UserRingBuffer implements Disposable {
     Atomics.store(v.words, at >> 2, rec.length | (discard ? BPF_RINGBUF_DISCARD_BIT : 0) | 0);
   }
 
+  /** Hands a reserved record to the BPF program that drains the ring. */
   submit(rec: Uint8Array): void {
     this.commit(rec, false);
   }
 
+  /** Gives a reserved record back unused: the program skips it. */
   discard(rec: Uint8Array): void {
     this.commit(rec, true);
   }
@@ -619,6 +629,7 @@ export class UserRingBuffer implements Disposable {
     return true;
   }
 
+  /** Unmaps the ring (and closes its map when this writer created or opened it). */
   close(): void {
     const v = this.view;
     if (!v) return;
@@ -627,6 +638,7 @@ export class UserRingBuffer implements Disposable {
     if (this.ownsMap) this.map.close();
   }
 
+  /** Closes the writer (using declarations). */
   [Symbol.dispose](): void {
     this.close();
   }

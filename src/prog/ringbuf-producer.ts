@@ -177,6 +177,7 @@ export class RingProducer implements Disposable {
     return v ? v.readBigUInt64LE(0) : 0n;
   }
 
+  /** Closes the programs (and the map fds they hold). */
   close(): void {
     this.output.close();
     for (const p of this.reservers.values()) p.close();
@@ -184,6 +185,7 @@ export class RingProducer implements Disposable {
     this.payload.close();
   }
 
+  /** Closes the producer (using declarations). */
   [Symbol.dispose](): void {
     this.close();
   }
@@ -253,11 +255,13 @@ export class UserRingDrainer implements Disposable {
     return { sum: v.readBigUInt64LE(0), count: v.readBigUInt64LE(8) };
   }
 
+  /** Closes the program. */
   close(): void {
     this.prog.close();
     this.totals.close();
   }
 
+  /** Closes the drainer (using declarations). */
   [Symbol.dispose](): void {
     this.close();
   }
