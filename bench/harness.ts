@@ -18,7 +18,8 @@ export function buildC(name: string, libs: string[] = []): string {
   const bin = join(outDir, name);
   let stale = true;
   try {
-    stale = statSync(bin).mtimeMs < statSync(src).mtimeMs;
+    const built = statSync(bin).mtimeMs;
+    stale = [src, join(root, 'bench', 'c', 'timing.h')].some((f) => built < statSync(f).mtimeMs);
   } catch {
     // not built yet
   }

@@ -5,30 +5,14 @@
 // consumeRaw (the mapping, an offset and a length per record: what libbpf's callback gets) and
 // consume (a Uint8Array view made per record).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { RingBuffer } from '../src/map/ringbuf.js';
 import { RingProducer } from '../src/prog/ringbuf-producer.js';
-import { interleave, outDir, pairRow, root, type Row } from './harness.js';
+import { buildC, interleave, pairRow, type Row } from './harness.js';
 
 const RING = 16 << 20;
 
-function buildLibbpfConsumer(): string {
-  mkdirSync(outDir, { recursive: true });
-  const src = join(root, 'bench', 'c', 'ringbuf.c');
-  const bin = join(outDir, 'ringbuf');
-  let stale = true;
-  try {
-    stale = statSync(bin).mtimeMs < statSync(src).mtimeMs;
-  } catch {
-    // not built yet
-  }
-  if (stale) execFileSync('cc', ['-O2', '-Wall', '-o', bin, src, '-lbpf'], { stdio: 'inherit' });
-  return bin;
-}
-
 export function ringbufRows(reps: number): Row[] {
-  const bin = buildLibbpfConsumer();
+  const bin = buildC('ringbuf', ['-lbpf']);
   using ring = RingBuffer.create({ size: RING, name: 'bench_ringbuf' });
   using prod = new RingProducer(ring);
   const rows: Row[] = [];

@@ -9,7 +9,8 @@
 #include <bpf/libbpf.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "timing.h"
 
 static unsigned long sum;
 
@@ -17,12 +18,6 @@ static int on_record(void *ctx, void *data, size_t len) {
   (void)ctx;
   sum += ((unsigned char *)data)[0] + len;
   return 0;
-}
-
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
 }
 
 int main(int argc, char **argv) {
