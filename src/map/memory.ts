@@ -53,23 +53,31 @@ function sum64(buffer: ArrayBuffer, n: number, signed: boolean): bigint {
   let total = 0n;
   for (let start = 0; start < n; start += BLOCK) {
     const end = Math.min(n, start + BLOCK) * 2;
-    // Two values per turn in separate sums: fewer loop checks, and adds that do not wait on each other.
+    // Four values per turn in separate sums: fewer loop checks, and adds that do not wait on each other.
     let l = 0;
     let h = 0;
     let l2 = 0;
     let h2 = 0;
+    let l3 = 0;
+    let h3 = 0;
+    let l4 = 0;
+    let h4 = 0;
     let i = start * 2;
-    for (; i + 4 <= end; i += 4) {
+    for (; i + 8 <= end; i += 8) {
       l += lo[i] as number;
       h += hi[i + 1] as number;
       l2 += lo[i + 2] as number;
       h2 += hi[i + 3] as number;
+      l3 += lo[i + 4] as number;
+      h3 += hi[i + 5] as number;
+      l4 += lo[i + 6] as number;
+      h4 += hi[i + 7] as number;
     }
-    if (i < end) {
+    for (; i < end; i += 2) {
       l += lo[i] as number;
       h += hi[i + 1] as number;
     }
-    total += BigInt(l + l2) + (BigInt(h + h2) << 32n);
+    total += BigInt(l + l2 + l3 + l4) + (BigInt(h + h2 + h3 + h4) << 32n);
   }
   return total;
 }

@@ -235,6 +235,11 @@ for (const K of testKernels()) {
       expected += v[i] as bigint;
     }
     assert.equal(big.memory().sum(), expected);
+    // Past one block of 2^20 values, and a count that leaves values after the last full turn of four.
+    const many = 2 ** 20 + 3;
+    using long = BpfMap.create({ kernel, type: 'array', key: u32, value: u64, maxEntries: many, flags: ['mmapable'] });
+    (long.memory().view as BigUint64Array).fill((1n << 64n) - 1n);
+    assert.equal(long.memory().sum(), BigInt(many) * ((1n << 64n) - 1n));
     using signed = BpfMap.create({ kernel, type: 'array', key: u32, value: i64, maxEntries: 5, flags: ['mmapable'] });
     [-5n, -(1n << 62n), 3n, 1n << 40n, -1n].forEach((x, i) => signed.set(i, x));
     assert.equal(signed.memory().sum(), -5n - (1n << 62n) + 3n + (1n << 40n) - 1n);
