@@ -19,6 +19,9 @@ export interface Job {
   spec: RangeSpec;
   keys: SharedArrayBuffer;
   values: SharedArrayBuffer;
+  /** Where the output starts in keys and values (bytes). */
+  keyOffset: number;
+  valueOffset: number;
   /** First entry of the region, and the entries it holds. */
   region: number;
   capacity: number;
@@ -108,4 +111,3 @@ export function workers(n: number): Slot[] | undefined {
   slots.push(...fresh);
   return slots.slice(0, n);
 }
-

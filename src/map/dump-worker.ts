@@ -22,8 +22,8 @@ function run(job: Job): { reply: Reply; transfer: ArrayBuffer[] } {
     valueBytes: job.valueBytes,
     [internal]: { cursorSize: job.cursorSize, label: () => job.label, annotate: (e) => e },
   };
-  const keys = Buffer.from(job.keys, job.region * job.keySize, job.capacity * job.keySize);
-  const values = Buffer.from(job.values, job.region * job.valueBytes, job.capacity * job.valueBytes);
+  const keys = Buffer.from(job.keys, job.keyOffset + job.region * job.keySize, job.capacity * job.keySize);
+  const values = Buffer.from(job.values, job.valueOffset + job.region * job.valueBytes, job.capacity * job.valueBytes);
   const result = walkRange(map, job.spec, keys, values, job.batch, job.elemFlags);
   const transfer = [result.spillKeys, result.spillValues].flatMap((b) => (b === null ? [] : [b.buffer as ArrayBuffer]));
   return { reply: { result }, transfer };

@@ -36,3 +36,15 @@ export function allocOutput(bytes: number): Buffer {
   const offset = advise(raw, huge);
   return offset < 0 ? raw.subarray(0, bytes) : raw.subarray(offset, offset + bytes);
 }
+
+/**
+ * A zeroed SharedArrayBuffer with room for `bytes` from `offset` (a parallel dump's output, which
+ * worker threads write into), huge-page backed from there on as allocOutput's buffers are.
+ */
+export function allocSharedOutput(bytes: number): { buffer: SharedArrayBuffer; offset: number } {
+  const huge = transparentHugePageSize();
+  const advise = huge > 0 && bytes >= huge ? nativeHugePages() : undefined;
+  if (advise === undefined) return { buffer: new SharedArrayBuffer(bytes), offset: 0 };
+  const buffer = new SharedArrayBuffer(bytes + huge);
+  return { buffer, offset: Math.max(0, advise(Buffer.from(buffer), huge)) };
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allocOutput, transparentHugePageSize } from '../../src/sys/huge.js';
+import { allocOutput, allocSharedOutput, transparentHugePageSize } from '../../src/sys/huge.js';
 import { nativeHugePages } from '../../src/sys/native.js';
 import { linuxAvailable } from '../helpers/kernel.js';
 
@@ -29,4 +29,24 @@ test('hugePages advises a buffer and returns the offset of its first aligned byt
   assert.throws(() => advise(b, 3 * 4096), RangeError, 'align not a power of two');
   assert.throws(() => advise(b, 16), RangeError, 'align below the page size');
   assert.throws(() => advise(new Uint32Array(4) as unknown as Uint8Array, align), TypeError);
+});
+
+test('allocSharedOutput gives zeroed shared memory with room from its offset, huge-page aligned when large', (t) => {
+  const huge = transparentHugePageSize();
+  for (const bytes of [0, 12, 3 << 20]) {
+    const { buffer, offset } = allocSharedOutput(bytes);
+    assert.ok(buffer instanceof SharedArrayBuffer);
+    assert.ok(offset >= 0 && offset + bytes <= buffer.byteLength, `offset ${offset} + ${bytes} in ${buffer.byteLength}`);
+    assert.equal(offset % 8, 0);
+    const b = Buffer.from(buffer, offset, bytes);
+    assert.equal(
+      b.every((x) => x === 0),
+      true,
+    );
+  }
+  if (!linuxAvailable(t) || huge === 0) return;
+  const advise = nativeHugePages();
+  assert.ok(advise, 'the addon has hugePages');
+  const { buffer, offset } = allocSharedOutput(2 * huge);
+  assert.equal(advise(Buffer.from(buffer, offset), huge), 0, 'the output starts on a huge page');
 });
