@@ -257,28 +257,33 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     const busy = BPF_RINGBUF_BUSY_BIT | 0;
     const discard = BPF_RINGBUF_DISCARD_BIT | 0;
     const lenMask = LEN_MASK | 0;
-    let cons = this.consPos;
+    const start = this.consPos;
     // Bytes produced and not yet walked; the offset of the next header in the data (rings are at most 2^30 bytes: int32 math).
-    let left = Number(Atomics.load(v.prod, 0)) - cons;
-    let off = cons % size;
+    const produced = Number(Atomics.load(v.prod, 0)) - start;
+    let left = produced;
+    let off = start % size;
     let n = 0;
     let bytesRead = 0;
+    const done = (): void => {
+      this.consPos = start + (produced - left);
+      this.records += n;
+      this.bytesRead += bytesRead;
+    };
+    // The kernel never lets producer_pos pass the consumer's by more than the ring, nor writes a
+    // record longer than what was produced; a mapping of the wrong size or a foreign writer could.
+    // Reading on would leave the ring's data (and the mapping, past twice the ring), so stop there.
+    const corrupt = (what: string): RingBufferError => {
+      done();
+      return new RingBufferError(`ring ${this.map.id}: ${what} at position ${this.consPos} (ring of ${size} bytes): the ring is corrupt`);
+    };
+    if (produced > size) throw corrupt(`${produced} bytes produced and not consumed`);
     while (left > 0 && n < max) {
       const at = (page + off) >> 2;
       const hdr = PLAIN_ACQUIRE ? (words[at] as number) : Atomics.load(words, at);
       if (hdr & busy) break;
       const len = hdr & lenMask;
       const total = (len + BPF_RINGBUF_HDR_SZ + 7) & ~7;
-      // The kernel never writes such a header; a mapping of the wrong size or a foreign writer could.
-      // Reading on would leave the ring's data (and the mapping, past twice the ring), so stop here.
-      if (total > size || total > left) {
-        this.consPos = cons;
-        this.records += n;
-        this.bytesRead += bytesRead;
-        throw new RingBufferError(
-          `ring ${this.map.id}: a record of ${len} bytes at position ${cons} does not fit the ring (${size} bytes, ${left} produced): the ring is corrupt`,
-        );
-      }
+      if (total > left) throw corrupt(`a record of ${len} bytes with ${left} produced`);
       if (hdr & discard) this.discardedCount++;
       else {
         const at = page + off + BPF_RINGBUF_HDR_SZ;
@@ -289,13 +294,10 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
         bytesRead += len;
         n++;
       }
-      cons += total;
       left -= total;
       off = (off + total) & mask;
     }
-    this.consPos = cons;
-    this.records += n;
-    this.bytesRead += bytesRead;
+    done();
     return n;
   }
 

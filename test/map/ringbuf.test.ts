@@ -320,7 +320,13 @@ test('emulated: a corrupt header stops the reader with an error instead of readi
   new DataView(mem.producer).setUint32(mem.pageSize, 9000, true);
   assert.throws(
     () => rb.read(),
-    (e: unknown) => e instanceof RingBufferError && /does not fit the ring/.test(e.message),
+    (e: unknown) => e instanceof RingBufferError && /a record of 9000 bytes with 24 produced.*the ring is corrupt/.test(e.message),
+  );
+  // A producer position more than a ring ahead of the consumer: refused before any header is read.
+  new DataView(mem.producer).setBigUint64(0, 3n * 4096n, true);
+  assert.throws(
+    () => rb.read(),
+    (e: unknown) => e instanceof RingBufferError && /12288 bytes produced and not consumed.*the ring is corrupt/.test(e.message),
   );
 });
 
