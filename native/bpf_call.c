@@ -1,9 +1,10 @@
 /*
  * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), bpfSequence
- * (prebuilt calls made in one crossing until one fails, for the per-element walk), mmap/munmap of a map fd (mmapable arrays,
- * ring buffers), huge pages for large dump buffers, dup of an fd (Node has no fcntl), a libuv poll
- * handle on an fd (ring buffer readiness), and two calls Node lacks that the CLI needs to know what a
- * pipe's reader has taken (see the end).
+ * (calls laid out in TypeScript, made in one crossing until one fails, each pointer checked like
+ * bpf's: the per-element walk), mmap/munmap of a map fd (mmapable arrays, ring buffers), huge pages
+ * for large dump buffers, dup of an fd (Node has no fcntl), a libuv poll handle on an fd (ring
+ * buffer readiness), and two calls Node lacks that the CLI needs to know what a pipe's reader has
+ * taken (see the end).
  *
  * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
  * attr[offset] (0 for null or an empty buffer), after checking the buffer holds at least

@@ -19,7 +19,10 @@ export type WalkMode = 'batch' | 'per-element' | 'memory';
 
 /** Options of the iterators (entries, keys, values) and dump. */
 export interface WalkOptions {
-  /** Entries per LOOKUP_BATCH (default 1024); grows geometrically on ENOSPC. */
+  /**
+   * Entries per LOOKUP_BATCH (default 1024); grows geometrically on ENOSPC. The per-element walk
+   * makes min(batchSize, 256) steps per call into the addon.
+   */
   batchSize?: number;
   /**
    * auto (default): memory for an mmapable array, else batch where the kernel and map type
