@@ -5,6 +5,7 @@ import { allocAttr } from '../src/sys/attr.js';
 import { BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM } from '../src/sys/constants.js';
 import { MAP_ELEM_ATTR as L, sysElemSequence } from '../src/sys/map-elem.js';
 import { nativeBpf } from '../src/sys/native.js';
+import { WALK_STEPS } from '../src/map/walk.js';
 import { cLoop, interleave, nsPerEntry, pairOf, pairRow, rotate, type Row } from './harness.js';
 import { filledHash, type HashMap } from './maps.js';
 
@@ -50,12 +51,12 @@ function addonWalk(map: HashMap): () => number {
 }
 
 /**
- * The bare loop with the addon's sequence call, laid out as the walk lays it out (256 steps of
- * LOOKUP_ELEM + GET_NEXT_KEY per crossing), with no checks, no chunks and no decoding.
+ * The bare loop with the addon's sequence call, laid out as the walk lays it out (WALK_STEPS steps
+ * of LOOKUP_ELEM + GET_NEXT_KEY per crossing), with no checks, no chunks and no decoding.
  */
 function addonSequenceWalk(map: HashMap): () => number {
   const bpf = nativeBpf();
-  const steps = 256;
+  const steps = WALK_STEPS;
   const keys = Buffer.alloc((steps + 1) * 4);
   const values = Buffer.alloc(steps * 8);
   const calls = Array.from({ length: steps }, (_, i) => [
@@ -129,7 +130,7 @@ export function walkRows(reps: number): Row[] {
   const rows = [
     pairRow('walk', `entries() per-element fallback, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(ours, c), 1.25),
     pairRow('walk', `diagnostic: bare addon loop, GET_NEXT_KEY+LOOKUP_ELEM, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(bare, c)),
-    pairRow('walk', `diagnostic: bare addon loop with bpfSequence (one crossing per 256 entries), hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(seq, c)),
+    pairRow('walk', `diagnostic: bare addon loop with bpfSequence (one crossing per ${WALK_STEPS} entries), hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(seq, c)),
     pairRow('walk', `diagnostic: entries() per-element fallback, hash ${n}`, 'bare addon loop with bpfSequence', pairOf(ours, seq)),
   ];
   if (sink < 0n) throw new Error('unreachable');

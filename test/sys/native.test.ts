@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { LinuxKernel } from '../../src/kernel/linux.js';
-import { BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM, BPF_MAP_TYPE_HASH, BPF_MAP_UPDATE_ELEM } from '../../src/sys/constants.js';
+import {
+  BPF_MAP_GET_NEXT_ID,
+  BPF_MAP_GET_NEXT_KEY,
+  BPF_MAP_LOOKUP_ELEM,
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_UPDATE_ELEM,
+} from '../../src/sys/constants.js';
 import { errno } from '../../src/sys/errno.js';
 import { nativeBpf, nativeBpfSequence, nativePipe } from '../../src/sys/native.js';
 import { linuxAvailable, u32, u64 } from '../helpers/kernel.js';
