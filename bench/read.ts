@@ -3,8 +3,9 @@
 // with the C loop doing the same syscalls.
 import { allocAttr } from '../src/sys/attr.js';
 import { BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM } from '../src/sys/constants.js';
-import { MAP_ELEM_ATTR as L } from '../src/sys/map-elem.js';
-import { nativeBpf, nativeBpfPair } from '../src/sys/native.js';
+import { MAP_ELEM_ATTR as L, sysElemSequence } from '../src/sys/map-elem.js';
+import { nativeBpf } from '../src/sys/native.js';
+import { WALK_STEPS } from '../src/map/walk.js';
 import { cLoop, interleave, nsPerEntry, pairOf, pairRow, rotate, type Row } from './harness.js';
 import { filledHash, type HashMap } from './maps.js';
 
@@ -49,28 +50,30 @@ function addonWalk(map: HashMap): () => number {
   });
 }
 
-/** The bare loop with the addon's paired call: one crossing per entry for LOOKUP_ELEM + GET_NEXT_KEY, as the walk makes it. */
-function addonPairWalk(map: HashMap): () => number {
-  const pair = nativeBpfPair();
-  if (pair === undefined) throw new Error('this build of the addon has no bpfPair');
+/**
+ * The bare loop with the addon's sequence call, laid out as the walk lays it out (WALK_STEPS steps
+ * of LOOKUP_ELEM + GET_NEXT_KEY per crossing), with no checks, no chunks and no decoding.
+ */
+function addonSequenceWalk(map: HashMap): () => number {
   const bpf = nativeBpf();
-  const a = allocAttr(L.size);
-  const b = allocAttr(L.size);
+  const steps = WALK_STEPS;
+  const keys = Buffer.alloc((steps + 1) * 4);
+  const values = Buffer.alloc(steps * 8);
+  const calls = Array.from({ length: steps }, (_, i) => [
+    { cmd: BPF_MAP_LOOKUP_ELEM, flags: 0, key: [0, i * 4, 4] as const, value: [1, i * 8, 8] as const },
+    { cmd: BPF_MAP_GET_NEXT_KEY, flags: 0, key: [0, i * 4, 4] as const, value: [0, (i + 1) * 4, 4] as const },
+  ]).flat();
+  const attr = allocAttr(L.size);
   return nsPerEntry(() => {
-    a.writeUInt32LE(map.fd, L.map_fd);
-    b.writeUInt32LE(map.fd, L.map_fd);
-    let key = Buffer.alloc(4);
-    let next = Buffer.alloc(4);
-    const value = Buffer.alloc(8);
+    const run = sysElemSequence(map.fd, [keys, values], calls);
+    attr.writeUInt32LE(map.fd, L.map_fd);
     let c = 0;
-    let more = bpf(BPF_MAP_GET_NEXT_KEY, b, L.key, null, 0, L.value, next, 4) === 0;
+    let more = bpf(BPF_MAP_GET_NEXT_KEY, attr, L.key, null, 0, L.value, keys, 4) === 0;
     while (more) {
-      const t = next;
-      next = key;
-      key = t;
-      const r = pair(BPF_MAP_LOOKUP_ELEM, a, L.key, key, 4, L.value, value, 8, BPF_MAP_GET_NEXT_KEY, b, L.key, key, 4, L.value, next, 4);
-      if ((r & 4095) === 0) c++;
-      more = r >>> 12 === 0;
+      const made = run() & 0xffff;
+      c += (made + 1) >> 1;
+      more = made === 2 * steps;
+      keys.copyWithin(0, steps * 4);
     }
     return c;
   });
@@ -118,7 +121,7 @@ export function walkRows(reps: number): Row[] {
     return c;
   });
   // The walk, the bare addon loop and C in turn, so the two rows split the gap in the same rounds.
-  const [ours, bare, paired, c] = rotate(Math.max(3, Math.ceil(reps / 2)), [walk, addonWalk(map), addonPairWalk(map), () => cLoop('per-element', map.id)]) as [
+  const [ours, bare, seq, c] = rotate(Math.max(3, Math.ceil(reps / 2)), [walk, addonWalk(map), addonSequenceWalk(map), () => cLoop('per-element', map.id)]) as [
     number[],
     number[],
     number[],
@@ -127,8 +130,8 @@ export function walkRows(reps: number): Row[] {
   const rows = [
     pairRow('walk', `entries() per-element fallback, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(ours, c), 1.25),
     pairRow('walk', `diagnostic: bare addon loop, GET_NEXT_KEY+LOOKUP_ELEM, hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(bare, c)),
-    pairRow('walk', `diagnostic: bare addon loop with bpfPair (one crossing per entry), hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(paired, c)),
-    pairRow('walk', `diagnostic: entries() per-element fallback, hash ${n}`, 'bare addon loop with bpfPair', pairOf(ours, paired)),
+    pairRow('walk', `diagnostic: bare addon loop with bpfSequence (one crossing per ${WALK_STEPS} entries), hash ${n}`, 'C GET_NEXT_KEY+LOOKUP_ELEM walk', pairOf(seq, c)),
+    pairRow('walk', `diagnostic: entries() per-element fallback, hash ${n}`, 'bare addon loop with bpfSequence', pairOf(ours, seq)),
   ];
   if (sink < 0n) throw new Error('unreachable');
   return rows;

@@ -1,9 +1,10 @@
 /*
- * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), bpfPair (two
- * such calls in one crossing, for the per-element walk), mmap/munmap of a map fd (mmapable arrays,
- * ring buffers), huge pages for large dump buffers, dup of an fd (Node has no fcntl), a libuv poll
- * handle on an fd (ring buffer readiness), and two calls Node lacks that the CLI needs to know what a
- * pipe's reader has taken (see the end).
+ * The native entry points of bpfmap: bpf(cmd, attr, [offset, buffer, mayWrite]...), bpfSequence
+ * (calls laid out in TypeScript, made in one crossing until one fails, each pointer checked like
+ * bpf's: the per-element walk), mmap/munmap of a map fd (mmapable arrays, ring buffers), huge pages
+ * for large dump buffers, dup of an fd (Node has no fcntl), a libuv poll handle on an fd (ring
+ * buffer readiness), and two calls Node lacks that the CLI needs to know what a pipe's reader has
+ * taken (see the end).
  *
  * For each (offset, buffer, mayWrite) triple the buffer's address is stored as a u64 at
  * attr[offset] (0 for null or an empty buffer), after checking the buffer holds at least
@@ -142,34 +143,92 @@ static napi_value bpf_call(napi_env env, napi_callback_info info) {
   return out;
 }
 
-#define PAIR_ARGS 8
+#define SEQ_MAX_CALLS 0xffff
+#define SEQ_MAX_BUFFERS 8
+
+/* Accepts a Uint32Array only (n: its element count). */
+static int get_u32s(napi_env env, napi_value v, uint32_t **data, size_t *n) {
+  napi_typedarray_type type;
+  void *p = NULL;
+  if (napi_get_typedarray_info(env, v, &type, n, &p, NULL, NULL) != napi_ok) return 0;
+  if (type != napi_uint32_array) return 0;
+  *data = (uint32_t *)p;
+  return 1;
+}
+
+static int overlaps(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len) {
+  return a_len > 0 && b_len > 0 && a < b + b_len && b < a + a_len;
+}
 
 /*
- * bpfPair(cmd1, attr1, o, b, l, o, b, l, cmd2, attr2, o, b, l, o, b, l): two calls of two
- * triples each (element commands: key and value), both checked before either is made, then made
- * one after the other: one crossing into native code for the two syscalls of a per-element
- * walk's step. The attrs must not overlap. Returns errno1 + errno2 * 4096 (0 for a call that
- * succeeded): for commands that answer 0 or -1.
+ * bpfSequence(cmds, attrs, attrSize, relocs, buffers): cmds.length calls, call i being
+ * bpf(cmds[i], attrs + i * attrSize, attrSize), made in order until one fails: a run of a
+ * per-element walk's steps in one crossing into native code. relocs holds (attr offset, buffer
+ * index, byte offset, length) quadruples: the address of buffers[index] + byte offset is stored as
+ * a u64 at that offset of attrs, after checking that the buffer holds length bytes from there
+ * (what the kernel may read or write through that pointer). Everything is checked and every
+ * address stored before the first call. No buffer may overlap cmds or attrs: a call writing
+ * through its pointers must not change a later call's command or attr. Returns errno * 65536 +
+ * the number of calls that succeeded (errno 0: all did): for commands that answer 0 or -1.
  */
-static napi_value bpf_pair_call(napi_env env, napi_callback_info info) {
-  size_t argc = 2 * PAIR_ARGS + 1;
-  napi_value argv[2 * PAIR_ARGS + 1];
+static napi_value bpf_sequence_call(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc != 2 * PAIR_ARGS) return throw_error(env, 0, "bpfPair: two calls of cmd, attr and two [offset, buffer, mayWrite] triples each");
-  uint32_t cmd[2];
-  uint8_t *attr[2];
-  size_t attr_len[2];
-  if (!prepare(env, argv, PAIR_ARGS, &cmd[0], &attr[0], &attr_len[0])) return NULL;
-  if (!prepare(env, argv + PAIR_ARGS, PAIR_ARGS, &cmd[1], &attr[1], &attr_len[1])) return NULL;
-  if (attr[0] < attr[1] + attr_len[1] && attr[1] < attr[0] + attr_len[0])
-    return throw_error(env, 1, "bpfPair: the two attrs overlap");
-  int32_t result = 0;
-  for (int i = 0; i < 2; i++) {
-    long r = syscall(__NR_bpf, (int)cmd[i], attr[i], (unsigned int)attr_len[i]);
-    if (r < 0) result += (errno & 4095) << (12 * i);
+  if (argc != 5) return throw_error(env, 0, "bpfSequence(cmds, attrs, attrSize, relocs, buffers): wrong argument count");
+  uint32_t *cmds, *relocs, attr_size;
+  size_t n, nrelocs, attrs_len;
+  uint8_t *attrs;
+  if (!get_u32s(env, argv[0], &cmds, &n)) return throw_error(env, 0, "bpfSequence: cmds must be a Uint32Array");
+  if (!get_bytes(env, argv[1], &attrs, &attrs_len)) return throw_error(env, 0, "bpfSequence: attrs must be a Uint8Array");
+  if (!get_u32(env, argv[2], &attr_size)) return throw_error(env, 0, "bpfSequence: attrSize must be a u32");
+  if (!get_u32s(env, argv[3], &relocs, &nrelocs)) return throw_error(env, 0, "bpfSequence: relocs must be a Uint32Array");
+  if (n == 0 || n > SEQ_MAX_CALLS) return throw_error(env, 1, "bpfSequence: from 1 to 65535 calls");
+  if (attr_size == 0 || attr_size > 4096 || attr_size % 8 != 0)
+    return throw_error(env, 1, "bpfSequence: attrSize must be a multiple of 8, at most a page");
+  if (((uintptr_t)attrs & 7) != 0) return throw_error(env, 1, "bpfSequence: attrs must be 8-byte aligned");
+  /* n < 2^16 and attr_size <= 2^12: no overflow. */
+  size_t used = n * attr_size;
+  if (attrs_len < used) return throw_error(env, 1, "bpfSequence: attrs shorter than its calls");
+  if (nrelocs % 4 != 0) return throw_error(env, 1, "bpfSequence: relocs must hold quadruples");
+
+  bool is_array;
+  uint32_t nbufs;
+  if (napi_is_array(env, argv[4], &is_array) != napi_ok || !is_array || napi_get_array_length(env, argv[4], &nbufs) != napi_ok)
+    return throw_error(env, 0, "bpfSequence: buffers must be an array");
+  if (nbufs > SEQ_MAX_BUFFERS) return throw_error(env, 1, "bpfSequence: at most 8 buffers");
+  uint8_t *buf[SEQ_MAX_BUFFERS];
+  size_t buf_len[SEQ_MAX_BUFFERS];
+  for (uint32_t b = 0; b < nbufs; b++) {
+    napi_value v;
+    if (napi_get_element(env, argv[4], b, &v) != napi_ok) return NULL;
+    if (!get_bytes(env, v, &buf[b], &buf_len[b])) return throw_error(env, 0, "bpfSequence: buffers must be Uint8Arrays");
+    if (overlaps(buf[b], buf_len[b], attrs, attrs_len) || overlaps(buf[b], buf_len[b], (uint8_t *)cmds, n * sizeof *cmds))
+      return throw_error(env, 1, "bpfSequence: a buffer overlaps cmds or attrs");
+  }
+
+  for (size_t r = 0; r < nrelocs; r += 4) {
+    uint32_t offset = relocs[r], b = relocs[r + 1], at = relocs[r + 2], len = relocs[r + 3];
+    if (offset % 8 != 0 || (size_t)offset + 8 > used) return throw_error(env, 1, "bpfSequence: pointer offset outside the attrs");
+    if (b >= nbufs) return throw_error(env, 1, "bpfSequence: buffer index out of range");
+    if ((size_t)at > buf_len[b] || (size_t)len > buf_len[b] - at)
+      return throw_error(env, 1, "bpfSequence: buffer shorter than what the kernel may access");
+  }
+  for (size_t r = 0; r < nrelocs; r += 4) {
+    uint64_t addr = (uint64_t)(uintptr_t)(buf[relocs[r + 1]] + relocs[r + 2]);
+    memcpy(attrs + relocs[r], &addr, sizeof addr);
+  }
+
+  uint32_t done = 0;
+  int32_t err = 0;
+  for (; done < n; done++) {
+    if (syscall(__NR_bpf, (int)cmds[done], attrs + (size_t)done * attr_size, attr_size) < 0) {
+      err = errno & 4095;
+      break;
+    }
   }
   napi_value out;
-  napi_create_int32(env, result, &out);
+  napi_create_int32(env, err * 65536 + (int32_t)done, &out);
   return out;
 }
 
@@ -478,7 +537,7 @@ static napi_value watch_close_call(napi_env env, napi_callback_info info) {
 
 NAPI_MODULE_INIT(/* napi_env env, napi_value exports */) {
   static const struct { const char *name; napi_callback cb; } fns[] = {
-    { "bpf", bpf_call }, { "bpfPair", bpf_pair_call }, { "unread", unread_call }, { "pollOut", poll_out_call },
+    { "bpf", bpf_call }, { "bpfSequence", bpf_sequence_call }, { "unread", unread_call }, { "pollOut", poll_out_call },
     { "mmap", mmap_call }, { "munmap", munmap_call }, { "dup", dup_call }, { "hugePages", huge_pages_call },
     { "pageSize", page_size_call }, { "watch", watch_call }, { "watchStart", watch_start_call },
     { "watchStop", watch_stop_call }, { "watchClose", watch_close_call },

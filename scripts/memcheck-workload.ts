@@ -16,12 +16,29 @@ if (process.argv.includes('--canary')) {
   process.exit(0);
 }
 
+/**
+ * The per-element walk's element sequence (7 steps of LOOKUP_ELEM + GET_NEXT_KEY in one call into
+ * the addon) from key 5, until the map's end: the walk itself starts with the GET_NEXT_KEY from NULL.
+ */
+function walkFrom5(m: BpfMap<unknown, unknown>): void {
+  const keys = Buffer.alloc(8 * m.keySize);
+  keys.writeUInt32LE(5, 0);
+  const values = Buffer.alloc(7 * m.valueBytes);
+  const calls = Array.from({ length: 7 }, (_, i) => [
+    { op: 'lookup' as const, key: i * m.keySize, out: i * m.valueBytes },
+    { op: 'nextKey' as const, key: i * m.keySize, out: (i + 1) * m.keySize },
+  ]).flat();
+  const seq = m.kernel.elemSequence(m.fd, keys, values, calls, 0);
+  while (seq.run() === calls.length) keys.copyWithin(0, 7 * m.keySize);
+}
+
 for (const type of ['hash', 'lru_hash', 'array'] as const) {
   using m = BpfMap.create({ type, key: u32, value: u64, maxEntries: 64 });
   for (let i = 0; i < 40; i++) m.set(i, BigInt(i));
   m.get(3);
   m.has(4);
   m.nextKey(5);
+  walkFrom5(m);
   [...m.entries({ batchSize: 7 })];
   m.dump({ batchSize: 3 });
   m.updateBatch([[1, 1n], [2, 2n]]);
@@ -39,6 +56,7 @@ for (const type of ['hash', 'lru_hash', 'array'] as const) {
   const cpus = pc.cpus;
   pc.updateBatch(Array.from({ length: 10 }, (_, i) => [i, Array.from({ length: cpus }, () => BigInt(i))] as const));
   pc.get(1);
+  walkFrom5(pc);
   [...pc.entriesSummed()];
   pc.drain();
 }

@@ -3,11 +3,11 @@
 // touched, and the same errno becomes the same return value or BpfError.
 import type { BatchReply, LookupBatchArgs, WriteBatchArgs } from '../sys/batch.js';
 import type { MapCreateAttr } from '../sys/map-create.js';
-import { BPF_EXIST, BPF_F_LOCK, BPF_MAP_DELETE_BATCH, BPF_MAP_UPDATE_ELEM, BPF_NOEXIST } from '../sys/constants.js';
+import { BPF_EXIST, BPF_F_LOCK, BPF_MAP_DELETE_BATCH, BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_NOEXIST } from '../sys/constants.js';
 import { errno } from '../sys/errno.js';
 import { BpfError } from './error.js';
 import type { HintContext } from './hints.js';
-import type { LookupBatchStep, MapSizes } from './kernel.js';
+import { MAX_SEQUENCE_CALLS, type ElemCall, type LookupBatchStep, type MapSizes } from './kernel.js';
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -79,6 +79,36 @@ export function elemArgs(
 export function nextKeyArgs(s: Pick<MapSizes, 'keySize'>, key: Uint8Array | null, next: Uint8Array): void {
   if (key) need(key, s.keySize, 'key');
   need(next, s.keySize, 'next key');
+}
+
+/**
+ * An element sequence: the lookups' flags, then every call's key and output inside its buffer (a
+ * nextKey writes a key into keys, a lookup a value into values), at most MAX_SEQUENCE_CALLS.
+ */
+export function elemSequenceArgs(
+  s: Pick<MapSizes, 'keySize' | 'valueBytes'>,
+  keys: Uint8Array,
+  values: Uint8Array,
+  calls: readonly ElemCall[],
+  flags: number,
+): void {
+  elemFlags(BPF_MAP_LOOKUP_ELEM, flags);
+  need(keys, 0, 'keys');
+  need(values, 0, 'values');
+  if (!Array.isArray(calls) || calls.length === 0 || calls.length > MAX_SEQUENCE_CALLS)
+    throw new RangeError(
+      `an element sequence holds 1 to ${MAX_SEQUENCE_CALLS} calls, got ${Array.isArray(calls) ? calls.length : describe(calls)}`,
+    );
+  const within = (at: number, len: number, buf: Uint8Array, what: string, i: number): void => {
+    if (!Number.isInteger(at) || at < 0 || at + len > buf.length)
+      throw new RangeError(`call ${i}: ${what} at byte ${at} needs ${len} bytes, but its buffer holds ${buf.length}`);
+  };
+  calls.forEach((c, i) => {
+    if (c.op !== 'lookup' && c.op !== 'nextKey') throw new TypeError(`call ${i}: op must be "lookup" or "nextKey", got ${String(c.op)}`);
+    within(c.key, s.keySize, keys, 'the key', i);
+    if (c.op === 'lookup') within(c.out, s.valueBytes, values, 'the value', i);
+    else within(c.out, s.keySize, keys, 'the next key', i);
+  });
 }
 
 /** A batch call: u32 numbers, count keys and values (none for delete), and cursors for a lookup. */

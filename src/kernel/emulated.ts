@@ -42,13 +42,13 @@ import {
 import { EBADFD, ENOTSUPP, errno } from '../sys/errno.js';
 import { MmapError, mmapBytes } from '../sys/mmap-error.js';
 
-import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
+import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, elemSequenceArgs, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { possibleCpus } from './cpus.js';
 import { pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
 import type { HintContext } from './hints.js';
-import { FOUND, MORE, type AsyncUpdater, type BtfInfo, type FdWatch, type Kernel, type LookupBatchArgs, type MapCreateAttr, type MapInfo, type MapSizes, type RingMemory, type WriteBatchArgs } from './kernel.js';
+import type { AsyncUpdater, BtfInfo, ElemCall, ElemSequence, FdWatch, Kernel, LookupBatchArgs, MapCreateAttr, MapInfo, MapSizes, RingMemory, WriteBatchArgs } from './kernel.js';
 import { memoryEstimate, sizesOf } from './sizes.js';
 
 /** Options of the EmulatedKernel constructor. */
@@ -322,9 +322,25 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
     }, { enoentFalse: true }));
   }
 
-  lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number {
-    const found = this.lookup(fd, key, value, flags);
-    return (found ? FOUND : 0) | (this.nextKey(fd, key, next) ? MORE : 0);
+  elemSequence(fd: number, keys: Uint8Array, values: Uint8Array, calls: readonly ElemCall[], flags: number): ElemSequence {
+    const { keySize, valueBytes } = this.entry(fd, BPF_MAP_LOOKUP_ELEM).map.attr;
+    elemSequenceArgs({ keySize, valueBytes }, keys, values, calls, flags);
+    // Each call made as its own command, on views of the buffers taken once.
+    const steps = calls.map((c) => {
+      const key = keys.subarray(c.key, c.key + keySize);
+      if (c.op === 'lookup') {
+        const value = values.subarray(c.out, c.out + valueBytes);
+        return () => this.lookup(fd, key, value, flags);
+      }
+      const next = keys.subarray(c.out, c.out + keySize);
+      return () => this.nextKey(fd, key, next);
+    });
+    return {
+      run: () => {
+        for (let i = 0; i < steps.length; i++) if (!(steps[i] as () => boolean)()) return i;
+        return steps.length;
+      },
+    };
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {

@@ -29,9 +29,29 @@ export interface LookupBatchStep {
   done: boolean;
 }
 
-/** lookupNextKey's outcome bits. */
-export const FOUND = 1;
-export const MORE = 2;
+/**
+ * One call of an element sequence (Kernel.elemSequence), at byte offsets of its two buffers:
+ * lookup reads the key at keys[key] into values[out]; nextKey writes the key after the one at
+ * keys[key] into keys[out].
+ */
+export interface ElemCall {
+  op: 'lookup' | 'nextKey';
+  key: number;
+  out: number;
+}
+
+/** Element calls prepared once by Kernel.elemSequence, made as often as asked. */
+export interface ElemSequence {
+  /**
+   * Makes the calls in order until one answers ENOENT (lookup: no such key; nextKey: the end, or
+   * no key after it), and returns how many were made before it: all of them when none did. Any
+   * other failure throws that call's BpfError.
+   */
+  run(): number;
+}
+
+/** The most calls an element sequence holds. */
+export const MAX_SEQUENCE_CALLS = 0xffff;
 
 /** Sizes a kernel knows of an open map, so no buffer it is handed can be too short. */
 export interface MapSizes {
@@ -96,11 +116,12 @@ export interface Kernel {
   /** Writes the key after key (null: the first) into next; false at the end. */
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean;
   /**
-   * lookup(key) then nextKey(key, next), one step of a per-element walk (the real kernel makes
-   * both syscalls in one call into the addon): FOUND when the key was there, MORE when a next key
-   * was written. A failure throws the failing command's BpfError.
+   * Lookups and nextKeys over two buffers, checked and laid out once, then made as a run by each
+   * run() (the real kernel: every call of the run in one call into the addon): the steps of a
+   * per-element walk. flags are the lookups' (BPF_F_LOCK). The buffers are the sequence's for its
+   * life: the calls read and write them in place.
    */
-  lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number;
+  elemSequence(fd: number, keys: Uint8Array, values: Uint8Array, calls: readonly ElemCall[], flags: number): ElemSequence;
   /** Reads and removes key (null for queue/stack pop); false when absent/empty. */
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean;
   /**

@@ -25,12 +25,12 @@ import { sysMapBatch, type BatchReply } from '../sys/batch.js';
 import { sysBtfGetFdById, sysBtfGetNextId, sysBtfInfo, sysBtfLoad } from '../sys/btf.js';
 import { sysMapCreate, type MapCreateAttr } from '../sys/map-create.js';
 import {
+  sysElemSequence,
   sysMapDeleteElem,
   sysMapFreeze,
   sysMapGetNextKey,
   sysMapLookupAndDeleteElem,
   sysMapLookupElem,
-  sysMapLookupNextKey,
   sysMapUpdateElem,
 } from '../sys/map-elem.js';
 import { sysMapInfo } from '../sys/map-info.js';
@@ -39,13 +39,13 @@ import { mapMemory, mmapBytes, unmapMemory } from '../sys/mmap.js';
 import { sysObjGet, sysObjPin } from '../sys/obj.js';
 import { mapRing, pageSize, watchFd, type FdWatch } from '../sys/ringbuf.js';
 import { sysMapGetFdById, sysMapGetNextId } from '../sys/obj-id.js';
-import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
+import { type ElemContext, batchArgs, btfBlob, checkObjPath, createContext, elemArgs, elemOutcome, elemSequenceArgs, mapCreateArgs, need, nextKeyArgs, u32 } from './checks.js';
 import { checkedPossibleCpus } from './cpus.js';
 import { bpffsFiles, onBpffs, pathContext } from './bpffs.js';
 import { BatchCommands } from './adapter.js';
 import { BpfError } from './error.js';
 import type { HintContext } from './hints.js';
-import { FOUND, MORE, type AsyncUpdater, type BtfInfo, type Kernel, type LookupBatchArgs, type MapInfo, type MapSizes, type RingMemory, type WriteBatchArgs } from './kernel.js';
+import type { AsyncUpdater, BtfInfo, ElemCall, ElemSequence, Kernel, LookupBatchArgs, MapInfo, MapSizes, RingMemory, WriteBatchArgs } from './kernel.js';
 import { isPerCpuType, memoryEstimate, sizesOf } from './sizes.js';
 import type { UpdateThread } from './update-thread.js';
 
@@ -227,15 +227,35 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     return this.outcome(fd, BPF_MAP_GET_NEXT_KEY, r, { enoentFalse: true });
   }
 
-  lookupNextKey(fd: number, key: Uint8Array, value: Uint8Array, flags: number, next: Uint8Array): number {
+  elemSequence(fd: number, keys: Uint8Array, values: Uint8Array, calls: readonly ElemCall[], flags: number): ElemSequence {
     const s = this.sizes(fd);
-    elemArgs(BPF_MAP_LOOKUP_ELEM, s, key, value, flags);
-    need(next, s.keySize, 'next key');
-    const r = sysMapLookupNextKey(fd, key, s.keySize, value, s.valueBytes, flags, next);
-    if (r === 0) return FOUND | MORE;
-    const found = this.outcome(fd, BPF_MAP_LOOKUP_ELEM, -(r & 4095), { enoentFalse: true, elemFlags: flags });
-    const more = this.outcome(fd, BPF_MAP_GET_NEXT_KEY, -(r >>> 12), { enoentFalse: true });
-    return (found ? FOUND : 0) | (more ? MORE : 0);
+    elemSequenceArgs(s, keys, values, calls, flags);
+    const cmds = calls.map((c) => (c.op === 'lookup' ? BPF_MAP_LOOKUP_ELEM : BPF_MAP_GET_NEXT_KEY));
+    const run = sysElemSequence(
+      fd,
+      [keys, values],
+      calls.map((c, i) =>
+        c.op === 'lookup'
+          ? { cmd: cmds[i] as number, flags, key: [0, c.key, s.keySize], value: [1, c.out, s.valueBytes] }
+          : { cmd: cmds[i] as number, flags: 0, key: [0, c.key, s.keySize], value: [0, c.out, s.keySize] },
+      ),
+    );
+    return {
+      run: () => {
+        // The sizes the buffers were checked against are still this fd's: a closed fd, or its
+        // number reused by another map, must not be called with them.
+        if (this.open.get(fd) !== s)
+          throw new BpfError(cmds[0] as number, errno.EBADF, { hint: 'the fd was closed after the sequence was made' });
+        const r = run();
+        const made = r & 0xffff;
+        const err = r >>> 16;
+        if (err !== 0 && err !== ENOENT) {
+          const cmd = cmds[made] as number;
+          this.outcome(fd, cmd, -err, cmd === BPF_MAP_LOOKUP_ELEM ? { elemFlags: flags } : {});
+        }
+        return made;
+      },
+    };
   }
 
   lookupAndDelete(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {

@@ -1,5 +1,5 @@
 import { BpfError } from '../kernel/error.js';
-import { FOUND, MORE } from '../kernel/kernel.js';
+import type { ElemCall } from '../kernel/kernel.js';
 import { BPF_MAP_LOOKUP_BATCH } from '../sys/constants.js';
 import { errno, ENOTSUPP } from '../sys/errno.js';
 import { BatchBuffers, checkCount, DEFAULT_BATCH_SIZE, elemFlagsOf } from './batch.js';
@@ -19,7 +19,10 @@ export type WalkMode = 'batch' | 'per-element' | 'memory';
 
 /** Options of the iterators (entries, keys, values) and dump. */
 export interface WalkOptions {
-  /** Entries per LOOKUP_BATCH (default 1024); grows geometrically on ENOSPC. */
+  /**
+   * Entries per LOOKUP_BATCH (default 1024); grows geometrically on ENOSPC. The per-element walk
+   * makes min(batchSize, 256) steps per call into the addon.
+   */
   batchSize?: number;
   /**
    * auto (default): memory for an mmapable array, else batch where the kernel and map type
@@ -95,52 +98,48 @@ export function* batchChunks(map: BpfMap<unknown, unknown>, cmd: LookupCmd, opts
   }
 }
 
-/** Copies src into dst at offset: by hand for a key or value of a few bytes, cheaper than a native copy. */
-function put(src: Buffer, dst: Buffer, offset: number): void {
-  if (src.length > 64) {
-    dst.set(src, offset);
-    return;
-  }
-  for (let i = 0; i < src.length; i++) dst[offset + i] = src[i] as number;
-}
+/** The most steps of a per-element walk made in one run of its sequence: one crossing into the addon. */
+export const WALK_STEPS = 256;
 
 /**
  * Chunks of the classic walk: GET_NEXT_KEY then LOOKUP_ELEM per key; keys gone in between are
- * skipped. Each step looks a key up and asks for the key after it in one kernel call
- * (lookupNextKey: one crossing into the addon for both syscalls). The two key buffers swap roles
- * each step, so no key is copied before its lookup.
+ * skipped. The steps of a chunk are one element sequence (Kernel.elemSequence), laid out once per
+ * walk: step i looks up key slot i into value slot i, then asks for the key after it into slot
+ * i + 1, so the keys and values land packed where the chunk hands them out, and the last slot holds
+ * the key the next run starts from (copied to slot 0). A key gone before its lookup ends the run;
+ * the walk goes on from it with one GET_NEXT_KEY, as a walk of single calls would.
  */
 export function* elementChunks(map: BpfMap<unknown, unknown>, opts: WalkOptions | undefined): Generator<Chunk, void, void> {
-  const size = firstBatch(map, opts) || 1;
+  const steps = Math.min(firstBatch(map, opts) || 1, WALK_STEPS);
   const { kernel, keySize, valueBytes } = map;
-  const flags = elemFlagsOf(opts);
-  const keys = Buffer.alloc(size * keySize);
-  const values = Buffer.alloc(size * valueBytes);
-  const value = Buffer.alloc(valueBytes);
-  let key = Buffer.alloc(keySize);
-  let next = Buffer.alloc(keySize);
-  let n = 0;
+  const keys = Buffer.alloc((steps + 1) * keySize);
+  const values = Buffer.alloc(steps * valueBytes);
+  const last = keys.subarray(steps * keySize);
+  const next = Buffer.alloc(keySize);
+  const calls: ElemCall[] = [];
+  for (let i = 0; i < steps; i++)
+    calls.push({ op: 'lookup', key: i * keySize, out: i * valueBytes }, { op: 'nextKey', key: i * keySize, out: (i + 1) * keySize });
   try {
-    let more = kernel.nextKey(map.fd, null, next);
+    const fd = map.fd;
+    const seq = kernel.elemSequence(fd, keys, values, calls, elemFlagsOf(opts));
+    let more = kernel.nextKey(fd, null, keys);
     while (more) {
-      const found = next;
-      next = key;
-      key = found;
-      const r = kernel.lookupNextKey(map.fd, key, value, flags, next);
-      if ((r & FOUND) !== 0) {
-        put(key, keys, n * keySize);
-        put(value, values, n * valueBytes);
-        if (++n === size) {
-          yield { keys, values, count: n };
-          n = 0;
-        }
+      map[internal].assertOpen();
+      const made = seq.run();
+      // Calls 2i are lookups, 2i + 1 GET_NEXT_KEYs: a stop at an even call is a key gone before its
+      // lookup, at an odd one the end of the map.
+      const count = (made + 1) >> 1;
+      let resume = last;
+      if (made < calls.length) {
+        more = made % 2 === 0 && kernel.nextKey(fd, keys.subarray(count * keySize, (count + 1) * keySize), next);
+        resume = next;
       }
-      more = (r & MORE) !== 0;
+      if (count > 0) yield { keys, values, count };
+      if (more) keys.set(resume, 0);
     }
   } catch (e) {
     throw map[internal].annotate(e);
   }
-  if (n > 0) yield { keys, values, count: n };
 }
 
 /** The memory of a map read in mode memory; a TypeError for a map that has none. */

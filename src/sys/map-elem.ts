@@ -7,7 +7,7 @@ import {
   BPF_MAP_LOOKUP_ELEM,
   BPF_MAP_UPDATE_ELEM,
 } from './constants.js';
-import { nativeBpf, nativeBpfPair } from './native.js';
+import { nativeBpf, nativeBpfSequence } from './native.js';
 
 /** The single-element part of union bpf_attr (LOOKUP/UPDATE/DELETE_ELEM, GET_NEXT_KEY, FREEZE). */
 export const MAP_ELEM_ATTR = {
@@ -79,35 +79,37 @@ export function sysMapGetNextKey(fd: number, key: Uint8Array | null, keyLen: num
   return elemCall(BPF_MAP_GET_NEXT_KEY, fd, key, key ? keyLen : 0, nextKey, keyLen, 0);
 }
 
-// GET_NEXT_KEY's attr of a paired call: the kernel wants its flags zero, and the pair's two attrs
-// must be apart.
-const nextAttr = allocAttr(L.size);
-let nextFd = 0;
+/** Where a pointer of a sequence's call points: [index in its buffers, byte offset, bytes the kernel may access]. */
+export type SeqRef = readonly [buffer: number, offset: number, length: number];
+
+/** One element call of a sequence (sysElemSequence): an element attr's command, flags, key and value (GET_NEXT_KEY: next key). */
+export interface SeqCall {
+  cmd: number;
+  flags: number;
+  key: SeqRef;
+  value: SeqRef;
+}
 
 /**
- * BPF_MAP_LOOKUP_ELEM of key, then BPF_MAP_GET_NEXT_KEY from the same key into next, in one call
- * into the addon (a per-element walk's step): lookupErrno + nextErrno * 4096, 0 for success.
+ * Element calls on fd laid out once: an attr per call, and the relocations of its key and value
+ * pointers into buffers. The returned function makes them in order in one call into the addon,
+ * until one fails: errno * 65536 + the number that succeeded (errno 0: all did). The addon checks
+ * every relocation against its buffer's length before the first call, on every run.
  */
-export function sysMapLookupNextKey(fd: number, key: Uint8Array, keyLen: number,
-  value: Uint8Array, valueLen: number, flags: number, next: Uint8Array): number {
-  const pair = nativeBpfPair();
-  if (pair === undefined) {
-    const l = sysMapLookupElem(fd, key, keyLen, value, valueLen, flags);
-    const n = sysMapGetNextKey(fd, key, keyLen, next);
-    return -l + -n * 4096;
-  }
-  setElemAttr(fd, flags);
-  try {
-    if (fd !== nextFd) {
-      nextAttr.writeUInt32LE(fd, L.map_fd);
-      nextFd = fd;
-    }
-    return pair(BPF_MAP_LOOKUP_ELEM, attr, L.key, key, keyLen, L.value, value, valueLen,
-      BPF_MAP_GET_NEXT_KEY, nextAttr, L.key, key, keyLen, L.value, next, keyLen);
-  } catch (e) {
-    lastFd = lastFlags = nextFd = Number.NaN;
-    throw e;
-  }
+export function sysElemSequence(fd: number, buffers: readonly Uint8Array[], calls: readonly SeqCall[]): () => number {
+  const call = nativeBpfSequence();
+  const attrs = allocAttr(calls.length * L.size);
+  const cmds = new Uint32Array(calls.length);
+  const relocs = new Uint32Array(calls.length * 8);
+  calls.forEach((c, i) => {
+    const at = i * L.size;
+    cmds[i] = c.cmd;
+    attrs.writeUInt32LE(fd, at + L.map_fd);
+    attrs.writeUInt32LE(c.flags >>> 0, at + L.flags);
+    attrs.writeUInt32LE(Math.floor(c.flags / 0x100000000), at + L.flags + 4);
+    relocs.set([at + L.key, ...c.key, at + L.value, ...c.value], i * 8);
+  });
+  return () => call(cmds, attrs, L.size, relocs, buffers);
 }
 
 /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (key null for queue/stack pop): 0 or -errno. */

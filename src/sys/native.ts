@@ -17,10 +17,19 @@ export interface PipeCalls {
 }
 
 /**
- * Two bpf(2) calls in one crossing into native code, each `cmd, attr` and two (offset, buffer,
- * mayAccess) triples, all checked before either call: errno1 + errno2 * 4096 (0: success).
+ * cmds.length bpf(2) calls in one crossing into native code, call i on the attr at
+ * attrs[i * attrSize]; made in order until one fails. relocs holds (attr offset, buffer index,
+ * byte offset, length) quadruples: the address of buffers[index] + byte offset is stored at that
+ * attr offset, the addon refusing (before any call) a buffer without length bytes from there.
+ * Returns errno * 65536 + the number of calls that succeeded (errno 0: all did).
  */
-export type BpfPairCall = (...args: Array<number | Uint8Array | null>) => number;
+export type BpfSequenceCall = (
+  cmds: Uint32Array,
+  attrs: Uint8Array,
+  attrSize: number,
+  relocs: Uint32Array,
+  buffers: readonly Uint8Array[],
+) => number;
 
 /** mmap(2) of a map fd; see src/sys/mmap.ts. */
 export interface MmapCalls {
@@ -55,7 +64,7 @@ export interface WatchCalls {
 interface Addon extends Partial<PipeCalls>, Partial<MmapCalls>, Partial<WatchCalls> {
   bpf: BpfCall;
   /** Absent from addons built before it. */
-  bpfPair?: BpfPairCall;
+  bpfSequence?: BpfSequenceCall;
   /** fcntl(F_DUPFD_CLOEXEC): a new fd on the same open file, or -errno. */
   dup?(fd: number): number;
   hugePages?: HugePagesCall;
@@ -69,9 +78,11 @@ export function nativeBpf(): BpfCall {
   return load().bpf;
 }
 
-/** The paired call, or undefined where the addon predates it (two bpf() calls then). */
-export function nativeBpfPair(): BpfPairCall | undefined {
-  return load().bpfPair;
+/** The sequence call; throws the load error where the addon cannot load, and says so for an older build without it. */
+export function nativeBpfSequence(): BpfSequenceCall {
+  const { bpfSequence } = load();
+  if (!bpfSequence) throw new Error('bpfmap: the native addon predates bpfSequence; rebuild it with `npm rebuild bpfmap`');
+  return bpfSequence;
 }
 
 /** The pipe calls, or undefined where the addon cannot load (or is an older build without them). */

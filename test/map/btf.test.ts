@@ -208,6 +208,11 @@ for (const K of btfKernels()) {
       assert.equal(got.count, n);
       const seen = new Map(got.keys.map((k, i) => [JSON.stringify(k), got.values[i]]));
       for (const [k, v] of entries) assert.deepEqual(seen.get(JSON.stringify(k)), withLock(v));
+      // The per-element walk's lookups carry BPF_F_LOCK too.
+      const walked = m.entries({ mode: 'per-element', lock: true, batchSize: 4 }).toArray();
+      assert.equal(walked.length, n);
+      const byKey = new Map(walked.map(([k, v]) => [JSON.stringify(k), v]));
+      for (const [k, v] of entries) assert.deepEqual(byKey.get(JSON.stringify(k)), withLock(v));
     });
 
     test('lock on a map without a spin lock is EINVAL with a hint, single and batch', (t) => {
@@ -224,6 +229,12 @@ for (const K of btfKernels()) {
       assert.throws(() => m.get(u32(1), { lock: true }), einval);
       assert.throws(() => m.set(u32(1), u64(2), { lock: true }), einval);
       assert.throws(() => m.lookupBatch({ lock: true }), einval);
+      assert.throws(() => m.entries({ mode: 'per-element', lock: true }).toArray(), (e: unknown) => {
+        einval(e);
+        assert.match((e as Error).message, /BPF_MAP_LOOKUP_ELEM/);
+        assert.match((e as Error).message, /no_lock/, 'the error names the map');
+        return true;
+      });
       assert.throws(() => m.updateBatch([[u32(2), u64(2)]], { lock: true }), einval);
       assert.deepEqual(m.get(u32(1)), u64(1), 'nothing was written');
     });

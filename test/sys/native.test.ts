@@ -4,10 +4,17 @@ import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BPF_MAP_GET_NEXT_ID, BPF_MAP_GET_NEXT_KEY, BPF_MAP_LOOKUP_ELEM } from '../../src/sys/constants.js';
+import { LinuxKernel } from '../../src/kernel/linux.js';
+import {
+  BPF_MAP_GET_NEXT_ID,
+  BPF_MAP_GET_NEXT_KEY,
+  BPF_MAP_LOOKUP_ELEM,
+  BPF_MAP_TYPE_HASH,
+  BPF_MAP_UPDATE_ELEM,
+} from '../../src/sys/constants.js';
 import { errno } from '../../src/sys/errno.js';
-import { nativeBpf, nativeBpfPair, nativePipe } from '../../src/sys/native.js';
-import { linuxAvailable } from '../helpers/kernel.js';
+import { nativeBpf, nativeBpfSequence, nativePipe } from '../../src/sys/native.js';
+import { linuxAvailable, u32, u64 } from '../helpers/kernel.js';
 
 const attr = () => Buffer.from(new ArrayBuffer(32));
 
@@ -99,34 +106,90 @@ test('native: an empty buffer is passed as a null pointer, whatever memory it vi
   assert.notEqual(a.readBigUInt64LE(16), 0n, 'a one-byte view is a buffer');
 });
 
-test('native: bpfPair checks both calls before making either, and refuses overlapping attrs', () => {
-  const pair = nativeBpfPair() as unknown as (...a: unknown[]) => number;
-  const k = Buffer.alloc(4);
-  const v = Buffer.alloc(8);
-  const ok = [BPF_MAP_LOOKUP_ELEM, attr(), 8, k, 4, 16, v, 8];
-  // A bad second call: nothing is called (an fd of 0xffffff would have failed with EBADF otherwise).
-  assert.throws(() => pair(...ok, BPF_MAP_GET_NEXT_KEY, attr(), 8, k, 4, 16, Buffer.alloc(3), 4), /shorter than what the kernel may write/);
-  assert.throws(() => pair(BPF_MAP_LOOKUP_ELEM, attr(), 8, k, 4, 16, null, 8, ...ok), /null pointer/);
-  assert.throws(() => pair(...ok), /two calls/);
-  assert.throws(() => pair(...ok, ...ok, 0), /two calls/);
-  const shared = attr();
-  assert.throws(() => pair(BPF_MAP_LOOKUP_ELEM, shared, 8, k, 4, 16, v, 8, BPF_MAP_GET_NEXT_KEY, shared, 8, k, 4, 16, k, 4), /overlap/);
-  const whole = Buffer.from(new ArrayBuffer(64));
-  assert.throws(() => pair(BPF_MAP_LOOKUP_ELEM, whole.subarray(0, 32), 8, k, 4, 16, v, 8, BPF_MAP_GET_NEXT_KEY, whole.subarray(24, 56), 8, k, 4, 16, k, 4), /overlap/);
+/** A sequence of element calls at the addon: one 32-byte attr per call, each with its key and value relocations. */
+function sequence(fd: number, calls: Array<[cmd: number, key: [number, number, number], value: [number, number, number]]>) {
+  const attrs = Buffer.from(new ArrayBuffer(calls.length * 32));
+  const cmds = new Uint32Array(calls.map(([cmd]) => cmd));
+  const relocs = new Uint32Array(calls.flatMap(([, key, value], i) => [i * 32 + 8, ...key, i * 32 + 16, ...value]));
+  calls.forEach((_, i) => attrs.writeUInt32LE(fd, i * 32));
+  return { attrs, cmds, relocs };
+}
+
+test('native: bpfSequence checks every relocation, before making any call', (t) => {
+  if (!linuxAvailable(t)) return;
+  const k = new LinuxKernel();
+  const fd = k.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0 });
+  try {
+    const seq = nativeBpfSequence();
+    const keys = u32(7);
+    const values = Buffer.alloc(16);
+    // An update of key 7 first, then a lookup whose value would end 4 bytes past its buffer.
+    const { attrs, cmds, relocs } = sequence(fd, [
+      [BPF_MAP_UPDATE_ELEM, [0, 0, 4], [1, 0, 8]],
+      [BPF_MAP_LOOKUP_ELEM, [0, 0, 4], [1, 12, 8]],
+    ]);
+    assert.throws(() => seq(cmds, attrs, 32, relocs, [keys, values]), {
+      name: 'RangeError',
+      message: /buffer shorter than what the kernel may access/,
+    });
+    assert.equal(k.lookup(fd, keys, Buffer.alloc(8), 0), false, 'the update before it was not made');
+    const good = Uint32Array.from(relocs);
+    good[14] = 8;
+    const refused = (r: Uint32Array, bufs: Uint8Array[], message: RegExp, c = cmds, a: Uint8Array = attrs, size = 32) =>
+      assert.throws(() => seq(c, a, size, r, bufs), message);
+    refused(good, [keys], /buffer index out of range/);
+    const past = Uint32Array.from(good);
+    past[12] = 64; // the second call's key pointer stored past the attrs
+    refused(past, [keys, values], /pointer offset outside the attrs/);
+    past[12] = 36;
+    refused(past, [keys, values], /pointer offset outside the attrs/);
+    const wrap = Uint32Array.from(good);
+    wrap[14] = 0xffffffff; // an offset + length that wraps around
+    refused(wrap, [keys, values], /shorter than what the kernel may access/);
+    refused(good.subarray(0, 7), [keys, values], /quadruples/);
+    refused(good, [keys, values], /multiple of 8/, cmds, attrs, 12);
+    refused(good, [keys, values], /attrs shorter than its calls/, cmds, attrs.subarray(0, 56));
+    refused(good, [keys, values], /from 1 to 65535 calls/, new Uint32Array(0));
+    refused(good, [keys, new Uint16Array(8) as unknown as Uint8Array], /must be Uint8Arrays/);
+    // A buffer over the attrs: a call's write would change a later call's pointers.
+    refused(good, [keys, attrs.subarray(40, 56)], /overlaps cmds or attrs/);
+    refused(good, [keys, new Uint8Array(cmds.buffer)], /overlaps cmds or attrs/);
+    assert.equal(k.lookup(fd, keys, Buffer.alloc(8), 0), false, 'no call was made by any refused sequence');
+  } finally {
+    k.close(fd);
+  }
 });
 
-test('native: bpfPair makes both calls and answers both errnos', (t) => {
+test('native: bpfSequence stops at the first failing call and reports how many succeeded and its errno', (t) => {
   if (!linuxAvailable(t)) return;
-  const pair = nativeBpfPair() as unknown as (...a: unknown[]) => number;
-  const a = attr();
-  const b = attr();
-  // No map has fd 0x7ffffff: each call fails with EBADF, and both are reported.
-  a.writeUInt32LE(0x7ffffff, 0);
-  b.writeUInt32LE(0x7ffffff, 0);
-  const k = Buffer.alloc(4);
-  const r = pair(BPF_MAP_LOOKUP_ELEM, a, 8, k, 4, 16, Buffer.alloc(8), 8, BPF_MAP_GET_NEXT_KEY, b, 8, k, 4, 16, Buffer.alloc(4), 4);
-  assert.equal(r & 4095, errno.EBADF);
-  assert.equal(r >>> 12, errno.EBADF);
+  const k = new LinuxKernel();
+  const fd = k.mapCreate({ mapType: BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 4, mapFlags: 0 });
+  try {
+    k.update(fd, u32(1), u64(10), 0);
+    k.update(fd, u32(3), u64(30), 0);
+    const seq = nativeBpfSequence();
+    const keys = Buffer.concat([u32(1), u32(2), u32(3)]);
+    const values = Buffer.alloc(24, 0xff);
+    // Lookups of keys 1, 2 (absent) and 3: the second fails with ENOENT and the third is not made.
+    const { attrs, cmds, relocs } = sequence(fd, [
+      [BPF_MAP_LOOKUP_ELEM, [0, 0, 4], [1, 0, 8]],
+      [BPF_MAP_LOOKUP_ELEM, [0, 4, 4], [1, 8, 8]],
+      [BPF_MAP_LOOKUP_ELEM, [0, 8, 4], [1, 16, 8]],
+    ]);
+    const r = seq(cmds, attrs, 32, relocs, [keys, values]);
+    assert.equal(r & 0xffff, 1, 'one call succeeded');
+    assert.equal(r >>> 16, errno.ENOENT);
+    assert.equal(values.readBigUInt64LE(0), 10n);
+    assert.equal(values.readBigUInt64LE(16), 0xffffffffffffffffn, 'the call after the failing one was not made');
+    keys.writeUInt32LE(3, 4);
+    assert.equal(seq(cmds, attrs, 32, relocs, [keys, values]), 3, 'all three: errno 0');
+    assert.equal(values.readBigUInt64LE(16), 30n);
+    // No map has fd 0x7ffffff: the first call fails with EBADF.
+    const bad = sequence(0x7ffffff, [[BPF_MAP_GET_NEXT_KEY, [0, 0, 4], [0, 4, 4]]]);
+    assert.equal(seq(bad.cmds, bad.attrs, 32, bad.relocs, [keys]), errno.EBADF * 65536);
+  } finally {
+    k.close(fd);
+  }
 });
 
 test('native: unread (FIONREAD) and pollOut tell what a pipe holds and when its reader is gone', (t) => {
