@@ -32,6 +32,7 @@ const SYSCALL_EXCEPTIONS: Readonly<Record<string, string>> = {
   'src/prog/program.ts': 'program load and test run: the Kernel seam has no program calls (the emulator runs no programs)',
   'src/cli/sink.ts': "the addon's pipe calls (FIONREAD, poll) for drain into a pipe, not bpf()",
   'src/map/dump.ts': "the addon's madvise(MADV_HUGEPAGE) for a dump's output buffers (sys/huge.ts), not bpf()",
+  'src/map/parallel.ts': "the same madvise for a parallel dump's shared output (sys/huge.ts), not bpf()",
 };
 
 export interface Import {
