@@ -156,9 +156,10 @@ export function walkChunks(map: BpfMap<unknown, unknown>, mode: WalkMode, opts: 
   return mode === 'batch' ? batchChunks(map, BPF_MAP_LOOKUP_BATCH, opts) : elementChunks(map, opts);
 }
 
-/** An iterator that can also hand its remaining items to a callback in one pass (Decoded). */
+/** An iterator that can also hand its remaining items to a callback, or return them in an array, in one pass (Decoded). */
 interface Drainable<T> extends Iterator<T> {
   forEachRest?(f: (item: T) => void): void;
+  toArrayRest?(): T[];
 }
 
 /** A sync iterator that also tells which mode it reads with. */
@@ -181,6 +182,7 @@ export class MapIterator<T> implements IterableIterator<T> {
 
   /** The remaining items in an array, built in one pass (what [...it] makes, without a result object per item). */
   toArray(): T[] {
+    if (this.inner.toArrayRest !== undefined) return this.inner.toArrayRest();
     const out: T[] = [];
     this.forEach((item) => out.push(item));
     return out;
@@ -268,6 +270,28 @@ class Decoded<K, V, T> implements IterableIterator<T> {
     }
   }
 
+  /**
+   * The remaining items, each chunk decoded into an array of its own and the arrays joined once
+   * at the end: the result is allocated at its final size instead of growing by copies (each
+   * copy of a million-entry array is megabytes of freshly faulted memory).
+   */
+  toArrayRest(): T[] {
+    const { reader, pick } = this;
+    const parts: T[][] = [];
+    for (;;) {
+      if (this.i < this.n) {
+        const part: T[] = [];
+        while (this.i < this.n) part.push(pick(reader, this.i++));
+        parts.push(part);
+      }
+      const r = this.chunks.next();
+      if (r.done === true) return joined(parts);
+      reader.load(r.value);
+      this.i = 0;
+      this.n = r.value.count;
+    }
+  }
+
   return(): IteratorResult<T> {
     this.i = this.n = 0;
     this.chunks.return?.();
@@ -277,6 +301,16 @@ class Decoded<K, V, T> implements IterableIterator<T> {
   [Symbol.iterator](): this {
     return this;
   }
+}
+
+/** Arrays joined into one by concat, which sizes its result once; in groups, as concat's arguments are bounded by the stack. */
+function joined<T>(parts: T[][]): T[] {
+  if (parts.length === 1) return parts[0] as T[];
+  const GROUP = 4096;
+  if (parts.length <= GROUP) return ([] as T[]).concat(...parts);
+  const groups: T[][] = [];
+  for (let g = 0; g < parts.length; g += GROUP) groups.push(([] as T[]).concat(...parts.slice(g, g + GROUP)));
+  return joined(groups);
 }
 
 export function decodeChunks<K, V, T>(map: BpfMap<K, V>, chunks: Iterator<Chunk>, pick: Pick<K, V, T>): IterableIterator<T> {
