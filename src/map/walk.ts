@@ -160,6 +160,8 @@ export function walkChunks(map: BpfMap<unknown, unknown>, mode: WalkMode, opts: 
 interface Drainable<T> extends Iterator<T> {
   forEachRest?(f: (item: T) => void): void;
   toArrayRest?(): T[];
+  /** The remaining entries in a Map; undefined (nothing read) where the iterator has no entries. */
+  toMapRest?(): Map<unknown, unknown> | undefined;
 }
 
 /** A sync iterator that also tells which mode it reads with. */
@@ -190,6 +192,8 @@ export class MapIterator<T> implements IterableIterator<T> {
 
   /** The remaining [key, value] entries in a Map, built in one pass; a later duplicate key wins. */
   toMap<K, V>(this: MapIterator<[K, V]>): Map<K, V> {
+    const direct = this.inner.toMapRest?.();
+    if (direct !== undefined) return direct as Map<K, V>;
     const out = new Map<K, V>();
     this.forEach((e) => out.set(e[0], e[1]));
     return out;
@@ -242,6 +246,8 @@ class Decoded<K, V, T> implements IterableIterator<T> {
     map: BpfMap<K, V>,
     private readonly chunks: Iterator<Chunk>,
     private readonly pick: Pick<K, V, T>,
+    /** Entry iterators (T is [key, this value]): the value alone, for toMapRest. */
+    private readonly value?: Pick<K, V, unknown>,
   ) {
     this.reader = new ChunkReader(map);
   }
@@ -292,6 +298,27 @@ class Decoded<K, V, T> implements IterableIterator<T> {
     }
   }
 
+  /**
+   * Entry iterators: the remaining entries in a Map, set from the key and the value read apart,
+   * with no [key, value] array made per entry just to be taken apart again.
+   */
+  toMapRest(): Map<K, unknown> | undefined {
+    const { reader, value } = this;
+    if (value === undefined) return undefined;
+    const out = new Map<K, unknown>();
+    for (;;) {
+      while (this.i < this.n) {
+        const i = this.i++;
+        out.set(reader.key(i), value(reader, i));
+      }
+      const r = this.chunks.next();
+      if (r.done === true) return out;
+      reader.load(r.value);
+      this.i = 0;
+      this.n = r.value.count;
+    }
+  }
+
   return(): IteratorResult<T> {
     this.i = this.n = 0;
     this.chunks.return?.();
@@ -315,6 +342,11 @@ function joined<T>(parts: T[][]): T[] {
 
 export function decodeChunks<K, V, T>(map: BpfMap<K, V>, chunks: Iterator<Chunk>, pick: Pick<K, V, T>): IterableIterator<T> {
   return new Decoded(map, chunks, pick);
+}
+
+/** Decoded [key, value] entries whose value is value(r, i): toMap() sets each without making the entry. */
+export function decodeEntries<K, V, W>(map: BpfMap<K, V>, chunks: Iterator<Chunk>, pick: Pick<K, V, [K, W]>, value: Pick<K, V, W>): IterableIterator<[K, W]> {
+  return new Decoded(map, chunks, pick, value);
 }
 
 /**

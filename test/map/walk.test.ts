@@ -228,6 +228,22 @@ for (const K of testKernels()) {
       assert.deepEqual(map.values({ batchSize: 4096 }).toArray(), expected.map((e) => e[1]), 'values(), in two chunks');
     });
 
+    test('toMap() of entries() sets each key and value read apart, from where the iterator stands; other iterators through forEach', (t) => {
+      if (!K.available(t)) return;
+      using map = BpfMap.create({ kernel: K.kernel(), type: 'hash', key: u32c, value: u64c, maxEntries: 50 });
+      for (let i = 0; i < 50; i++) map.set(i, BigInt(i) << 40n);
+      const it = map.entries({ batchSize: 4 });
+      const first = it.next().value as [number, bigint];
+      const rest = it.toMap();
+      assert.equal(rest.size, 49);
+      assert.equal(rest.has(first[0]), false, 'the entry already taken is not in it');
+      assert.deepEqual(new Map([first, ...rest]), new Map(Array.from({ length: 50 }, (_, i) => [i, BigInt(i) << 40n])));
+      assert.deepEqual(it.toMap(), new Map(), 'and leaves nothing');
+      using pc = BpfMap.create({ kernel: K.kernel(), type: 'percpu_hash', key: u32c, value: perCpu(u64c), maxEntries: 4 });
+      pc.set(2, Array.from({ length: pc.cpus }, () => 5n));
+      assert.deepEqual(pc.entriesSummed().toMap(), new Map([[2, 5n * BigInt(pc.cpus)]]), 'entriesSummed(), through forEach');
+    });
+
     test('u64n values come out as numbers from the batch buffers; one past 2^53 is a CodecError', (t) => {
       if (!K.available(t)) return;
       using map = BpfMap.create({ kernel: K.kernel(), type: 'hash', key: u32c, value: u64c, maxEntries: 10 });
