@@ -2,7 +2,7 @@
 // and prints the functions with the most self time. Native code and the kernel have no frame of
 // their own: their time counts as the self time of the JavaScript function that called the addon
 // (sysMapBatch for batch commands, elemCall for element commands).
-// Run: npx tsc -p . && node dist/bench/profile.js per-element|entries|entries-collected|summed-collected|dump|percpu-dump [entries]
+// Run: npx tsc -p . && node dist/bench/profile.js per-element|entries|entries-collected|toarray|toarray-u64n|summed-collected|dump|percpu-dump [entries]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,12 @@ const scenarios: Record<string, (n: number) => void> = {
     using map = filledHash(n);
     let c = 0;
     for (let r = 0; r < 5; r++) c += [...map.entries()].length;
+    if (c < 0) throw new Error('unreachable');
+  },
+  toarray: (n) => {
+    using map = filledHash(n);
+    let c = 0;
+    for (let r = 0; r < 5; r++) c += map.entries().toArray().length;
     if (c < 0) throw new Error('unreachable');
   },
   'toarray-u64n': (n) => {

@@ -3,7 +3,7 @@ import { BPF_MAP_LOOKUP_AND_DELETE_BATCH, BPF_NOEXIST } from '../sys/constants.j
 import { errno, errnoName } from '../sys/errno.js';
 import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
-import { batchChunks, batchUnsupported, decodeChunks, type Chunk, type WalkOptions } from './walk.js';
+import { batchChunks, batchUnsupported, decodeChunks, MapIterator, type Chunk, type WalkOptions } from './walk.js';
 
 /** Options of BpfMap.drain. */
 export type DrainOptions = Pick<WalkOptions, 'batchSize' | 'lock'>;
@@ -15,7 +15,8 @@ export type DrainOptions = Pick<WalkOptions, 'batchSize' | 'lock'>;
  * a per-element read-then-delete, which would lose writes that land between the two.
  */
 export function drain<K, V>(map: BpfMap<K, V>, opts?: DrainOptions): Array<[K, V]> {
-  return [...decodeChunks(map, drainChunks(map, opts), (r, i): [K, V] => [r.key(i), r.value(i)])];
+  // toArray(): the result sized once, not grown by copies as a spread grows it.
+  return new MapIterator('batch', decodeChunks(map, drainChunks(map, opts), (r, i): [K, V] => [r.key(i), r.value(i)])).toArray();
 }
 
 /** The chunks drain() decodes, for callers that stream them (checked for support before the first). */

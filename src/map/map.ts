@@ -40,6 +40,7 @@ import { dump, type Dump, type DumpOptions } from './dump.js';
 import {
   decodeChunks,
   decodeChunksAsync,
+  decodeEntries,
   MapAsyncIterator,
   MapIterator,
   resolveMode,
@@ -619,7 +620,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
    */
   entries(opts?: EntriesOptions): MapIterator<[K, V]> {
     const w = this.walk(opts);
-    return new MapIterator(w.mode, decodeChunks(this, w.chunks, (r, i): [K, V] => [r.key(i), r.value(i)]));
+    return new MapIterator(w.mode, decodeEntries(this, w.chunks, (r, i): [K, V] => [r.key(i), r.value(i)], (r, i) => r.value(i)));
   }
 
   /** Every key, read in batches where the kernel supports it (with `threads`, as entries()). */

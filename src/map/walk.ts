@@ -155,9 +155,12 @@ export function walkChunks(map: BpfMap<unknown, unknown>, mode: WalkMode, opts: 
   return mode === 'batch' ? batchChunks(map, BPF_MAP_LOOKUP_BATCH, opts) : elementChunks(map, opts);
 }
 
-/** An iterator that can also hand its remaining items to a callback in one pass (Decoded). */
+/** An iterator that can also hand its remaining items to a callback, or return them in an array, in one pass (Decoded). */
 interface Drainable<T> extends Iterator<T> {
   forEachRest?(f: (item: T) => void): void;
+  toArrayRest?(): T[];
+  /** The remaining entries in a Map; undefined (nothing read) where the iterator has no entries. */
+  toMapRest?(): Map<unknown, unknown> | undefined;
 }
 
 /** A sync iterator that also tells which mode it reads with. */
@@ -180,6 +183,7 @@ export class MapIterator<T> implements IterableIterator<T> {
 
   /** The remaining items in an array, built in one pass (what [...it] makes, without a result object per item). */
   toArray(): T[] {
+    if (this.inner.toArrayRest !== undefined) return this.inner.toArrayRest();
     const out: T[] = [];
     this.forEach((item) => out.push(item));
     return out;
@@ -187,6 +191,8 @@ export class MapIterator<T> implements IterableIterator<T> {
 
   /** The remaining [key, value] entries in a Map, built in one pass; a later duplicate key wins. */
   toMap<K, V>(this: MapIterator<[K, V]>): Map<K, V> {
+    const direct = this.inner.toMapRest?.();
+    if (direct !== undefined) return direct as Map<K, V>;
     const out = new Map<K, V>();
     this.forEach((e) => out.set(e[0], e[1]));
     return out;
@@ -239,6 +245,8 @@ class Decoded<K, V, T> implements IterableIterator<T> {
     map: BpfMap<K, V>,
     private readonly chunks: Iterator<Chunk>,
     private readonly pick: Pick<K, V, T>,
+    /** Entry iterators (T is [key, this value]): the value alone, for toMapRest. */
+    private readonly value?: Pick<K, V, unknown>,
   ) {
     this.reader = new ChunkReader(map);
   }
@@ -267,6 +275,49 @@ class Decoded<K, V, T> implements IterableIterator<T> {
     }
   }
 
+  /**
+   * The remaining items, each chunk decoded into an array of its own and the arrays joined once
+   * at the end: the result is allocated at its final size instead of growing by copies (each
+   * copy of a million-entry array is megabytes of freshly faulted memory).
+   */
+  toArrayRest(): T[] {
+    const { reader, pick } = this;
+    const parts: T[][] = [];
+    for (;;) {
+      if (this.i < this.n) {
+        const part: T[] = [];
+        while (this.i < this.n) part.push(pick(reader, this.i++));
+        parts.push(part);
+      }
+      const r = this.chunks.next();
+      if (r.done === true) return joined(parts);
+      reader.load(r.value);
+      this.i = 0;
+      this.n = r.value.count;
+    }
+  }
+
+  /**
+   * Entry iterators: the remaining entries in a Map, set from the key and the value read apart,
+   * with no [key, value] array made per entry just to be taken apart again.
+   */
+  toMapRest(): Map<K, unknown> | undefined {
+    const { reader, value } = this;
+    if (value === undefined) return undefined;
+    const out = new Map<K, unknown>();
+    for (;;) {
+      while (this.i < this.n) {
+        const i = this.i++;
+        out.set(reader.key(i), value(reader, i));
+      }
+      const r = this.chunks.next();
+      if (r.done === true) return out;
+      reader.load(r.value);
+      this.i = 0;
+      this.n = r.value.count;
+    }
+  }
+
   return(): IteratorResult<T> {
     this.i = this.n = 0;
     this.chunks.return?.();
@@ -278,8 +329,23 @@ class Decoded<K, V, T> implements IterableIterator<T> {
   }
 }
 
+/** Arrays joined into one by concat, which sizes its result once; in groups, as concat's arguments are bounded by the stack. */
+function joined<T>(parts: T[][]): T[] {
+  if (parts.length === 1) return parts[0] as T[];
+  const GROUP = 4096;
+  if (parts.length <= GROUP) return ([] as T[]).concat(...parts);
+  const groups: T[][] = [];
+  for (let g = 0; g < parts.length; g += GROUP) groups.push(([] as T[]).concat(...parts.slice(g, g + GROUP)));
+  return joined(groups);
+}
+
 export function decodeChunks<K, V, T>(map: BpfMap<K, V>, chunks: Iterator<Chunk>, pick: Pick<K, V, T>): IterableIterator<T> {
   return new Decoded(map, chunks, pick);
+}
+
+/** Decoded [key, value] entries whose value is value(r, i): toMap() sets each without making the entry. */
+export function decodeEntries<K, V, W>(map: BpfMap<K, V>, chunks: Iterator<Chunk>, pick: Pick<K, V, [K, W]>, value: Pick<K, V, W>): IterableIterator<[K, W]> {
+  return new Decoded(map, chunks, pick, value);
 }
 
 /**

@@ -244,6 +244,35 @@ for (const K of testKernels()) {
       assert.equal(again.toArray().length, 90, 'an f that throws leaves the iterator after that item');
     });
 
+    test('toArray() joins the chunks in walk order, past one concat group (4096 chunks) and from a part-read chunk', (t) => {
+      if (!K.available(t)) return;
+      const n = 5000;
+      using map = BpfMap.create({ kernel: K.kernel(), type: 'array', key: u32c, value: u64c, maxEntries: n });
+      map.updateBatch({ keys: Array.from({ length: n }, (_, i) => i), values: Array.from({ length: n }, (_, i) => BigInt(i) * 7n) });
+      const expected = Array.from({ length: n }, (_, i): [number, bigint] => [i, BigInt(i) * 7n]);
+      assert.deepEqual(map.entries({ batchSize: 1 }).toArray(), expected, 'one chunk per entry: 5000 parts joined in two groups');
+      const it = map.entries({ batchSize: 3 });
+      it.next();
+      assert.deepEqual(it.toArray(), expected.slice(1), 'the rest of the chunk in hand, then the others');
+      assert.deepEqual(map.values({ batchSize: 4096 }).toArray(), expected.map((e) => e[1]), 'values(), in two chunks');
+    });
+
+    test('toMap() of entries() sets each key and value read apart, from where the iterator stands; other iterators through forEach', (t) => {
+      if (!K.available(t)) return;
+      using map = BpfMap.create({ kernel: K.kernel(), type: 'hash', key: u32c, value: u64c, maxEntries: 50 });
+      for (let i = 0; i < 50; i++) map.set(i, BigInt(i) << 40n);
+      const it = map.entries({ batchSize: 4 });
+      const first = it.next().value as [number, bigint];
+      const rest = it.toMap();
+      assert.equal(rest.size, 49);
+      assert.equal(rest.has(first[0]), false, 'the entry already taken is not in it');
+      assert.deepEqual(new Map([first, ...rest]), new Map(Array.from({ length: 50 }, (_, i) => [i, BigInt(i) << 40n])));
+      assert.deepEqual(it.toMap(), new Map(), 'and leaves nothing');
+      using pc = BpfMap.create({ kernel: K.kernel(), type: 'percpu_hash', key: u32c, value: perCpu(u64c), maxEntries: 4 });
+      pc.set(2, Array.from({ length: pc.cpus }, () => 5n));
+      assert.deepEqual(pc.entriesSummed().toMap(), new Map([[2, 5n * BigInt(pc.cpus)]]), 'entriesSummed(), through forEach');
+    });
+
     test('u64n values come out as numbers from the batch buffers; one past 2^53 is a CodecError', (t) => {
       if (!K.available(t)) return;
       using map = BpfMap.create({ kernel: K.kernel(), type: 'hash', key: u32c, value: u64c, maxEntries: 10 });
