@@ -257,6 +257,7 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     const busy = BPF_RINGBUF_BUSY_BIT | 0;
     const discard = BPF_RINGBUF_DISCARD_BIT | 0;
     const lenMask = LEN_MASK | 0;
+    const hdrSize = BPF_RINGBUF_HDR_SZ;
     const start = this.consPos;
     // Bytes produced and not yet walked; the offset of the next header in the data (rings are at most 2^30 bytes: int32 math).
     const produced = Number(Atomics.load(v.prod, 0)) - start;
@@ -264,29 +265,23 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     let off = start % size;
     let n = 0;
     let bytesRead = 0;
-    const done = (): void => {
-      this.consPos = start + (produced - left);
-      this.records += n;
-      this.bytesRead += bytesRead;
-    };
     // The kernel never lets producer_pos pass the consumer's by more than the ring, nor writes a
     // record longer than what was produced; a mapping of the wrong size or a foreign writer could.
     // Reading on would leave the ring's data (and the mapping, past twice the ring), so stop there.
-    const corrupt = (what: string): RingBufferError => {
-      done();
-      return new RingBufferError(`ring ${this.map.id}: ${what} at position ${this.consPos} (ring of ${size} bytes): the ring is corrupt`);
-    };
-    if (produced > size) throw corrupt(`${produced} bytes produced and not consumed`);
+    if (produced > size) throw this.corrupt(size, start, `${produced} bytes produced and not consumed`);
     while (left > 0 && n < max) {
       const at = (page + off) >> 2;
       const hdr = PLAIN_ACQUIRE ? (words[at] as number) : Atomics.load(words, at);
       if (hdr & busy) break;
       const len = hdr & lenMask;
-      const total = (len + BPF_RINGBUF_HDR_SZ + 7) & ~7;
-      if (total > left) throw corrupt(`a record of ${len} bytes with ${left} produced`);
+      const total = (len + hdrSize + 7) & ~7;
+      if (total > left) {
+        this.advance(start + (produced - left), n, bytesRead);
+        throw this.corrupt(size, this.consPos, `a record of ${len} bytes with ${left} produced`);
+      }
       if (hdr & discard) this.discardedCount++;
       else {
-        const at = page + off + BPF_RINGBUF_HDR_SZ;
+        const at = page + off + hdrSize;
         // One call site per sink, so each stays monomorphic and V8 can inline the caller's callback.
         if (sink === Sink.Raw) (fn as RawFn)(bytes, at, len);
         else if (sink === Sink.View) (fn as ViewFn)(new Uint8Array(buffer, at, len));
@@ -297,8 +292,19 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
       left -= total;
       off = (off + total) & mask;
     }
-    done();
+    this.advance(start + (produced - left), n, bytesRead);
     return n;
+  }
+
+  /** Where a walk ends: no closure over the walk's counters, which would move them out of registers. */
+  private advance(consPos: number, records: number, bytes: number): void {
+    this.consPos = consPos;
+    this.records += records;
+    this.bytesRead += bytes;
+  }
+
+  private corrupt(size: number, at: number, what: string): RingBufferError {
+    return new RingBufferError(`ring ${this.map.id}: ${what} at position ${at} (ring of ${size} bytes): the ring is corrupt`);
   }
 
   /**
