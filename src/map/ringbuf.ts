@@ -24,7 +24,6 @@ export class RingBufferError extends Error {
 
 /** Rings are read through typed arrays indexed by 32-bit offsets: 1 GiB of data is the most this reader maps. */
 export const MAX_RING_SIZE = 1 << 30;
-const LEN_MASK = ~(BPF_RINGBUF_BUSY_BIT | BPF_RINGBUF_DISCARD_BIT) >>> 0;
 /**
  * Whether a plain load of a record header is already an acquire load: on x86 every load is one in
  * hardware (TSO), and V8 keeps typed-array loads in program order. Atomics.load is not inlined by
@@ -249,15 +248,14 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
   private walk(max: number, sink: Sink, fn: RawFn | ViewFn): number {
     const v = this.open();
     this.release();
+    // The ring's consumer_pos is past ours only when another reader of the ring read on (one reader
+    // per ring is the rule, not something the kernel enforces): start from there, so those records do
+    // not come out twice and the producer is never handed back space it may already have reused.
+    const ringPos = Number(Atomics.load(v.cons, 0));
+    if (ringPos > this.consPos) this.consPos = this.published = ringPos;
     const { words, bytes, page, size } = v;
     const buffer = v.mem.producer;
     const mask = size - 1;
-    // The header bits as int32 locals: 0x80000000 and 0x40000000 are not small integers to V8, and
-    // imported bindings are reloaded on every use; in registers they cost one AND each.
-    const busy = BPF_RINGBUF_BUSY_BIT | 0;
-    const discard = BPF_RINGBUF_DISCARD_BIT | 0;
-    const lenMask = LEN_MASK | 0;
-    const hdrSize = BPF_RINGBUF_HDR_SZ;
     const start = this.consPos;
     // Bytes produced and not yet walked; the offset of the next header in the data (rings are at most 2^30 bytes: int32 math).
     const produced = Number(Atomics.load(v.prod, 0)) - start;
@@ -272,16 +270,19 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     while (left > 0 && n < max) {
       const at = (page + off) >> 2;
       const hdr = PLAIN_ACQUIRE ? (words[at] as number) : Atomics.load(words, at);
-      if (hdr & busy) break;
-      const len = hdr & lenMask;
-      const total = (len + hdrSize + 7) & ~7;
+      // The header's bits (kernel UAPI, fixed) as literals: immediates in the loop, where named
+      // values would each take one of the few registers the loop has, or a reload per record.
+      if (hdr < 0) break; // BPF_RINGBUF_BUSY_BIT, the int32's sign bit
+      const len = hdr & 0x3fffffff; // without the busy and discard bits
+      const total = (len + 8 + 7) & ~7; // BPF_RINGBUF_HDR_SZ, rounded up to 8
       if (total > left) {
         this.advance(start + (produced - left), n, bytesRead);
         throw this.corrupt(size, this.consPos, `a record of ${len} bytes with ${left} produced`);
       }
-      if (hdr & discard) this.discardedCount++;
+      if (hdr & 0x40000000)
+        this.discardedCount++; // BPF_RINGBUF_DISCARD_BIT
       else {
-        const at = page + off + hdrSize;
+        const at = page + off + 8; // BPF_RINGBUF_HDR_SZ
         // One call site per sink, so each stays monomorphic and V8 can inline the caller's callback.
         if (sink === Sink.Raw) (fn as RawFn)(bytes, at, len);
         else if (sink === Sink.View) (fn as ViewFn)(new Uint8Array(buffer, at, len));
@@ -428,7 +429,7 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     const v = this.view;
     if (!v) return;
     try {
-      Atomics.store(v.cons, 0, BigInt(this.consPos));
+      if (this.consPos > Number(Atomics.load(v.cons, 0))) Atomics.store(v.cons, 0, BigInt(this.consPos));
     } catch {
       // The map may already be gone; nothing is left to give back.
     }

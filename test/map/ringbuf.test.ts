@@ -114,6 +114,30 @@ for (const k of testKernels()) {
       }
     });
 
+    test('a second reader of the same ring starts where the other left off: no record twice, consumer_pos never moved back', (t) => {
+      if (!k.available(t)) return;
+      const kernel = k.kernel();
+      using rb = RingBuffer.create({ size: 4096, kernel });
+      using other = RingBuffer.fromMap(rb.map);
+      const prod = producerFor(kernel, rb);
+      try {
+        prod.output(24, 5);
+        assert.equal(rb.read({ copy: true }).length, 5);
+        prod.output(24, 3);
+        const late = other.read({ copy: true });
+        assert.deepEqual(
+          late.map((r) => Buffer.from(r).readBigUInt64LE(0)),
+          [6n, 7n, 8n],
+          'only the records the first reader had not read',
+        );
+        const pos = other.stats().consumerPos;
+        rb.close();
+        assert.equal(other.stats().consumerPos, pos, 'closing the first reader keeps the ring where the second left it');
+      } finally {
+        prod.close();
+      }
+    });
+
     test('views are valid until the next read, which gives their space back; copies outlive it', (t) => {
       if (!k.available(t)) return;
       const kernel = k.kernel();
