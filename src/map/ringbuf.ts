@@ -267,9 +267,13 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
     // record longer than what was produced; a mapping of the wrong size or a foreign writer could.
     // Reading on would leave the ring's data (and the mapping, past twice the ring), so stop there.
     if (produced > size) throw this.corrupt(size, start, `${produced} bytes produced and not consumed`);
-    while (left > 0 && n < max) {
+    // Locals the loop compares as int32s: a module binding is reloaded (and checked) on every use,
+    // and max may be Infinity, a double.
+    const plain = PLAIN_ACQUIRE;
+    const most = max >= 0x7fffffff ? 0x7fffffff : Math.ceil(max);
+    while (left > 0 && n < most) {
       const at = (page + off) >> 2;
-      const hdr = PLAIN_ACQUIRE ? (words[at] as number) : Atomics.load(words, at);
+      const hdr = plain ? (words[at] as number) : Atomics.load(words, at);
       // The header's bits (kernel UAPI, fixed) as literals: immediates in the loop, where named
       // values would each take one of the few registers the loop has, or a reload per record.
       if (hdr < 0) break; // BPF_RINGBUF_BUSY_BIT, the int32's sign bit
