@@ -20,21 +20,29 @@ export function transparentHugePageSize(): number {
 }
 
 /**
- * An uninitialised buffer of `bytes` that the kernel may write into (a dump's output). A large one
- * starts on a huge-page boundary of a slightly larger allocation advised MADV_HUGEPAGE: a fresh
- * 12 MiB dump then faults 6 huge pages in instead of 3,000 small ones, each fault ~8 us inside the
- * syscall's copy to user memory. Smaller buffers, kernels without THP and hosts without the addon
- * get Buffer.allocUnsafe.
+ * Where a fresh buffer of `bytes` gets huge pages: one huge page more of address space (never
+ * touched, so it costs no memory) and the offset of the first huge-page boundary in it, advised
+ * MADV_HUGEPAGE; undefined for buffers below a huge page (a few hundred small pages at most, not
+ * worth rounding up), kernels without THP and hosts without the addon.
  */
-export function allocOutput(bytes: number): Buffer {
-  // Below one huge page a buffer is a few hundred small pages at most, not worth rounding up.
+function hugeLayout(bytes: number): { extra: number; place: (raw: Uint8Array) => number } | undefined {
   const huge = transparentHugePageSize();
   const advise = huge > 0 && bytes >= huge ? nativeHugePages() : undefined;
-  if (advise === undefined) return Buffer.allocUnsafe(bytes);
-  // The extra huge page of address space is never touched, so it costs no memory.
-  const raw = Buffer.allocUnsafe(bytes + huge);
-  const offset = advise(raw, huge);
-  return offset < 0 ? raw.subarray(0, bytes) : raw.subarray(offset, offset + bytes);
+  if (advise === undefined) return undefined;
+  return { extra: huge, place: (raw) => Math.max(0, advise(raw, huge)) };
+}
+
+/**
+ * An uninitialised buffer of `bytes` that the kernel may write into (a dump's output). A large one
+ * starts on a huge-page boundary (hugeLayout): a fresh 12 MiB dump then faults 6 huge pages in
+ * instead of 3,000 small ones, each fault ~8 us inside the syscall's copy to user memory.
+ */
+export function allocOutput(bytes: number): Buffer {
+  const layout = hugeLayout(bytes);
+  if (layout === undefined) return Buffer.allocUnsafe(bytes);
+  const raw = Buffer.allocUnsafe(bytes + layout.extra);
+  const offset = layout.place(raw);
+  return raw.subarray(offset, offset + bytes);
 }
 
 /**
@@ -42,9 +50,8 @@ export function allocOutput(bytes: number): Buffer {
  * worker threads write into), huge-page backed from there on as allocOutput's buffers are.
  */
 export function allocSharedOutput(bytes: number): { buffer: SharedArrayBuffer; offset: number } {
-  const huge = transparentHugePageSize();
-  const advise = huge > 0 && bytes >= huge ? nativeHugePages() : undefined;
-  if (advise === undefined) return { buffer: new SharedArrayBuffer(bytes), offset: 0 };
-  const buffer = new SharedArrayBuffer(bytes + huge);
-  return { buffer, offset: Math.max(0, advise(Buffer.from(buffer), huge)) };
+  const layout = hugeLayout(bytes);
+  if (layout === undefined) return { buffer: new SharedArrayBuffer(bytes), offset: 0 };
+  const buffer = new SharedArrayBuffer(bytes + layout.extra);
+  return { buffer, offset: layout.place(Buffer.from(buffer)) };
 }
