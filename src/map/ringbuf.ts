@@ -283,14 +283,13 @@ export class RingBuffer<T = Uint8Array> implements Disposable, AsyncIterable<T> 
         this.advance(start + (produced - left), n, bytesRead);
         throw this.corrupt(size, this.consPos, `a record of ${len} bytes with ${left} produced`);
       }
-      if (hdr & 0x40000000)
-        this.discardedCount++; // BPF_RINGBUF_DISCARD_BIT
+      if (hdr & 0x40000000 /* BPF_RINGBUF_DISCARD_BIT */) this.discardedCount++;
       else {
-        const at = page + off + 8; // BPF_RINGBUF_HDR_SZ
+        const data = page + off + 8; // past the BPF_RINGBUF_HDR_SZ header
         // One call site per sink, so each stays monomorphic and V8 can inline the caller's callback.
-        if (sink === Sink.Raw) (fn as RawFn)(bytes, at, len);
-        else if (sink === Sink.View) (fn as ViewFn)(new Uint8Array(buffer, at, len));
-        else (fn as RawFn)(bytes, at, len);
+        if (sink === Sink.Raw) (fn as RawFn)(bytes, data, len);
+        else if (sink === Sink.View) (fn as ViewFn)(new Uint8Array(buffer, data, len));
+        else (fn as RawFn)(bytes, data, len);
         bytesRead += len;
         n++;
       }
