@@ -43,18 +43,23 @@ static napi_value throw_error(napi_env env, int range, const char *msg) {
 }
 
 /*
- * Accepts a Uint8Array (Buffer included); anything else is a TypeError. napi_get_typedarray_info
+ * Accepts a TypedArray of type `want` only; *n is its element count. napi_get_typedarray_info
  * itself refuses a value that is not a TypedArray (napi_invalid_arg), so no separate
  * napi_is_typedarray call is made on this per-syscall path.
  */
-static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+static int get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *n) {
   napi_typedarray_type type;
   void *p = NULL;
   /* The ArrayBuffer and offset outputs are optional: asking for none spares a handle per call. */
-  if (napi_get_typedarray_info(env, v, &type, len, &p, NULL, NULL) != napi_ok) return 0;
-  if (type != napi_uint8_array) return 0;
-  *data = (uint8_t *)p;
+  if (napi_get_typedarray_info(env, v, &type, n, &p, NULL, NULL) != napi_ok) return 0;
+  if (type != want) return 0;
+  *data = p;
   return 1;
+}
+
+/* A Uint8Array (Buffer included); anything else is a TypeError. */
+static int get_bytes(napi_env env, napi_value v, uint8_t **data, size_t *len) {
+  return get_typed(env, v, napi_uint8_array, (void **)data, len);
 }
 
 static int get_u32(napi_env env, napi_value v, uint32_t *out) {
@@ -146,14 +151,9 @@ static napi_value bpf_call(napi_env env, napi_callback_info info) {
 #define SEQ_MAX_CALLS 0xffff
 #define SEQ_MAX_BUFFERS 8
 
-/* Accepts a Uint32Array only (n: its element count). */
+/* A Uint32Array only (n: its element count). */
 static int get_u32s(napi_env env, napi_value v, uint32_t **data, size_t *n) {
-  napi_typedarray_type type;
-  void *p = NULL;
-  if (napi_get_typedarray_info(env, v, &type, n, &p, NULL, NULL) != napi_ok) return 0;
-  if (type != napi_uint32_array) return 0;
-  *data = (uint32_t *)p;
-  return 1;
+  return get_typed(env, v, napi_uint32_array, (void **)data, n);
 }
 
 static int overlaps(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len) {
