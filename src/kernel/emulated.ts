@@ -281,7 +281,11 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
   }
 
   lookup(fd: number, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
-    const e = this.entry(fd, BPF_MAP_LOOKUP_ELEM);
+    return this.lookupOn(fd, this.entry(fd, BPF_MAP_LOOKUP_ELEM), key, value, flags);
+  }
+
+  /** LOOKUP_ELEM on the fd's entry, already brought up to date with its pin. */
+  private lookupOn(fd: number, e: FdEntry, key: Uint8Array | null, value: Uint8Array, flags: number): boolean {
     const m = e.map;
     elemArgs(BPF_MAP_LOOKUP_ELEM, m.attr, key, value, flags);
     return this.onFd(fd, () => this.run(BPF_MAP_LOOKUP_ELEM, () => {
@@ -313,7 +317,11 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
   }
 
   nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
-    const e = this.entry(fd, BPF_MAP_GET_NEXT_KEY);
+    return this.nextKeyOn(fd, this.entry(fd, BPF_MAP_GET_NEXT_KEY), key, next);
+  }
+
+  /** @internal GET_NEXT_KEY on the fd's entry, already brought up to date with its pin (protected: tests interpose on it). */
+  protected nextKeyOn(fd: number, e: FdEntry, key: Uint8Array | null, next: Uint8Array): boolean {
     const m = e.map;
     nextKeyArgs(m.attr, key, next);
     return this.onFd(fd, () => this.run(BPF_MAP_GET_NEXT_KEY, () => {
@@ -325,19 +333,22 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
   elemSequence(fd: number, keys: Uint8Array, values: Uint8Array, calls: readonly ElemCall[], flags: number): ElemSequence {
     const { keySize, valueBytes } = this.entry(fd, BPF_MAP_LOOKUP_ELEM).map.attr;
     elemSequenceArgs({ keySize, valueBytes }, keys, values, calls, flags);
-    // Each call made as its own command, on views of the buffers taken once.
+    // Each call made as its own command, on views of the buffers taken once. A run takes in what
+    // another process wrote to a pinned map once, not before every call: the calls of one run are
+    // made back to back, and checking the pin store is a file's open, read and close each time.
     const steps = calls.map((c) => {
       const key = keys.subarray(c.key, c.key + keySize);
       if (c.op === 'lookup') {
         const value = values.subarray(c.out, c.out + valueBytes);
-        return () => this.lookup(fd, key, value, flags);
+        return (e: FdEntry) => this.lookupOn(fd, e, key, value, flags);
       }
       const next = keys.subarray(c.out, c.out + keySize);
-      return () => this.nextKey(fd, key, next);
+      return (e: FdEntry) => this.nextKeyOn(fd, e, key, next);
     });
     return {
       run: () => {
-        for (let i = 0; i < steps.length; i++) if (!(steps[i] as () => boolean)()) return i;
+        const e = this.entry(fd, BPF_MAP_LOOKUP_ELEM);
+        for (let i = 0; i < steps.length; i++) if (!(steps[i] as (e: FdEntry) => boolean)(e)) return i;
         return steps.length;
       },
     };

@@ -5,6 +5,7 @@ import { CodecError } from '../../src/codec/codec.js';
 import { u32 as u32c, u64 as u64c, u64n } from '../../src/codec/int.js';
 import { perCpu } from '../../src/codec/percpu.js';
 import { EmulatedKernel } from '../../src/kernel/emulated.js';
+import type { FdEntry } from '../../src/emu/fd-table.js';
 import { BpfMap } from '../../src/map/map.js';
 import { emuStoreDir, LINUX, testKernels, u32, u64 } from '../helpers/kernel.js';
 import { closeFixture, entryText, fixture, ITERABLE_TYPES } from '../helpers/maps.js';
@@ -299,14 +300,39 @@ for (const K of testKernels()) {
   });
 }
 
+describe('per-element walk of an emulated pinned map', () => {
+  test("each run of the walk's sequence sees what another process wrote to the pinned map before it", () => {
+    const dir = emuStoreDir();
+    const path = `/sys/fs/bpf/walk_pinned_${process.pid}`;
+    using a = BpfMap.create({ kernel: new EmulatedKernel({ dir }), type: 'hash', key: u32c, value: u64c, maxEntries: 64 });
+    for (let i = 0; i < 40; i++) a.set(i, 1n);
+    a.pin(path);
+    using b = BpfMap.openPinned(path, { kernel: new EmulatedKernel({ dir }), key: u32c, value: u64c });
+    const it = b.entries({ mode: 'per-element', batchSize: 8 });
+    const seen = new Map<number, bigint>();
+    for (let i = 0; i < 8; i++) {
+      const r = it.next();
+      assert.equal(r.done, false);
+      const [k, v] = r.value as [number, bigint];
+      seen.set(k, v);
+    }
+    // Another process (another kernel on the same store) writes every key; the runs after this one see it.
+    for (let i = 0; i < 40; i++) a.set(i, 2n);
+    for (const [k, v] of it) seen.set(k, v);
+    assert.equal(seen.size, 40);
+    assert.equal([...seen.values()].filter((v) => v === 2n).length >= 24, true, 'entries read after the write have the new value');
+    a.unpin(path);
+  });
+});
+
 describe('per-element walk on the emulated kernel, keys deleted inside a run', () => {
   test('a key gone between its GET_NEXT_KEY and its lookup is skipped, and the walk goes on from it', () => {
     // Deletes some keys right after GET_NEXT_KEY returned them, before the lookup that follows in
     // the same run of the walk's sequence: the run stops mid-way at that lookup.
     const victims = new Set([5, 17, 18, 40, 99]);
     class Deleting extends EmulatedKernel {
-      override nextKey(fd: number, key: Uint8Array | null, next: Uint8Array): boolean {
-        const more = super.nextKey(fd, key, next);
+      protected override nextKeyOn(fd: number, e: FdEntry, key: Uint8Array | null, next: Uint8Array): boolean {
+        const more = super.nextKeyOn(fd, e, key, next);
         const k = Buffer.from(next).readUInt32LE(0);
         if (more && victims.has(k)) super.delete(fd, next);
         return more;
