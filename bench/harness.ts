@@ -19,7 +19,7 @@ export function buildC(name: string, libs: string[] = []): string {
   let stale = true;
   try {
     const built = statSync(bin).mtimeMs;
-    stale = [src, join(root, 'bench', 'c', 'timing.h')].some((f) => built < statSync(f).mtimeMs);
+    stale = [src, ...['timing.h', 'map.h'].map((h) => join(root, 'bench', 'c', h))].some((f) => built < statSync(f).mtimeMs);
   } catch {
     // not built yet
   }

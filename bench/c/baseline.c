@@ -15,14 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "map.h"
 #include "timing.h"
-
-static long sys_bpf(int cmd, union bpf_attr *attr) {
-  return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
-}
 
 static int possible_cpus(void) {
   FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
@@ -48,18 +44,10 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *mode = argv[1];
-  union bpf_attr a;
-  memset(&a, 0, sizeof a);
-  a.map_id = (uint32_t)atoi(argv[2]);
-  int fd = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &a);
-  if (fd < 0) { perror("BPF_MAP_GET_FD_BY_ID"); return 1; }
   struct bpf_map_info info;
-  memset(&info, 0, sizeof info);
-  memset(&a, 0, sizeof a);
-  a.info.bpf_fd = fd;
-  a.info.info_len = sizeof info;
-  a.info.info = (uint64_t)(uintptr_t)&info;
-  if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a)) { perror("BPF_OBJ_GET_INFO_BY_FD"); return 1; }
+  int fd = map_by_id(argv[2], &info);
+  if (fd < 0) return 1;
+  union bpf_attr a;
   int percpu = info.type == BPF_MAP_TYPE_PERCPU_HASH || info.type == BPF_MAP_TYPE_PERCPU_ARRAY ||
                info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   size_t vbytes = percpu ? ((info.value_size + 7) & ~7u) * (size_t)possible_cpus() : info.value_size;

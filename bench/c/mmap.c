@@ -14,14 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "map.h"
 #include "timing.h"
-
-static long sys_bpf(int cmd, union bpf_attr *attr) {
-  return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
-}
 
 int main(int argc, char **argv) {
   if (argc != 4) {
@@ -29,18 +25,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   int sum = strcmp(argv[1], "sum") == 0;
-  union bpf_attr a;
-  memset(&a, 0, sizeof a);
-  a.map_id = (uint32_t)atoi(argv[2]);
-  int fd = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &a);
-  if (fd < 0) { perror("BPF_MAP_GET_FD_BY_ID"); return 1; }
   struct bpf_map_info info;
-  memset(&info, 0, sizeof info);
-  memset(&a, 0, sizeof a);
-  a.info.bpf_fd = fd;
-  a.info.info_len = sizeof info;
-  a.info.info = (uint64_t)(uintptr_t)&info;
-  if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a)) { perror("BPF_OBJ_GET_INFO_BY_FD"); return 1; }
+  int fd = map_by_id(argv[2], &info);
+  if (fd < 0) return 1;
   int reps = atoi(argv[3]);
   if (reps < 1 || (sum && info.value_size != 8)) { fprintf(stderr, "bad REPS, or sum of values that are not 8 bytes\n"); return 2; }
   size_t n = info.max_entries, vs = info.value_size, stride = (vs + 7) & ~(size_t)7;
