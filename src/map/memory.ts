@@ -52,9 +52,13 @@ const BLOCK = 1 << 20;
  * V8 has type feedback for all of it and its optimized code is kept from call to call. The sums
  * start as float64 (read from a Float64Array), so the optimizer never adds in int32 with overflow
  * checks (which throw the code away when a sum passes 2^31); four values per turn in separate
- * sums, so fewer loop checks and adds that do not wait on each other.
+ * sums, so fewer loop checks and adds that do not wait on each other. One array for both halves,
+ * and indexes masked below 2^30 (a block holds 2^21 words): the optimizer then checks one array
+ * per turn and computes i + 7 without overflow checks, a third fewer instructions per value.
  */
-function addHalves(lo: Uint32Array, hi: Uint32Array | Int32Array, i: number, end: number, sums: Float64Array): void {
+function addHalves(words: Uint32Array, i: number, end: number, sums: Float64Array): void {
+  i &= 0x3fffffff;
+  end &= 0x3fffffff;
   let l = sums[0] as number;
   let h = sums[1] as number;
   let l2 = l - l;
@@ -64,34 +68,46 @@ function addHalves(lo: Uint32Array, hi: Uint32Array | Int32Array, i: number, end
   let l4 = l2;
   let h4 = l2;
   for (; i < end && (end - i) % 8 !== 0; i += 2) {
-    l += lo[i] as number;
-    h += hi[i + 1] as number;
+    l += words[i] as number;
+    h += words[i + 1] as number;
   }
   for (; i < end; i += 8) {
-    l += lo[i] as number;
-    h += hi[i + 1] as number;
-    l2 += lo[i + 2] as number;
-    h2 += hi[i + 3] as number;
-    l3 += lo[i + 4] as number;
-    h3 += hi[i + 5] as number;
-    l4 += lo[i + 6] as number;
-    h4 += hi[i + 7] as number;
+    l += words[i] as number;
+    h += words[i + 1] as number;
+    l2 += words[i + 2] as number;
+    h2 += words[i + 3] as number;
+    l3 += words[i + 4] as number;
+    h3 += words[i + 5] as number;
+    l4 += words[i + 6] as number;
+    h4 += words[i + 7] as number;
   }
   sums[0] = l + l2 + l3 + l4;
   sums[1] = h + h2 + h3 + h4;
 }
 
-/** Exact total of n 64-bit integers at 8-byte steps, from their 32-bit halves (hi signed for i64). */
+/** How many of the 64-bit values from word i to word end are negative as i64 (their high word's top bit). */
+function negatives(words: Uint32Array, i: number, end: number): number {
+  let n = 0;
+  for (i += 1; i < end; i += 2) n += (words[i] as number) >>> 31;
+  return n;
+}
+
+/**
+ * Exact total of n 64-bit integers at 8-byte steps, from their 32-bit halves. An i64 is its u64
+ * bits less 2^64 when negative, so signed totals take the unsigned one less 2^64 per negative value.
+ */
 function sum64(buffer: ArrayBuffer, n: number, signed: boolean): bigint {
-  const lo = new Uint32Array(buffer, 0, 2 * n);
-  const hi = signed ? new Int32Array(buffer, 0, 2 * n) : lo;
+  const words = new Uint32Array(buffer, 0, 2 * n);
   const sums = new Float64Array(2);
   let total = 0n;
   for (let start = 0; start < n; start += BLOCK) {
+    const from = start * 2;
+    const to = Math.min(n, start + BLOCK) * 2;
     sums[0] = 0;
     sums[1] = 0;
-    addHalves(lo, hi, start * 2, Math.min(n, start + BLOCK) * 2, sums);
+    addHalves(words, from, to, sums);
     total += BigInt(sums[0] as number) + (BigInt(sums[1] as number) << 32n);
+    if (signed) total -= BigInt(negatives(words, from, to)) << 64n;
   }
   return total;
 }

@@ -243,6 +243,13 @@ for (const K of testKernels()) {
     using signed = BpfMap.create({ kernel, type: 'array', key: u32, value: i64, maxEntries: 5, flags: ['mmapable'] });
     [-5n, -(1n << 62n), 3n, 1n << 40n, -1n].forEach((x, i) => signed.set(i, x));
     assert.equal(signed.memory().sum(), -5n - (1n << 62n) + 3n + (1n << 40n) - 1n);
+    // Negatives in every block, the most negative i64 among them.
+    using signedMany = BpfMap.create({ kernel, type: 'array', key: u32, value: i64, maxEntries: many, flags: ['mmapable'] });
+    const sv = signedMany.memory().view as BigInt64Array;
+    sv.fill(-1n);
+    sv[0] = -(1n << 63n);
+    sv[many - 1] = (1n << 63n) - 1n;
+    assert.equal(signedMany.memory().sum(), -BigInt(many - 2) - (1n << 63n) + (1n << 63n) - 1n);
     using small = BpfMap.create({ kernel, type: 'array', key: u32, value: u32, maxEntries: 4, flags: ['mmapable'] });
     small.set(0, 0xffffffff);
     small.set(3, 1);
