@@ -273,18 +273,22 @@ static napi_value dup_call(napi_env env, napi_callback_info info) {
   return int_result(env, fcntl((int)fd, F_DUPFD_CLOEXEC, 0));
 }
 
+/* The states of a mapping: the map's pages, private zero pages in their place, or no range at all. */
+enum { MAPPED, REPLACED, GONE };
+
 /* One mapping made by mmap_call; wrapped into its ArrayBuffer so munmap_call can find it. */
 struct mapping {
   void *addr;
   size_t len;
-  int live;
+  int prot;
+  int state;
 };
 
 static void mapping_finalize(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
   struct mapping *m = data;
-  if (m->live) munmap(m->addr, m->len);
+  if (m->state != GONE) munmap(m->addr, m->len);
   free(m);
 }
 
@@ -312,14 +316,15 @@ static napi_value mmap_call(napi_env env, napi_callback_info info) {
   struct mapping *m = malloc(sizeof *m);
   if (m == NULL) return throw_error(env, 1, "mmap: out of memory");
   m->len = (size_t)length;
-  m->addr = mmap(NULL, m->len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, (int)fd, (off_t)offset);
+  m->prot = PROT_READ | (writable ? PROT_WRITE : 0);
+  m->addr = mmap(NULL, m->len, m->prot, MAP_SHARED, (int)fd, (off_t)offset);
   if (m->addr == MAP_FAILED) {
     int err = errno;
     free(m);
     errno = err;
     return int_result(env, -1);
   }
-  m->live = 1;
+  m->state = MAPPED;
   napi_value ab;
   if (napi_create_external_arraybuffer(env, m->addr, m->len, NULL, NULL, &ab) != napi_ok ||
       napi_wrap(env, ab, m, mapping_finalize, NULL, NULL) != napi_ok) {
@@ -330,7 +335,14 @@ static napi_value mmap_call(napi_env env, napi_callback_info info) {
   return ab;
 }
 
-/* munmap(buffer): detaches a buffer made by mmap (its length becomes 0) and unmaps it; a second call is a no-op. */
+/*
+ * munmap(buffer): lets go of the map's pages of a buffer made by mmap. Private zero pages of the
+ * same protection take their place in one mmap(MAP_FIXED), so views of the buffer stay in bounds
+ * and read zeros, and the range is unmapped when the buffer is collected. The buffer is not
+ * detached: one detach in an isolate makes V8 check every typed-array access of the process for
+ * it from then on. Where the kernel refuses the zero pages, the buffer is detached and unmapped.
+ * A second call is a no-op.
+ */
 static napi_value munmap_call(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -339,11 +351,14 @@ static napi_value munmap_call(napi_env env, napi_callback_info info) {
   if (argc != 1 || napi_unwrap(env, argv[0], &data) != napi_ok || data == NULL)
     return throw_error(env, 0, "munmap(buffer): not a buffer made by mmap");
   struct mapping *m = data;
-  if (m->live) {
-    if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) return NULL;
-    munmap(m->addr, m->len);
-    m->live = 0;
+  if (m->state != MAPPED) return NULL;
+  if (mmap(m->addr, m->len, m->prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != MAP_FAILED) {
+    m->state = REPLACED;
+    return NULL;
   }
+  if (napi_detach_arraybuffer(env, argv[0]) != napi_ok) return NULL;
+  munmap(m->addr, m->len);
+  m->state = GONE;
   return NULL;
 }
 

@@ -117,4 +117,31 @@ for (const type of ['hash', 'lru_hash', 'array'] as const) {
   drainer.drain();
   drainer.read();
 }
+{
+  // Mmapable arrays and rings unmapped while views of them live on: the views read the zero pages
+  // that replace the map's, and a collection unmaps those ranges (run with --expose-gc).
+  let stale: BigUint64Array;
+  {
+    using arr = BpfMap.create({ type: 'array', key: u32, value: u64, maxEntries: 1024, flags: ['mmapable'] });
+    const mem = arr.memory();
+    mem.set(3, 7n);
+    mem.sum();
+    stale = mem.view as BigUint64Array;
+  }
+  stale[3] = stale[3] as bigint;
+  let ring: Uint8Array | undefined;
+  {
+    using rb = RingBuffer.create({ size: 4096 });
+    using prod = new RingProducer(rb);
+    prod.outputRecords(24);
+    ring = rb.read()[0];
+  }
+  // A ring's records are read-only to its consumer, before the unmap as after.
+  if (ring?.some((b) => b !== 0)) throw new Error('a closed ring still shows its record');
+  const gc = (globalThis as { gc?: () => void }).gc;
+  stale = new BigUint64Array(0);
+  ring = undefined;
+  gc?.();
+  await new Promise((resolve) => setImmediate(resolve));
+}
 console.log('memcheck workload done');

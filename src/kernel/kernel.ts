@@ -134,8 +134,9 @@ export interface Kernel {
    */
   mapMmap(fd: number, writable: boolean): ArrayBuffer;
   /**
-   * Unmaps memory mapMmap returned: it is detached (byteLength 0). The emulated kernel detaches
-   * every mapping of that map at once (its memory is one ArrayBuffer, moved to a new one).
+   * Unmaps memory mapMmap returned. The real kernel's buffer keeps its length over private zero
+   * pages (sys/mmap.ts unmapMemory), so V8 never sees a detach. The emulated kernel detaches every
+   * mapping of that map at once (byteLength 0: its memory is one ArrayBuffer, moved to a new one).
    */
   mapMunmap(fd: number, memory: ArrayBuffer): void;
   /** Makes the map read-only to userspace; EBUSY while it has a writable mapping (mapMmap). */

@@ -706,8 +706,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
    * The memory of an mmapable array (created with flags: ['mmapable']), shared with the kernel and
    * BPF programs without a syscall: see MapMemory. Mapped read-write, or read-only where the map
    * is frozen or was opened read-only. While the map has it, get/set/has, entries()/keys()/values()
-   * and dump() read and write it directly (mode 'memory'). Unmapped (detached) by close() and
-   * freeze().
+   * and dump() read and write it directly (mode 'memory'). Unmapped by close() and freeze().
    */
   memory(): MapMemory<V> {
     this.assertMmapable();
@@ -771,7 +770,9 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   private unmap(fd: number): void {
     const m = this.mapping;
     this.mapping = undefined;
-    if (m !== undefined && !m.detached) this.kernel.mapMunmap(fd, m.buffer);
+    if (m === undefined || m.detached) return;
+    this.kernel.mapMunmap(fd, m.buffer);
+    m.release();
   }
 
   /** Pins the map at path on a bpf filesystem. */

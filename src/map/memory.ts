@@ -6,7 +6,8 @@ import type { Chunk } from './walk.js';
 /**
  * The memory of an mmapable array (BPF_F_MMAPABLE), shared with the kernel and BPF programs: a
  * write through it is seen by programs at once, and theirs by it. Value i lives at byte
- * i * stride. Detached (every view reads as empty) once the map is closed or frozen.
+ * i * stride. Unmapped once the map is closed or frozen: its methods then throw, and its views no
+ * longer reach the map (on the real kernel they read zeros; the emulated kernel's read as empty).
  */
 export interface MapMemory<V> {
   /** The mapping: length values at stride-byte steps, in whole pages. */
@@ -134,8 +135,16 @@ export class ArrayMemory<V> implements MapMemory<V> {
     this.scratch = Buffer.alloc(codec.size);
   }
 
+  private unmapped = false;
+
+  /** @internal Marks the memory unmapped: the real kernel's buffer keeps its length (zero pages) when unmapped. */
+  release(): void {
+    this.unmapped = true;
+  }
+
   get detached(): boolean {
-    return this.buffer.byteLength === 0;
+    // The emulated kernel detaches the buffers of every handle of a map when one unmaps.
+    return this.unmapped || this.buffer.byteLength === 0;
   }
 
   private check(i: number): number {

@@ -20,7 +20,7 @@ export interface RingMapping {
   consumer: ArrayBuffer;
   /** The producer page (producer_pos at 0), then the data twice: page + 2 * dataSize bytes. */
   producer: ArrayBuffer;
-  /** Unmaps both (each buffer is detached, so no view can reach the pages afterwards). */
+  /** Unmaps both (unmapMemory: views of either read zeros afterwards, never the ring). */
   unmap(): void;
 }
 

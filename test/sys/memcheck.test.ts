@@ -8,7 +8,7 @@ const workload = new URL('../../scripts/memcheck-workload.js', import.meta.url).
 // dist/test/sys -> the repository's scripts/ (the suppression file is not compiled).
 const suppressions = new URL('../../../scripts/memcheck.supp', import.meta.url).pathname;
 const valgrind = (args: string[]) =>
-  spawnSync('valgrind', ['--error-exitcode=9', '--undef-value-errors=no', `--suppressions=${suppressions}`, process.execPath, workload, ...args], {
+  spawnSync('valgrind', ['--error-exitcode=9', '--undef-value-errors=no', `--suppressions=${suppressions}`, process.execPath, '--expose-gc', workload, ...args], {
     encoding: 'utf8',
     timeout: 600_000,
   });

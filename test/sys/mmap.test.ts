@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { LinuxKernel } from '../../src/kernel/linux.js';
-import { BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY } from '../../src/sys/constants.js';
+import { BPF_F_MMAPABLE, BPF_MAP_TYPE_ARRAY, BPF_MAP_TYPE_RINGBUF } from '../../src/sys/constants.js';
 import { sysMapLookupElem, sysMapUpdateElem } from '../../src/sys/map-elem.js';
 import { MmapError, mapMemory, unmapMemory } from '../../src/sys/mmap.js';
 import { linuxAvailable, u32, u64 } from '../helpers/kernel.js';
@@ -22,12 +23,51 @@ test('an mmapable array shares its memory with element calls, both ways, until u
     assert.equal(sysMapLookupElem(fd, u32(5), 4, v, 8, 0), 0);
     assert.equal(v.readBigUInt64LE(0), 7n, 'a write to the mapping is seen by LOOKUP_ELEM');
     unmapMemory(mem);
-    assert.equal(mem.byteLength, 0, 'an unmapped buffer is detached');
-    assert.equal(counters.length, 0);
+    // The buffer stays in bounds but no longer reaches the map: zero pages, both ways.
+    assert.equal(mem.byteLength, 16 * 8, 'an unmapped buffer is not detached');
+    assert.equal(counters[3], 0n, 'an unmapped buffer reads zeros, not the map');
+    counters[3] = 9n;
+    assert.equal(sysMapLookupElem(fd, u32(3), 4, v, 8, 0), 0);
+    assert.equal(v.readBigUInt64LE(0), 42n, 'a write to an unmapped buffer does not reach the map');
     unmapMemory(mem); // a second unmap is a no-op
+    assert.equal(counters[3], 9n);
   } finally {
     k.close(fd);
   }
+});
+
+// V8 reports each protector it invalidates with --trace-protector-invalidation. A detached buffer
+// would invalidate ArrayBufferDetaching for the whole process: typed-array loops then check every
+// access for detachment. Unmapping an array and a ring must not; a real detach must (the control).
+test('unmapping an array and a ring detaches no buffer, so V8 keeps its typed-array fast paths', (t) => {
+  if (!linuxAvailable(t)) return;
+  const url = (p: string): string => new URL(p, import.meta.url).href;
+  const script = `
+    const { LinuxKernel } = await import(${JSON.stringify(url('../../src/kernel/linux.js'))});
+    const { mapMemory, unmapMemory } = await import(${JSON.stringify(url('../../src/sys/mmap.js'))});
+    const { mapRing } = await import(${JSON.stringify(url('../../src/sys/ringbuf.js'))});
+    const k = new LinuxKernel();
+    const array = k.mapCreate({ mapType: ${BPF_MAP_TYPE_ARRAY}, keySize: 4, valueSize: 8, maxEntries: 512, mapFlags: ${BPF_F_MMAPABLE} });
+    const ring = k.mapCreate({ mapType: ${BPF_MAP_TYPE_RINGBUF}, keySize: 0, valueSize: 0, maxEntries: 4096, mapFlags: 0 });
+    const mem = mapMemory(array, 4096, 0, true);
+    new BigUint64Array(mem)[1] = 5n;
+    unmapMemory(mem);
+    mapRing(ring, 4096, false).unmap();
+    k.close(array);
+    k.close(ring);
+    console.log('unmapped');
+    const b = new ArrayBuffer(8);
+    structuredClone(b, { transfer: [b] });
+    console.log('detached');
+  `;
+  const r = spawnSync(process.execPath, ['--trace-protector-invalidation', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  const at = (s: string): number => lines.findIndex((l) => l.includes(s));
+  const invalidated = at('protector cell ArrayBufferDetaching');
+  assert.ok(at('unmapped') >= 0 && at('detached') > at('unmapped'), r.stdout);
+  assert.ok(invalidated > at('unmapped'), `the detaching protector was invalidated before the control's detach:\n${r.stdout}`);
+  assert.ok(invalidated < at('detached'), `the control's detach did not show: the trace flag proves nothing here:\n${r.stdout}`);
 });
 
 test('mmap refuses what the kernel or the addon cannot map, with the errno', (t) => {
