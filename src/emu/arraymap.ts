@@ -23,8 +23,8 @@ export class ArrayMap extends EmuMap {
   private readonly prog: boolean;
   /**
    * BPF_F_MMAPABLE arrays: every value in one buffer at the kernel's strides, the memory mmap()
-   * hands out (so writes through it and element calls see each other). Its ArrayBuffer is moved
-   * to a new one on munmap, which detaches every view of the old.
+   * hands out (so writes through it and element calls see each other). On munmap the values move
+   * to a new buffer and the old one is zeroed, so views of it read zeros as the real kernel's do.
    */
   private store: Uint8Array | null;
   private readonly stride: number;
@@ -56,11 +56,17 @@ export class ArrayMap extends EmuMap {
     return this.store === null ? null : (this.store.buffer as ArrayBuffer);
   }
 
-  /** Detaches every view of the memory handed out; the values live on in a new buffer. */
-  detachMemory(): void {
-    if (this.store === null) return;
-    const old = this.store.buffer as ArrayBuffer;
-    this.store = new Uint8Array(structuredClone(old, { transfer: [old] }));
+  /**
+   * Retires the memory handed out: the values live on in a new buffer and the old one reads zeros.
+   * Not a detach, which would make V8 check every typed-array access of the process from then on.
+   * Returns the old buffer (null for arrays without memory).
+   */
+  retireMemory(): ArrayBuffer | null {
+    if (this.store === null) return null;
+    const old = this.store;
+    this.store = old.slice();
+    old.fill(0);
+    return old.buffer as ArrayBuffer;
   }
 
   private get bytes(): number {

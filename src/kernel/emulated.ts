@@ -123,6 +123,8 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
   private readonly inners: InnerMaps;
   private readonly btfs = new BtfTable(this.table);
   private readonly mapAlive = (m: EmuMap): boolean => this.table.byId(m.id) === m;
+  /** Memory of mmapable arrays that some handle unmapped (mapMunmap): every handle's mapping of it ended. */
+  private readonly retired = new WeakSet<ArrayBuffer>();
   /** Writable mappings (mapMmap) of each map, which make freeze() EBUSY. */
   private readonly writableMappings = new WeakMap<EmuMap, number>();
   /** The map_flags of fds this object created (as LinuxKernel keeps them, for hints). */
@@ -391,9 +393,14 @@ export class EmulatedKernel extends BatchCommands implements Kernel {
   mapMunmap(fd: number, memory: ArrayBuffer): void {
     const m = this.entry(fd, BPF_OBJ_GET_INFO_BY_FD).map;
     if (m instanceof ArrayMap && m.memory === memory) {
-      m.detachMemory();
+      const old = m.retireMemory();
+      if (old !== null) this.retired.add(old);
       this.writableMappings.delete(m);
     }
+  }
+
+  mapMemoryLive(memory: ArrayBuffer): boolean {
+    return !this.retired.has(memory);
   }
 
   freeze(fd: number): void {

@@ -134,11 +134,18 @@ export interface Kernel {
    */
   mapMmap(fd: number, writable: boolean): ArrayBuffer;
   /**
-   * Unmaps memory mapMmap returned. The real kernel's buffer keeps its length over private zero
-   * pages (sys/mmap.ts unmapMemory), so V8 never sees a detach. The emulated kernel detaches every
-   * mapping of that map at once (byteLength 0: its memory is one ArrayBuffer, moved to a new one).
+   * Unmaps memory mapMmap returned; its views then read zeros and keep their length (no buffer is
+   * detached: one detach makes V8 check every typed-array access of the process from then on).
+   * The real kernel puts private zero pages in the map's place (sys/mmap.ts unmapMemory). The
+   * emulated kernel's memory is one buffer per map, shared by every handle: all of its mappings
+   * end at once, and the values move to a new buffer (mapMemoryLive tells).
    */
   mapMunmap(fd: number, memory: ArrayBuffer): void;
+  /**
+   * False once memory from mapMmap was unmapped by another handle of the map (the emulated kernel);
+   * a real kernel's mapping belongs to the handle that made it and ends only by its own mapMunmap.
+   */
+  mapMemoryLive(memory: ArrayBuffer): boolean;
   /** Makes the map read-only to userspace; EBUSY while it has a writable mapping (mapMmap). */
   freeze(fd: number): void;
   /** Pins the map at path on a bpf filesystem (BPF_OBJ_PIN). */

@@ -275,6 +275,10 @@ export class LinuxKernel extends BatchCommands implements Kernel {
     unmapMemory(memory);
   }
 
+  mapMemoryLive(): boolean {
+    return true;
+  }
+
   freeze(fd: number): void {
     this.sizes(fd);
     const r = sysMapFreeze(fd);

@@ -729,7 +729,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
   private mapped(mustMap = false): ArrayMemory<V> | undefined {
     if (!this.mmapable) return undefined;
     const m = this.mapping;
-    // The emulated kernel detaches every mapping of a map when one handle unmaps: map again.
+    // The emulated kernel ends every mapping of a map when one handle unmaps: map again.
     if (m !== undefined && !m.detached) return m;
     if (this.mappingRefused && !mustMap) return undefined;
     const fd = this.fd;
@@ -749,7 +749,7 @@ export class BpfMap<K = Buffer, V = RawValue> implements Disposable {
       return undefined;
     }
     this.mappingRefused = false;
-    this.mapping = new ArrayMemory(buf, this.maxEntries, this.valueCodec, writable, this.label());
+    this.mapping = new ArrayMemory(buf, this.maxEntries, this.valueCodec, writable, this.label(), this.kernel);
     return this.mapping;
   }
 

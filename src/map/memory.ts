@@ -1,5 +1,6 @@
 import type { Codec } from '../codec/codec.js';
 import { typedView, type AnyTypedArray } from '../codec/view.js';
+import type { Kernel } from '../kernel/kernel.js';
 import { roundUpValueSize } from '../sys/value-size.js';
 import type { Chunk } from './walk.js';
 
@@ -7,7 +8,7 @@ import type { Chunk } from './walk.js';
  * The memory of an mmapable array (BPF_F_MMAPABLE), shared with the kernel and BPF programs: a
  * write through it is seen by programs at once, and theirs by it. Value i lives at byte
  * i * stride. Unmapped once the map is closed or frozen: its methods then throw, and its views no
- * longer reach the map (on the real kernel they read zeros; the emulated kernel's read as empty).
+ * longer reach the map (they read zeros).
  */
 export interface MapMemory<V> {
   /** The mapping: length values at stride-byte steps, in whole pages. */
@@ -127,6 +128,7 @@ export class ArrayMemory<V> implements MapMemory<V> {
     private readonly codec: Codec<V>,
     readonly writable: boolean,
     private readonly label: string,
+    private readonly kernel: Pick<Kernel, 'mapMemoryLive'>,
   ) {
     this.stride = roundUpValueSize(codec.size);
     this.bytes = Buffer.from(buffer, 0, length * this.stride);
@@ -137,14 +139,14 @@ export class ArrayMemory<V> implements MapMemory<V> {
 
   private unmapped = false;
 
-  /** @internal Marks the memory unmapped: the real kernel's buffer keeps its length (zero pages) when unmapped. */
+  /** @internal Marks the memory unmapped by its own handle (its buffer keeps its length and reads zeros). */
   release(): void {
     this.unmapped = true;
   }
 
   get detached(): boolean {
-    // The emulated kernel detaches the buffers of every handle of a map when one unmaps.
-    return this.unmapped || this.buffer.byteLength === 0;
+    // The emulated kernel ends every handle's mapping of a map when one unmaps.
+    return this.unmapped || !this.kernel.mapMemoryLive(this.buffer);
   }
 
   private check(i: number): number {
