@@ -8,7 +8,11 @@ import type { RangeResult, RangeSpec } from './range-walk.js';
 const BUSY = 0;
 export const DONE = 1;
 
-/** One range for a worker: the map's fd and sizes, and its region of the shared output. */
+/**
+ * A worker's part of a parallel dump: the map's fd and sizes, every range with its region of the
+ * shared output, and the counter of ranges taken (Atomics.add), from which the worker takes ranges
+ * until none is left.
+ */
 export interface Job {
   fd: number;
   label: string;
@@ -16,15 +20,17 @@ export interface Job {
   keySize: number;
   valueBytes: number;
   cursorSize: number;
-  spec: RangeSpec;
+  specs: RangeSpec[];
+  /** Per range: its first entry in the output, and the entries its region holds. */
+  regions: number[];
+  capacities: number[];
+  /** An Int32Array's memory: the next range to take. */
+  next: SharedArrayBuffer;
   keys: SharedArrayBuffer;
   values: SharedArrayBuffer;
   /** Where the output starts in keys and values (bytes). */
   keyOffset: number;
   valueOffset: number;
-  /** First entry of the region, and the entries it holds. */
-  region: number;
-  capacity: number;
   batch: number;
   elemFlags: number;
 }
@@ -36,7 +42,8 @@ export interface WorkerError {
   count?: number;
 }
 
-export type Reply = { result: RangeResult } | { error: WorkerError };
+/** The ranges a worker took, each with what it read. */
+export type Reply = { results: Array<{ range: number; result: RangeResult }> } | { error: WorkerError };
 
 /** How long a new worker may take to load before parallel dumps give up on threads. */
 const START_TIMEOUT_MS = 10_000;

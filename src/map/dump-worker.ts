@@ -6,7 +6,7 @@ import { LinuxKernel } from '../kernel/linux.js';
 import type { WalkedMap } from './batch-walk.js';
 import { DONE, type Job, type Reply } from './dump-pool.js';
 import { internal } from './internal.js';
-import { walkRange } from './range-walk.js';
+import { walkRanges } from './range-walk.js';
 
 const { port, state } = workerData as { port: MessagePort; state: SharedArrayBuffer };
 const flag = new Int32Array(state);
@@ -22,11 +22,14 @@ function run(job: Job): { reply: Reply; transfer: ArrayBuffer[] } {
     valueBytes: job.valueBytes,
     [internal]: { cursorSize: job.cursorSize, label: () => job.label, annotate: (e) => e },
   };
-  const keys = Buffer.from(job.keys, job.keyOffset + job.region * job.keySize, job.capacity * job.keySize);
-  const values = Buffer.from(job.values, job.valueOffset + job.region * job.valueBytes, job.capacity * job.valueBytes);
-  const result = walkRange(map, job.spec, keys, values, job.batch, job.elemFlags);
-  const transfer = [result.spillKeys, result.spillValues].flatMap((b) => (b === null ? [] : [b.buffer as ArrayBuffer]));
-  return { reply: { result }, transfer };
+  const keys = Buffer.from(job.keys, job.keyOffset);
+  const values = Buffer.from(job.values, job.valueOffset);
+  const plan = { specs: job.specs, regions: job.regions, capacities: job.capacities, next: new Int32Array(job.next) };
+  const results = walkRanges(map, plan, keys, values, job.batch, job.elemFlags);
+  const transfer = results.flatMap(({ result: r }) =>
+    [r.spillKeys, r.spillValues].flatMap((b) => (b === null ? [] : [b.buffer as ArrayBuffer])),
+  );
+  return { reply: { results }, transfer };
 }
 
 port.on('message', (job: Job) => {

@@ -20,8 +20,9 @@ export interface Dump<K, V> {
   keySize: number;
   valueBytes: number;
   /**
-   * How many ranges the walk was split into (`threads`), walked at once; 1: one walk (no
-   * `threads`, a map type that cannot be split, or a kernel whose cursors failed the probe).
+   * How many ranges the walk was split into (4 per thread of `threads`, fewer on a small map),
+   * walked at once; 1: one walk (no `threads`, a map type that cannot be split, or a kernel whose
+   * cursors failed the probe).
    */
   ranges: number;
   /** A zero-copy TypedArray over the keys when the key codec is a plain number (u32 keys: Uint32Array). */

@@ -16,10 +16,17 @@ import { allocSharedOutput } from '../sys/huge.js';
 import { workers, type Job, type Reply } from './dump-pool.js';
 import { internal } from './internal.js';
 import type { BpfMap } from './map.js';
-import { walkRange, type RangeResult, type RangeSpec } from './range-walk.js';
+import { walkRanges, type RangeResult, type RangeSpec } from './range-walk.js';
 
 /** The most threads a dump takes. */
 export const MAX_THREADS = 64;
+
+/**
+ * Ranges per thread: each thread takes the next range as it finishes one, so threads slowed by
+ * the host or by denser ranges end together (with one range each, the calling thread waited for a
+ * worker, or a worker for it, for up to a quarter of the dump).
+ */
+export const RANGES_PER_THREAD = 4;
 
 /** The option of dump() and the sync walks that reads a map in ranges at once. */
 export interface ParallelOptions {
@@ -330,9 +337,9 @@ function assemble(outs: RangeOut[], keys: Buffer, values: Buffer, ks: number, vs
   return { keys: k.subarray(0, total * ks), values: v.subarray(0, total * vs), count: total, ranges: outs.length };
 }
 
-/** A worker's failure as the error the calling thread throws. */
-function workerFailure(map: BpfMap<unknown, unknown>, reply: Reply): RangeResult {
-  if ('result' in reply) return reply.result;
+/** A worker's failure as the error the calling thread throws; else the ranges it read. */
+function workerFailure(map: BpfMap<unknown, unknown>, reply: Reply): Array<{ range: number; result: RangeResult }> {
+  if ('results' in reply) return reply.results;
   const e = reply.error;
   if (e.cmd !== undefined && e.errno !== undefined)
     throw map[internal].annotate(new BpfError(e.cmd, e.errno, e.count === undefined ? {} : { count: e.count }));
@@ -340,17 +347,18 @@ function workerFailure(map: BpfMap<unknown, unknown>, reply: Reply): RangeResult
 }
 
 /**
- * Reads the map in `threads` ranges at once into one shared output, or returns undefined when
- * the map cannot be split (a type whose cursor is not a bucket or an index, or a kernel whose
- * cursors did not pass the probe): the caller then walks it once. On the real kernel the calling
- * thread walks the first range and worker threads the others; the emulated kernel's ranges are
- * walked one after another on the calling thread (its maps live in this thread's memory).
+ * Reads the map with `threads` threads at once into one shared output, in up to
+ * RANGES_PER_THREAD ranges per thread that each thread takes as it finishes the last; or returns
+ * undefined when the map cannot be split (a type whose cursor is not a bucket or an index, or a
+ * kernel whose cursors did not pass the probe): the caller then walks it once. On the real kernel
+ * the calling thread and worker threads take the ranges; the emulated kernel's are walked one
+ * after another on the calling thread (its maps live in this thread's memory).
  */
 export function parallelDump(map: BpfMap<unknown, unknown>, threads: number, batch: number, elemFlags: number): ParallelOutput | undefined {
   const kind = rangeKind(map.type);
   if (kind === undefined || !cursorsBehave(map.kernel, kind)) return undefined;
   const space = kind === 'bucket' ? bucketsOf(map.maxEntries) : map.maxEntries;
-  const n = Math.min(threads, space);
+  const n = Math.min(threads * RANGES_PER_THREAD, space);
   if (n < 2) return undefined;
   const { keySize: ks, valueBytes: vs, maxEntries } = map;
   const specs: RangeSpec[] = [];
@@ -374,15 +382,14 @@ export function parallelDump(map: BpfMap<unknown, unknown>, threads: number, bat
   const valueOut = allocSharedOutput(cap * vs);
   const keys = Buffer.from(keyOut.buffer, keyOut.offset, cap * ks);
   const values = Buffer.from(valueOut.buffer, valueOut.offset, cap * vs);
-  const region = (r: number): [Buffer, Buffer] => {
-    const at = regions[r] as number;
-    const c = capacities[r] as number;
-    return [keys.subarray(at * ks, (at + c) * ks), values.subarray(at * vs, (at + c) * vs)];
-  };
+  const plan = { specs, regions, capacities, next: new Int32Array(new SharedArrayBuffer(4)) };
   const results: RangeResult[] = [];
-  const slots = map.kernel instanceof LinuxKernel ? workers(n - 1) : undefined;
+  const took = (parts: Array<{ range: number; result: RangeResult }>): void => {
+    for (const { range, result } of parts) results[range] = result;
+  };
+  const slots = map.kernel instanceof LinuxKernel ? workers(Math.min(threads, n) - 1) : undefined;
   if (slots === undefined) {
-    for (let r = 0; r < n; r++) results.push(walkRange(map, specs[r] as RangeSpec, ...region(r), batch, elemFlags));
+    took(walkRanges(map, plan, keys, values, batch, elemFlags));
   } else {
     const base = {
       fd: map.fd,
@@ -392,32 +399,32 @@ export function parallelDump(map: BpfMap<unknown, unknown>, threads: number, bat
       valueBytes: vs,
       cursorSize: map[internal].cursorSize,
     };
-    slots.forEach((s, i) => {
-      const job: Job = {
-        ...base,
-        spec: specs[i + 1] as RangeSpec,
-        keys: keyOut.buffer,
-        values: valueOut.buffer,
-        keyOffset: keyOut.offset,
-        valueOffset: valueOut.offset,
-        region: regions[i + 1] as number,
-        capacity: capacities[i + 1] as number,
-        batch,
-        elemFlags,
-      };
-      s.start(job);
-    });
-    // The workers use the fd and the output until they answer: wait for every one, even when this thread's range failed.
-    let mine: RangeResult | undefined;
+    const job: Job = {
+      ...base,
+      specs,
+      regions,
+      capacities,
+      next: plan.next.buffer as SharedArrayBuffer,
+      keys: keyOut.buffer,
+      values: valueOut.buffer,
+      keyOffset: keyOut.offset,
+      valueOffset: valueOut.offset,
+      batch,
+      elemFlags,
+    };
+    for (const s of slots) s.start(job);
+    // The workers use the fd and the output until they answer: wait for every one, even when this thread's ranges failed.
+    let mine: Array<{ range: number; result: RangeResult }> | undefined;
     let failure: unknown;
     try {
-      mine = walkRange(map, specs[0] as RangeSpec, ...region(0), batch, elemFlags);
+      mine = walkRanges(map, plan, keys, values, batch, elemFlags);
     } catch (e) {
       failure = e;
     }
     const replies = slots.map((s) => s.reply());
     if (mine === undefined) throw failure;
-    results.push(mine, ...replies.map((reply) => workerFailure(map, reply)));
+    took(mine);
+    for (const reply of replies) took(workerFailure(map, reply));
   }
   const outs = results.map((res, r) => new RangeOut(res, regions[r] as number, ks, vs, keys, values));
   dropOverlap(outs);

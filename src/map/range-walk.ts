@@ -162,3 +162,43 @@ export function walkRange(
     overshoot,
   };
 }
+
+/** The ranges of a parallel dump, each with its region of the shared output (first entry, entries it holds). */
+export interface RangePlan {
+  specs: RangeSpec[];
+  regions: number[];
+  capacities: number[];
+  /** The next range to take, shared by every thread of the dump. */
+  next: Int32Array;
+}
+
+/**
+ * Takes ranges from the plan until none is left and walks each into its region of keys and values
+ * (the whole shared output). Threads that take ranges as they finish them end together even when
+ * some ranges, or some threads, are slower than others.
+ */
+export function walkRanges(
+  map: WalkedMap,
+  plan: RangePlan,
+  keys: Buffer,
+  values: Buffer,
+  batch: number,
+  elemFlags: number,
+): Array<{ range: number; result: RangeResult }> {
+  const { keySize: ks, valueBytes: vs } = map;
+  const out: Array<{ range: number; result: RangeResult }> = [];
+  for (let r = Atomics.add(plan.next, 0, 1); r < plan.specs.length; r = Atomics.add(plan.next, 0, 1)) {
+    const at = plan.regions[r] as number;
+    const end = at + (plan.capacities[r] as number);
+    const result = walkRange(
+      map,
+      plan.specs[r] as RangeSpec,
+      keys.subarray(at * ks, end * ks),
+      values.subarray(at * vs, end * vs),
+      batch,
+      elemFlags,
+    );
+    out.push({ range: r, result });
+  }
+  return out;
+}

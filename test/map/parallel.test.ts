@@ -65,7 +65,7 @@ for (const K of testKernels()) {
           for (const batchSize of [7, 256]) {
             const what = `${type}, ${threads} threads, batch ${batchSize}`;
             const d = m.dump({ threads, batchSize });
-            assert.equal(d.ranges, threads, what);
+            assert.equal(d.ranges, 4 * threads, `${what}: 4 ranges per thread`);
             assert.equal(d.keys.length, d.count * m.keySize, what);
             assert.equal(d.values.length, d.count * m.valueBytes, what);
             checkEntries(
@@ -99,7 +99,7 @@ for (const K of testKernels()) {
       const keys = keysOf(m);
       for (const threads of [2, 4, 8]) {
         const d = m.dump({ threads, batchSize: 4096 });
-        assert.equal(d.ranges, threads);
+        assert.equal(d.ranges, 4 * threads);
         checkEntries(
           Array.from({ length: d.count }, (_, i) => [d.key(i), d.value(i)]),
           keys,

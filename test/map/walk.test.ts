@@ -159,7 +159,7 @@ describe('iteration under a concurrent writer (real kernel)', () => {
       // batches small enough that range ends fall inside calls.
       const threads = 2 + (rounds % 3);
       const d = m.dump({ threads, batchSize: 16 + (rounds % 5) * 40 });
-      assert.equal(d.ranges, threads, `round ${rounds}: ${threads} ranges`);
+      assert.equal(d.ranges, 4 * threads, `round ${rounds}: 4 ranges for each of ${threads} threads`);
       const par = Array.from({ length: d.count }, (_, i) => d.keys.readUInt32LE(i * 4));
       assert.equal(par.length, new Set(par).size, `round ${rounds}: no key twice in a ${threads}-thread dump`);
       const parSet = new Set(par);
