@@ -15,7 +15,8 @@ export function formatOf(given: string | undefined, tty: boolean): Format {
 /** Turns runs of packed entries into text, piece by piece: nothing but the current piece is held. */
 export interface EntryWriter {
   begin(): string;
-  chunk(keys: Buffer, values: Buffer, count: number): string;
+  /** The entries' text, or its bytes (UTF-8) where a writer makes them directly. */
+  chunk(keys: Buffer, values: Buffer, count: number): string | Buffer;
   /**
    * The same text as chunk, and where each entry's text ends in it (a header or separator goes
    * with the entry it precedes): drain needs to know which entries a partly written output holds.
@@ -72,7 +73,7 @@ function ndjsonWriter(view: EntryView, ks: number, vs: number): EntryWriter {
     begin: () => '',
     chunk: (k, v, n) => hexLines(k, v, n, ks, vs),
     chunkWithEnds: (k, v, n) => {
-      const text = hexLines(k, v, n, ks, vs);
+      const text = hexLines(k, v, n, ks, vs).toString('latin1');
       const size = text.length / Math.max(n, 1);
       return { text, ends: Array.from({ length: n }, (_, i) => (i + 1) * size) };
     },

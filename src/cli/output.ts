@@ -6,14 +6,15 @@ const PIECE = 1 << 16;
 
 /** Buffered text output that waits for the stream to drain, so memory stays flat however much is written. */
 export class Output {
-  private parts: string[] = [];
+  private parts: Array<string | Buffer> = [];
   private size = 0;
 
   constructor(private readonly stream: NodeJS.WritableStream) {}
 
-  write(text: string): void {
-    this.parts.push(text);
-    this.size += text.length;
+  /** Text, or its bytes (UTF-8) where the writer made them directly. */
+  write(piece: string | Buffer): void {
+    this.parts.push(piece);
+    this.size += piece.length;
   }
 
   /** Writes what is buffered once it is a full piece. */
@@ -23,10 +24,13 @@ export class Output {
 
   async flush(): Promise<void> {
     if (this.size === 0) return;
-    const text = this.parts.join('');
+    const parts = this.parts;
     this.parts = [];
     this.size = 0;
-    if (!this.stream.write(text)) await once(this.stream, 'drain');
+    const data = parts.every((p) => typeof p === 'string')
+      ? parts.join('')
+      : Buffer.concat(parts.flatMap((p) => (typeof p === 'string' ? (p === '' ? [] : [Buffer.from(p)]) : [p])));
+    if (!this.stream.write(data)) await once(this.stream, 'drain');
   }
 }
 
