@@ -391,16 +391,13 @@ export function parallelDump(map: BpfMap<unknown, unknown>, threads: number, bat
   if (slots === undefined) {
     took(walkRanges(map, plan, keys, values, batch, elemFlags));
   } else {
-    const base = {
+    const job: Job = {
       fd: map.fd,
       label: map[internal].label(),
       maxEntries,
       keySize: ks,
       valueBytes: vs,
       cursorSize: map[internal].cursorSize,
-    };
-    const job: Job = {
-      ...base,
       specs,
       regions,
       capacities,
@@ -426,7 +423,12 @@ export function parallelDump(map: BpfMap<unknown, unknown>, threads: number, bat
     took(mine);
     for (const reply of replies) took(workerFailure(map, reply));
   }
-  const outs = results.map((res, r) => new RangeOut(res, regions[r] as number, ks, vs, keys, values));
+  const outs = specs.map((_, r) => {
+    const res = results[r];
+    // Every range taken is walked or its thread's error thrown above; a gap would be entries lost.
+    if (res === undefined) throw new Error(`map ${map[internal].label()}: a parallel dump has no result for range ${r}`);
+    return new RangeOut(res, regions[r] as number, ks, vs, keys, values);
+  });
   dropOverlap(outs);
   return assemble(outs, keys, values, ks, vs);
 }
