@@ -251,14 +251,18 @@ class Decoded<K, V, T> implements IterableIterator<T> {
     this.reader = new ChunkReader(map);
   }
 
+  /** Loads the walk's next chunk into the reader; false at the walk's end. */
+  private nextChunk(): boolean {
+    const r = this.chunks.next();
+    if (r.done === true) return false;
+    this.reader.load(r.value);
+    this.i = 0;
+    this.n = r.value.count;
+    return true;
+  }
+
   next(): IteratorResult<T> {
-    while (this.i === this.n) {
-      const r = this.chunks.next();
-      if (r.done === true) return { value: undefined, done: true };
-      this.reader.load(r.value);
-      this.i = 0;
-      this.n = r.value.count;
-    }
+    while (this.i === this.n) if (!this.nextChunk()) return { value: undefined, done: true };
     return { value: this.pick(this.reader, this.i++), done: false };
   }
 
@@ -267,11 +271,7 @@ class Decoded<K, V, T> implements IterableIterator<T> {
     for (;;) {
       // this.i moves with each item, so an f that throws leaves the iterator after that item.
       while (this.i < this.n) f(pick(reader, this.i++));
-      const r = this.chunks.next();
-      if (r.done === true) return;
-      reader.load(r.value);
-      this.i = 0;
-      this.n = r.value.count;
+      if (!this.nextChunk()) return;
     }
   }
 
@@ -289,11 +289,7 @@ class Decoded<K, V, T> implements IterableIterator<T> {
         while (this.i < this.n) part.push(pick(reader, this.i++));
         parts.push(part);
       }
-      const r = this.chunks.next();
-      if (r.done === true) return joined(parts);
-      reader.load(r.value);
-      this.i = 0;
-      this.n = r.value.count;
+      if (!this.nextChunk()) return joined(parts);
     }
   }
 
@@ -310,11 +306,7 @@ class Decoded<K, V, T> implements IterableIterator<T> {
         const i = this.i++;
         out.set(reader.key(i), value(reader, i));
       }
-      const r = this.chunks.next();
-      if (r.done === true) return out;
-      reader.load(r.value);
-      this.i = 0;
-      this.n = r.value.count;
+      if (!this.nextChunk()) return out;
     }
   }
 
