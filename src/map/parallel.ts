@@ -252,9 +252,14 @@ class RangeOut {
     return i < r ? [this.values, (this.region + i) * this.vs] : [this.spillValues, (i - r) * this.vs];
   }
 
-  keyString(i: number): string {
+  /**
+   * Entry i's key as a Set member: the number itself for keys of up to 6 bytes (a Smi or a
+   * double, no string made: the 14,000 keys a 1M dump compares took 3.4 ms as strings), else its
+   * bytes as a latin1 string.
+   */
+  keyId(i: number): number | string {
     const [b, o] = this.keyAt(i);
-    return b.toString('latin1', o, o + this.ks);
+    return this.ks <= 6 ? b.readUIntLE(o, this.ks) : b.toString('latin1', o, o + this.ks);
   }
 
   /** Copies entry i over entry j (j < i). */
@@ -296,12 +301,12 @@ function dropOverlap(outs: RangeOut[]): void {
     const out = outs[r] as RangeOut;
     const over = out.res.overshoot;
     if (over === null) continue;
-    const later = new Set<string>();
-    for (const s of outs.slice(r + 1)) for (let i = 0, p = s.prefixBelow(over.cursor); i < p; i++) later.add(s.keyString(i));
+    const later = new Set<number | string>();
+    for (const s of outs.slice(r + 1)) for (let i = 0, p = s.prefixBelow(over.cursor); i < p; i++) later.add(s.keyId(i));
     if (later.size === 0) continue;
     let w = over.from;
     for (let i = over.from; i < out.len; i++) {
-      if (later.has(out.keyString(i))) continue;
+      if (later.has(out.keyId(i))) continue;
       if (w !== i) out.move(i, w);
       w++;
     }
@@ -309,25 +314,54 @@ function dropOverlap(outs: RangeOut[]): void {
   }
 }
 
-/** The ranges' entries made contiguous: regions moved down over the gaps between them, spills after. */
+/**
+ * The ranges' entries made contiguous, spills after. In the shared output each region keeps
+ * slack after its entries; the holes this leaves below the entries' total are filled with the
+ * entries above it, taken from the end, so a dump moves a few thousand entries instead of
+ * shifting every region down (2.2 ms of a 1M dump's 170). The order across ranges is not
+ * promised, so this is free to mix them.
+ */
 function assemble(outs: RangeOut[], keys: Buffer, values: Buffer, ks: number, vs: number): ParallelOutput {
   const total = outs.reduce((n, o) => n + o.len, 0);
+  const inRegions = outs.reduce((n, o) => n + o.inRegion, 0);
   let k = keys;
   let v = values;
+  const move = (from: number, to: number, n: number): void => {
+    keys.copy(k, to * ks, from * ks, (from + n) * ks);
+    values.copy(v, to * vs, from * vs, (from + n) * vs);
+  };
   if (total * ks > keys.length) {
-    // More entries than max_entries (keys replaced while the walk ran): a larger output.
+    // More entries than max_entries (keys replaced while the walk ran): a larger output, every region copied.
     k = Buffer.allocUnsafe(total * ks);
     v = Buffer.allocUnsafe(total * vs);
-  }
-  let p = 0;
-  for (const o of outs) {
-    const n = o.inRegion;
-    if (k !== keys || o.region !== p) {
-      keys.copy(k, p * ks, o.region * ks, (o.region + n) * ks);
-      values.copy(v, p * vs, o.region * vs, (o.region + n) * vs);
+    let p = 0;
+    for (const o of outs) {
+      move(o.region, p, o.inRegion);
+      p += o.inRegion;
     }
-    p += n;
+  } else {
+    const holes: Array<[number, number]> = [];
+    const above: Array<[number, number]> = [];
+    let at = 0;
+    for (const o of outs) {
+      const end = o.region + o.inRegion;
+      if (o.region > at && at < inRegions) holes.push([at, Math.min(o.region, inRegions)]);
+      if (end > inRegions && o.inRegion > 0) above.push([Math.max(o.region, inRegions), end]);
+      at = end;
+    }
+    // Both sides count the same entries: as many sit above the total as it leaves holes below it.
+    for (const hole of holes) {
+      while (hole[0] < hole[1]) {
+        const src = above[above.length - 1] as [number, number];
+        const n = Math.min(hole[1] - hole[0], src[1] - src[0]);
+        move(src[1] - n, hole[0], n);
+        hole[0] += n;
+        src[1] -= n;
+        if (src[0] === src[1]) above.pop();
+      }
+    }
   }
+  let p = inRegions;
   for (const o of outs) {
     const [sk, sv] = o.spilled();
     sk.copy(k, p * ks);

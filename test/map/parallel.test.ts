@@ -6,6 +6,7 @@ import { BpfError } from '../../src/kernel/error.js';
 import type { Kernel, LookupBatchArgs } from '../../src/kernel/kernel.js';
 import { BpfMap } from '../../src/map/map.js';
 import { cursorsBehave } from '../../src/map/parallel.js';
+import { htabHash } from '../../src/emu/jhash.js';
 import { errno } from '../../src/sys/errno.js';
 import { testKernels } from '../helpers/kernel.js';
 
@@ -104,6 +105,45 @@ for (const K of testKernels()) {
           Array.from({ length: d.count }, (_, i) => [d.key(i), d.value(i)]),
           keys,
           `${threads} threads`,
+        );
+      }
+    });
+
+    test('a range with more entries than its share spills, and the output is packed around it', (t) => {
+      if (!K.available(t)) return;
+      // zero_seed makes the kernel's bucket of a key its jhash with seed 0 (root only), so keys
+      // can be picked to crowd the first range's buckets past the room its share leaves.
+      const maxEntries = 4096;
+      using m = BpfMap.create({ kernel: K.kernel(), type: 'hash', key: u32, value: u64, maxEntries, flags: ['zero_seed'] });
+      const key = Buffer.alloc(4);
+      const bucket = (k: number): number => {
+        key.writeUInt32LE(k, 0);
+        return htabHash(key, 0) & (maxEntries - 1);
+      };
+      const crowded: number[] = [];
+      const spread: number[] = [];
+      for (let k = 1; crowded.length < 1500 || spread.length < 900; k++) {
+        if (bucket(k) < maxEntries / 8) {
+          if (crowded.length < 1500) crowded.push(k);
+        } else if (spread.length < 900) spread.push(k);
+      }
+      const all = [...crowded, ...spread];
+      m.updateBatch({ keys: all, values: all.map((k) => BigInt(k * 3 + 1)) });
+      const keys = new Set(all);
+      // A walk goes up the buckets: the crowded keys come first, or the kernel hashed them elsewhere.
+      assert.deepEqual(
+        new Set([...m.keys()].slice(0, crowded.length)),
+        new Set(crowded),
+        'the crowded keys are in the first eighth of the buckets',
+      );
+      for (const batchSize of [7, 64]) {
+        const d = m.dump({ threads: 2, batchSize });
+        assert.equal(d.ranges, 8);
+        assert.equal(d.keys.length, d.count * 4);
+        checkEntries(
+          Array.from({ length: d.count }, (_, i) => [d.key(i), d.value(i)]),
+          keys,
+          `batch ${batchSize}`,
         );
       }
     });
