@@ -41,6 +41,8 @@ export function collectRows(reps: number): Row[] {
         ? () => {
             const r = f();
             checked(n, kept);
+            // Let the entries go before the next contender runs, so its collector does not trace them.
+            kept = [];
             return r;
           }
         : f,
@@ -72,6 +74,7 @@ export function collectRows(reps: number): Row[] {
       return () => {
         const r = run();
         checked(n, kept);
+        kept = [];
         return r;
       };
     };
