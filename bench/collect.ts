@@ -19,6 +19,21 @@ function checked(n: number, entries: Iterable<[number, bigint | number]>): numbe
   return c;
 }
 
+/**
+ * A contender that collects n entries: timed while it collects them, checked after (the check is
+ * not the reader's cost), and then let go, so the next contender's collector does not trace them.
+ */
+function collecting(n: number, f: () => Array<[number, bigint | number]>): () => number {
+  let kept: Array<[number, bigint | number]> = [];
+  const run = nsPerEntry(() => (kept = f()).length);
+  return () => {
+    const r = run();
+    checked(n, kept);
+    kept = [];
+    return r;
+  };
+}
+
 export function collectRows(reps: number): Row[] {
   const n = 1_000_000;
   const batch = 1024;
@@ -26,28 +41,14 @@ export function collectRows(reps: number): Row[] {
   {
     using map = filledHash(n);
     using asNumber = BpfMap.fromId(map.id, { key: u32, value: u64n });
-    // Collected while timed, checked after (the check is not the reader's cost).
-    let kept: Array<[number, bigint | number]> = [];
-    const timed = (f: () => Array<[number, bigint | number]>) => nsPerEntry(() => (kept = f()).length);
     const fns = [
-      timed(() => [...map.entries({ batchSize: batch })]),
-      timed(() => map.entries({ batchSize: batch }).toArray()),
-      timed(() => asNumber.entries({ batchSize: batch }).toArray()),
+      collecting(n, () => [...map.entries({ batchSize: batch })]),
+      collecting(n, () => map.entries({ batchSize: batch }).toArray()),
+      collecting(n, () => asNumber.entries({ batchSize: batch }).toArray()),
       nsPerEntry(() => asNumber.entries({ batchSize: batch }).toMap().size),
       () => cLoop('lookup-batch', map.id, batch),
     ];
-    const checkedFns = fns.map((f, i) =>
-      i < 3
-        ? () => {
-            const r = f();
-            checked(n, kept);
-            // Let the entries go before the next contender runs, so its collector does not trace them.
-            kept = [];
-            return r;
-          }
-        : f,
-    );
-    const [spread, arr, arrN, mapN, c] = rotate(reps, checkedFns) as [number[], number[], number[], number[], number[]];
+    const [spread, arr, arrN, mapN, c] = rotate(reps, fns) as [number[], number[], number[], number[], number[]];
     if (
       asNumber
         .entries()
@@ -68,20 +69,10 @@ export function collectRows(reps: number): Row[] {
     using asNumber = BpfMap.fromId(map.id, { key: u32, value: perCpu(u64n) });
     const cpus = map.cpus;
     // maps.ts fills CPU 0's slot with the key, the others with 0: each total is the key.
-    let kept: Array<[number, bigint | number]> = [];
-    const timed = (f: () => Array<[number, bigint | number]>) => {
-      const run = nsPerEntry(() => (kept = f()).length);
-      return () => {
-        const r = run();
-        checked(n, kept);
-        kept = [];
-        return r;
-      };
-    };
     const fns = [
-      timed(() => [...map.entriesSummed({ batchSize: batch })]),
-      timed(() => map.entriesSummed({ batchSize: batch }).toArray()),
-      timed(() => asNumber.entriesSummed({ batchSize: batch }).toArray()),
+      collecting(n, () => [...map.entriesSummed({ batchSize: batch })]),
+      collecting(n, () => map.entriesSummed({ batchSize: batch }).toArray()),
+      collecting(n, () => asNumber.entriesSummed({ batchSize: batch }).toArray()),
       () => cLoop('lookup-batch', map.id, batch),
     ];
     const [spread, arr, arrN, c] = rotate(reps, fns) as [number[], number[], number[], number[]];
